@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The ring buffer every program writes to, its loss counters and its wake-up policy. */
+#ifndef EXECMOND_EVENTS_BPF_H
+#define EXECMOND_EVENTS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "execmond.h"
+
+/* Set by userspace between open and load. */
+const volatile __u64 wakeup_bytes = 0; /* 0: wake the reader on every record */
+const volatile __u64 min_duration_ns = 0; /* shorter-lived processes send no exit */
+const volatile bool capture_args = false; /* fill exec records' argv (trace mode) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* resized by userspace before load */
+} events SEC(".maps");
+
+/* Records that found no room in `events`, per CPU, indexed by enum execmond_drop_reason.
+ * Userspace sums the CPUs: nothing is lost without being counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EXECMOND_DROP_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} dropped_events SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *dropped = bpf_map_lookup_elem(&dropped_events, &reason);
+
+	if (dropped)
+		*dropped += 1; /* per-CPU slot: no other writer */
+}
+
+/* Submits a reserved record. With wakeup_bytes set, the reader is only woken once that
+ * much data waits; it drains the rest on its periodic poll, so a busy host pays one
+ * wake-up per batch instead of one per exec. */
+static __always_inline void submit_event(void *record)
+{
+	__u64 flags = 0;
+
+	if (wakeup_bytes)
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+				BPF_RB_FORCE_WAKEUP :
+				BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(record, flags);
+}
+
+static __always_inline void fill_header(struct execmond_event_header *hdr, __u32 type,
+					struct task_struct *task, __u64 now)
+{
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	__u64 uid_gid = bpf_get_current_uid_gid(); /* task is current at every hook */
+
+	hdr->type = type;
+	hdr->flags = 0;
+	hdr->timestamp_ns = now;
+	hdr->pid = BPF_CORE_READ(task, tgid);
+	hdr->ppid = BPF_CORE_READ(parent, tgid);
+	hdr->uid = (__u32)uid_gid;
+	hdr->gid = uid_gid >> 32;
+	BPF_CORE_READ_STR_INTO(&hdr->comm, task, comm);
+	BPF_CORE_READ_STR_INTO(&hdr->parent_comm, parent, comm);
+}
+
+/* Copies a kernel string into a record field, flagging it when it did not fit. */
+static __always_inline __u32 read_kernel_path(char *dst, const char *src)
+{
+	long n = bpf_probe_read_kernel_str(dst, EXECMOND_FILENAME_LEN, src);
+	char next = 0;
+
+	if (n < EXECMOND_FILENAME_LEN)
+		return 0;
+	/* n == LEN also for a path of exactly LEN-1 bytes: look at the byte that was cut. */
+	bpf_probe_read_kernel(&next, 1, src + EXECMOND_FILENAME_LEN - 1);
+	return next ? EXECMOND_FILENAME_TRUNCATED : 0;
+}
+
+#endif /* EXECMOND_EVENTS_BPF_H */

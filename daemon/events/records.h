@@ -1,0 +1,89 @@
+// Typed, validated views of the records the BPF programs put in the ring buffer.
+#pragma once
+
+#include <linux/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <variant>
+
+extern "C" {
+#include "execmond.h"
+}
+
+namespace execmond {
+
+static_assert(sizeof(execmond_event_header) == 64);
+static_assert(offsetof(execmond_event_header, comm) == 32);
+static_assert(sizeof(execmond_exec_event) == 64 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
+static_assert(offsetof(execmond_exec_event, args) == 64 + EXECMOND_FILENAME_LEN + 8);
+static_assert(sizeof(execmond_exit_event) == 64 + 24);
+static_assert(sizeof(execmond_exec_failed_event) == 64 + 8 + EXECMOND_FILENAME_LEN);
+
+// A process name: the bytes before the first NUL of a 16-byte comm field, the rest
+// zeroed so that two equal names compare and hash equal whatever the kernel left after
+// the terminator.
+class CommName {
+ public:
+  static constexpr std::size_t kCapacity = EXECMOND_COMM_LEN;
+
+  CommName() = default;
+  explicit CommName(const char (&field)[kCapacity]) {
+    for (; length_ < kCapacity && field[length_] != '\0'; ++length_)
+      bytes_[length_] = field[length_];
+  }
+  explicit CommName(std::string_view name) {
+    for (; length_ < kCapacity && length_ < name.size(); ++length_)
+      bytes_[length_] = name[length_];
+  }
+
+  std::string_view view() const { return {bytes_, length_}; }
+  // Two machine words: the comm table hashes and compares these.
+  std::uint64_t word(int i) const {
+    std::uint64_t w;
+    std::memcpy(&w, bytes_ + 8 * i, sizeof(w));
+    return w;
+  }
+  bool operator==(const CommName& other) const {
+    return std::memcmp(bytes_, other.bytes_, kCapacity) == 0;
+  }
+
+ private:
+  char bytes_[kCapacity] = {};
+  std::size_t length_ = 0;
+};
+
+// The wait(2) status of an exit, taken apart.
+struct ExitStatus {
+  int code = 0;    // exit code, when !signaled()
+  int signal = 0;  // terminating signal, or 0
+  bool core_dumped = false;
+
+  static ExitStatus from_wait_status(std::uint32_t status) {
+    ExitStatus s;
+    s.signal = static_cast<int>(status & 0x7f);
+    s.core_dumped = (status & 0x80) != 0;
+    s.code = s.signal ? 0 : static_cast<int>((status >> 8) & 0xff);
+    return s;
+  }
+  bool signaled() const { return signal != 0; }
+};
+
+struct MalformedRecord {
+  std::size_t size;
+  std::uint32_t type;  // 0 when the record is too short to carry one
+};
+
+using Event = std::variant<const execmond_exec_event*, const execmond_exit_event*,
+                           const execmond_exec_failed_event*, MalformedRecord>;
+
+// Checks a ring buffer record's type and size. The views point into `data`, which the
+// ring buffer owns only for the duration of the callback.
+Event decode_event(const void* data, std::size_t size);
+
+// argv as NUL-separated strings: the number of arguments in the first `size` bytes.
+std::size_t count_args(const char* args, std::size_t size);
+
+}  // namespace execmond

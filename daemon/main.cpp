@@ -1,0 +1,33 @@
+// execmond: process lifecycle metrics from eBPF, and a live view of execs and exits.
+#include <cstdio>
+#include <exception>
+
+#include "cli.h"
+#include "daemon.h"
+#include "exit_codes.h"
+#include "version.h"
+
+int main(int argc, char* argv[]) {
+  using execmond::CommandLine;
+  namespace exit_code = execmond::exit_code;
+  try {
+    const CommandLine cli = execmond::parse_command_line(argc, argv);
+    switch (cli.action) {
+      case CommandLine::Action::kHelp: std::fputs(execmond::usage_text(), stdout); return 0;
+      case CommandLine::Action::kTraceHelp:
+        std::fputs(execmond::trace_usage_text(), stdout);
+        return 0;
+      case CommandLine::Action::kVersion: std::printf("execmond %s\n", EXECMOND_VERSION); return 0;
+      case CommandLine::Action::kCheckConfig: return execmond::check_config(cli.daemon);
+      case CommandLine::Action::kTrace: break;
+      case CommandLine::Action::kRunDaemon: return execmond::run_daemon(cli.daemon);
+    }
+  } catch (const execmond::UsageError& error) {
+    std::fprintf(stderr, "execmond: %s\n%s", error.what(), execmond::usage_text());
+    return exit_code::kUsage;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "execmond: %s\n", error.what());
+    return exit_code::kRuntimeFailure;
+  }
+  return exit_code::kRuntimeFailure;
+}
