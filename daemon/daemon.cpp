@@ -21,6 +21,7 @@
 #include "exit_codes.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
+#include "service/listen_check.h"
 #include "service/logging.h"
 #include "service/shutdown_signal.h"
 #include "service/systemd_notify.h"
@@ -117,20 +118,20 @@ int run_daemon(const DaemonOptions& options) {
       MetricsOptions{config.max_comm_series, config.include_comms, config.exclude_comms});
   EventRecorder recorder(*metrics);
 
-  // Destroyed in reverse: the reader stops, then the HTTP server, then the programs are
-  // detached, so no scrape ever reads a map that is gone.
   std::unique_ptr<ProcessProbes> probes;
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<RingBufferReader> reader;
 
   // Bind first: a port in use is found before anything is loaded into the kernel.
+  const ListenAddress listen_address = parse_listen_address(config.listen);
+  if (auto problem = why_cannot_listen(listen_address)) {
+    spdlog::critical("cannot serve /metrics on {}: {}", config.listen, *problem);
+    return exit_code::kCannotListen;
+  }
   try {
-    exposer = std::make_unique<prometheus::Exposer>(
-        civetweb_listening_port(parse_listen_address(config.listen)));
+    exposer = std::make_unique<prometheus::Exposer>(civetweb_listening_port(listen_address));
   } catch (const std::exception& error) {
-    spdlog::critical("cannot serve /metrics on {}: {}. Is another process using the port? "
-                     "Choose another with --listen or the listen key.",
-                     config.listen, error.what());
+    spdlog::critical("cannot serve /metrics on {}: {}", config.listen, error.what());
     return exit_code::kCannotListen;
   }
 
@@ -169,9 +170,12 @@ int run_daemon(const DaemonOptions& options) {
   notify_stopping();
   spdlog::info("{} received: shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   reader.reset();
-  exposer.reset();
+  // Detach before stopping the HTTP server, which takes civetweb up to 2 s. Removal
+  // waits for a scrape that is reading the kernel's counters.
+  exposer->RemoveCollectable(dropped);
   probes.reset();
-  spdlog::info("programs detached; exiting");
+  spdlog::info("programs detached");
+  exposer.reset();
   return exit_code::kOk;
 }
 

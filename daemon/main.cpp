@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "exit_codes.h"
+#include "trace/trace_command.h"
 #include "version.h"
 
 int main(int argc, char* argv[]) {
@@ -19,7 +20,7 @@ int main(int argc, char* argv[]) {
         return 0;
       case CommandLine::Action::kVersion: std::printf("execmond %s\n", EXECMOND_VERSION); return 0;
       case CommandLine::Action::kCheckConfig: return execmond::check_config(cli.daemon);
-      case CommandLine::Action::kTrace: break;
+      case CommandLine::Action::kTrace: return execmond::run_trace(cli.trace);
       case CommandLine::Action::kRunDaemon: return execmond::run_daemon(cli.daemon);
     }
   } catch (const execmond::UsageError& error) {

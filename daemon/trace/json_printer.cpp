@@ -1,0 +1,148 @@
+// One JSON object per line. Every string is the byte-exact escaped text of
+// events/printable_bytes.h, so the output is valid JSON whatever bytes a process put in
+// its name, path or arguments.
+//
+// {"type":"exec","time":"…","pid":1235,"ppid":1234,"parent_comm":"bash","uid":0,"gid":0,
+//  "comm":"ls","filename":"/usr/bin/ls","filename_truncated":false,"argv":["ls","-l"],
+//  "argv_truncated":false}
+// {"type":"exit",…,"start_time":"…","end_time":"…","lifetime_ns":12000000,
+//  "start_is_fork":false,"exit_code":0,"signal":null,"core_dumped":false}
+// {"type":"exec_failed",…,"filename":"/usr/bin/nope","errno":"ENOENT","errno_number":2}
+#include <cstring>
+
+#include "events/printable_bytes.h"
+#include "metrics/errno_names.h"
+#include "metrics/signal_names.h"
+#include "trace/trace_printer.h"
+
+namespace execmond {
+namespace {
+
+// A JSON string of escaped bytes: only `"` and `\` still need JSON's own escape.
+void append_json_string(std::string& line, std::string_view bytes) {
+  thread_local std::string text;
+  text.clear();
+  append_escaped_bytes(text, bytes);
+  line += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') line += '\\';
+    line += c;
+  }
+  line += '"';
+}
+
+std::string_view field_text(const char* field, std::size_t capacity) {
+  return {field, strnlen(field, capacity)};
+}
+
+void append_key(std::string& line, const char* key) {
+  line += ",\"";
+  line += key;
+  line += "\":";
+}
+
+void append_number(std::string& line, const char* key, std::uint64_t value) {
+  append_key(line, key);
+  line += std::to_string(value);
+}
+
+void append_bool(std::string& line, const char* key, bool value) {
+  append_key(line, key);
+  line += value ? "true" : "false";
+}
+
+class JsonPrinter : public TracePrinter {
+ public:
+  explicit JsonPrinter(const WallClock& clock) : clock_(clock) {}
+
+  std::string header() const override { return {}; }
+
+  void format(std::string& line, const execmond_exec_event& e) const override {
+    start(line, "exec", e.hdr);
+    append_time(line, "time", e.hdr.timestamp_ns);
+    append_key(line, "filename");
+    append_json_string(line, field_text(e.filename, sizeof(e.filename)));
+    append_bool(line, "filename_truncated", e.hdr.flags & EXECMOND_FILENAME_TRUNCATED);
+    append_key(line, "argv");
+    line += '[';
+    bool truncated = e.hdr.flags & EXECMOND_ARGS_TRUNCATED;
+    std::size_t count = 0;
+    for (std::size_t at = 0; at < e.args_size;) {
+      if (count == kMaxTracedArgs) {
+        truncated = true;
+        break;
+      }
+      const std::string_view arg = field_text(e.args + at, e.args_size - at);
+      if (count++ > 0) line += ',';
+      append_json_string(line, arg);
+      at += arg.size() + 1;
+    }
+    line += ']';
+    append_bool(line, "argv_truncated", truncated);
+    line += "}\n";
+  }
+
+  void format(std::string& line, const execmond_exit_event& e) const override {
+    start(line, "exit", e.hdr);
+    append_time(line, "time", e.hdr.timestamp_ns);
+    append_time(line, "start_time", e.start_ns);
+    append_time(line, "end_time", e.hdr.timestamp_ns);
+    append_number(line, "lifetime_ns", e.lifetime_ns);
+    append_bool(line, "start_is_fork", e.hdr.flags & EXECMOND_START_IS_FORK);
+    const ExitStatus status = ExitStatus::from_wait_status(e.exit_status);
+    append_key(line, "exit_code");
+    line += status.signaled() ? "null" : std::to_string(status.code);
+    append_key(line, "signal");
+    if (status.signaled()) {
+      append_json_string(line, signal_name(status.signal));
+    } else {
+      line += "null";
+    }
+    append_bool(line, "core_dumped", status.core_dumped);
+    line += "}\n";
+  }
+
+  void format(std::string& line, const execmond_exec_failed_event& e) const override {
+    start(line, "exec_failed", e.hdr);
+    append_time(line, "time", e.hdr.timestamp_ns);
+    append_key(line, "filename");
+    append_json_string(line, field_text(e.filename, sizeof(e.filename)));
+    append_bool(line, "filename_truncated", e.hdr.flags & EXECMOND_FILENAME_TRUNCATED);
+    append_key(line, "errno");
+    append_json_string(line, errno_name(e.error));
+    append_number(line, "errno_number", static_cast<std::uint32_t>(e.error));
+    line += "}\n";
+  }
+
+ private:
+  void start(std::string& line, const char* type, const execmond_event_header& hdr) const {
+    line += "{\"type\":\"";
+    line += type;
+    line += '"';
+    append_number(line, "pid", hdr.pid);
+    append_number(line, "ppid", hdr.ppid);
+    append_key(line, "parent_comm");
+    append_json_string(line, CommName(hdr.parent_comm).view());
+    append_number(line, "uid", hdr.uid);
+    append_number(line, "gid", hdr.gid);
+    append_key(line, "comm");
+    append_json_string(line, CommName(hdr.comm).view());
+  }
+
+  void append_time(std::string& line, const char* key, std::uint64_t boot_ns) const {
+    append_key(line, key);
+    line += '"';
+    clock_.append_rfc3339(line, boot_ns);
+    line += '"';
+  }
+
+  const WallClock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<TracePrinter> make_json_printer(const WallClock& clock) {
+  return std::make_unique<JsonPrinter>(clock);
+}
+
+}  // namespace execmond

@@ -1,0 +1,89 @@
+// TIME     EVENT COMM             PID     PPID    FILENAME/EXIT CODE
+// 17:40:01 EXEC  ls               1235    1234    /usr/bin/ls
+// 17:40:01 EXIT  ls               1235    1234    [0] (12ms)
+// 17:40:02 FAIL  bash             1240    1234    [ENOENT] /usr/bin/nope
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "events/printable_bytes.h"
+#include "metrics/errno_names.h"
+#include "metrics/signal_names.h"
+#include "trace/trace_printer.h"
+
+namespace execmond {
+namespace {
+
+void pad_to(std::string& line, std::size_t column) {
+  line.append(line.size() < column ? column - line.size() : 1, ' ');
+}
+
+class TablePrinter : public TracePrinter {
+ public:
+  explicit TablePrinter(const WallClock& clock) : clock_(clock) {}
+
+  std::string header() const override {
+    return "TIME     EVENT COMM             PID     PPID    FILENAME/EXIT CODE\n";
+  }
+
+  void format(std::string& line, const execmond_exec_event& e) const override {
+    start(line, "EXEC", e.hdr);
+    append_path(line, e.filename, e.hdr.flags);
+    line += '\n';
+  }
+
+  void format(std::string& line, const execmond_exit_event& e) const override {
+    start(line, "EXIT", e.hdr);
+    const ExitStatus status = ExitStatus::from_wait_status(e.exit_status);
+    line += '[';
+    if (status.signaled()) {
+      line += signal_name(status.signal);
+      if (status.core_dumped) line += " core";
+    } else {
+      line += std::to_string(status.code);
+    }
+    line += "] (";
+    append_short_duration(line, e.lifetime_ns);
+    line += ")\n";
+  }
+
+  void format(std::string& line, const execmond_exec_failed_event& e) const override {
+    start(line, "FAIL", e.hdr);
+    line += '[';
+    line += errno_name(e.error);
+    line += "] ";
+    append_path(line, e.filename, e.hdr.flags);
+    line += '\n';
+  }
+
+ private:
+  void start(std::string& line, const char* event, const execmond_event_header& hdr) const {
+    const std::size_t base = line.size();
+    clock_.append_time_of_day(line, hdr.timestamp_ns);
+    line += ' ';
+    line += event;
+    pad_to(line, base + 15);
+    append_escaped_bytes(line, CommName(hdr.comm).view());
+    pad_to(line, base + 32);
+    line += std::to_string(hdr.pid);
+    pad_to(line, base + 40);
+    line += std::to_string(hdr.ppid);
+    pad_to(line, base + 48);
+  }
+
+  static void append_path(std::string& line, const char (&path)[EXECMOND_FILENAME_LEN],
+                          std::uint32_t flags) {
+    append_escaped_bytes(line, std::string_view(path, strnlen(path, sizeof(path))));
+    if (flags & EXECMOND_FILENAME_TRUNCATED) line += "...";
+  }
+
+  const WallClock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock) {
+  return std::make_unique<TablePrinter>(clock);
+}
+
+}  // namespace execmond

@@ -1,0 +1,97 @@
+#include "trace/trace_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "bpf/libbpf_logging.h"
+#include "bpf/process_probes.h"
+#include "bpf/ring_buffer_reader.h"
+#include "exit_codes.h"
+#include "service/logging.h"
+#include "service/shutdown_signal.h"
+#include "trace/trace_filter.h"
+#include "trace/trace_printer.h"
+
+namespace execmond {
+namespace {
+
+// Ring buffer bytes for the trace: exec records carry argv here, up to ~4.4 KiB each.
+constexpr std::size_t kTraceRingBufferSize = std::size_t{16} << 20;
+// The reader is woken for every record; this only bounds a missed wake-up.
+constexpr std::chrono::milliseconds kTracePollInterval{50};
+
+class TraceSink : public RecordSink {
+ public:
+  TraceSink(const TraceFilter& filter, const TracePrinter& printer)
+      : filter_(filter), printer_(printer) {}
+
+  void on_record(const void* data, std::size_t size) override {
+    line_.clear();
+    std::visit(
+        [&](auto&& event) {
+          using Event = std::decay_t<decltype(event)>;
+          if constexpr (std::is_same_v<Event, MalformedRecord>) {
+            spdlog::error("malformed ring buffer record (type {}, {} bytes)", event.type,
+                          event.size);
+          } else {
+            constexpr bool kFailure = std::is_same_v<Event, const execmond_exec_failed_event*>;
+            if (filter_.shows(event->hdr, kFailure)) printer_.format(line_, *event);
+          }
+        },
+        decode_event(data, size));
+    if (!line_.empty()) {
+      std::fwrite(line_.data(), 1, line_.size(), stdout);
+      std::fflush(stdout);  // within ~100 ms of the event, also into a pipe
+    }
+  }
+
+ private:
+  const TraceFilter& filter_;
+  const TracePrinter& printer_;
+  std::string line_;  // reused: one allocation for the whole trace
+};
+
+}  // namespace
+
+int run_trace(const TraceOptions& options) {
+  setup_logging(spdlog::level::warn);
+  route_libbpf_logs_to_spdlog();
+  ShutdownSignal shutdown_signal;  // before any thread exists
+
+  const WallClock clock;
+  const TraceFilter filter(options);
+  const auto printer = options.json ? make_json_printer(clock) : make_table_printer(clock);
+  TraceSink sink(filter, *printer);
+
+  ProbeOptions probe_options;
+  probe_options.ring_buffer_size = kTraceRingBufferSize;
+  probe_options.min_duration = std::chrono::milliseconds(options.min_duration_ms);
+  probe_options.wakeup_bytes = 0;
+  probe_options.capture_args = true;
+
+  std::unique_ptr<ProcessProbes> probes;
+  try {
+    probes = ProcessProbes::attach(probe_options);
+  } catch (const ProbeError& error) {
+    spdlog::critical("{}", error.what());
+    return error.cause() == ProbeError::Cause::kNoPrivilege ? exit_code::kNoPrivilege
+                                                            : exit_code::kKernelUnsupported;
+  }
+  if (options.failed_only && !probes->tracks_exec_failures()) {
+    spdlog::critical("--failed: failed execs cannot be traced on this host (see above)");
+    return exit_code::kKernelUnsupported;
+  }
+
+  const std::string header = printer->header();
+  std::fwrite(header.data(), 1, header.size(), stdout);
+  std::fflush(stdout);
+  RingBufferReader reader(probes->ring_buffer_fd(), sink, kTracePollInterval);
+  shutdown_signal.wait();
+  reader.stop();
+  if (const std::uint64_t lost = probes->dropped_events())
+    spdlog::warn("{} events were lost: the ring buffer was full", lost);
+  return exit_code::kOk;
+}
+
+}  // namespace execmond

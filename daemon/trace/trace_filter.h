@@ -1,0 +1,25 @@
+// Which events `execmond trace` shows.
+#pragma once
+
+#include "cli.h"
+#include "events/records.h"
+#include "metrics/comm_table.h"
+
+namespace execmond {
+
+class TraceFilter {
+ public:
+  explicit TraceFilter(const TraceOptions& options);
+
+  // `exec_failure`: the event is a failed exec. Exits of short-lived processes are
+  // filtered in the kernel already (--min-duration).
+  bool shows(const execmond_event_header& hdr, bool exec_failure) const;
+
+ private:
+  CommFilter comms_;
+  std::optional<std::uint32_t> uid_;
+  std::optional<std::uint32_t> pid_;
+  bool failed_only_;
+};
+
+}  // namespace execmond

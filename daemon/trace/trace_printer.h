@@ -1,0 +1,29 @@
+// How `execmond trace` writes events: a table for people, JSON lines for programs.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "events/records.h"
+#include "trace/wall_clock.h"
+
+namespace execmond {
+
+// Arguments shown per exec at most; the kernel also stops at EXECMOND_ARGS_LEN bytes.
+inline constexpr std::size_t kMaxTracedArgs = 64;
+
+class TracePrinter {
+ public:
+  virtual ~TracePrinter() = default;
+  // Text printed before the first event (the table's header), possibly empty.
+  virtual std::string header() const = 0;
+  // Each appends one line, newline included, to `line`.
+  virtual void format(std::string& line, const execmond_exec_event& e) const = 0;
+  virtual void format(std::string& line, const execmond_exit_event& e) const = 0;
+  virtual void format(std::string& line, const execmond_exec_failed_event& e) const = 0;
+};
+
+std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock);
+std::unique_ptr<TracePrinter> make_json_printer(const WallClock& clock);
+
+}  // namespace execmond
