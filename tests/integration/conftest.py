@@ -1,0 +1,204 @@
+"""Fixtures for the integration tests: the real daemon, real BPF, real scrapes.
+
+The tests need root (they load BPF programs). They never skip for lack of it: a
+missing privilege is a failure, so that CI cannot pass without running them.
+"""
+
+import contextlib
+import gzip
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def pytest_addoption(parser):
+    parser.addoption("--execmond", required=True, help="path of the execmond binary")
+    parser.addoption("--workload", required=True, help="path of the execmond_workload binary")
+
+
+@pytest.fixture(scope="session")
+def execmond_binary(request):
+    path = os.path.abspath(request.config.getoption("--execmond"))
+    assert os.access(path, os.X_OK), f"no execmond binary at {path}"
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def running_as_root():
+    assert os.geteuid() == 0, "the integration tests load BPF programs: run them as root"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Workload:
+    """The workload binary under unique names: the kernel names a process after the
+    file it exec'd, so a symlink gives every test its own comm."""
+
+    def __init__(self, binary, directory):
+        self.binary = binary
+        self.directory = directory
+
+    def name(self, tag=""):
+        # comm holds 15 bytes: keep names short and unique per test run.
+        return ("w" + uuid.uuid4().hex[:8] + tag)[:15]
+
+    def path(self, name):
+        path = os.path.join(self.directory, name)
+        if not os.path.exists(path):
+            os.symlink(self.binary, path)
+        return path
+
+    def start(self, name, *args):
+        return subprocess.Popen([self.path(name), *map(str, args)], stderr=subprocess.DEVNULL)
+
+    def run(self, name, *args):
+        return subprocess.run([self.path(name), *map(str, args)], stderr=subprocess.DEVNULL).returncode
+
+    def run_parallel(self, jobs):
+        """Runs [(name, args), ...] all at once; returns their exit statuses."""
+        procs = [self.start(name, *args) for name, args in jobs]
+        return [p.wait() for p in procs]
+
+
+@pytest.fixture
+def workload(request, tmp_path):
+    binary = os.path.abspath(request.config.getoption("--workload"))
+    assert os.access(binary, os.X_OK), f"no workload binary at {binary}"
+    return Workload(binary, str(tmp_path))
+
+
+class Metrics:
+    """One scrape, parsed by prometheus_client's parser (not ours)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                assert key not in self.samples, f"duplicate series {key}"
+                self.samples[key] = sample.value
+
+    def get(self, name, **labels):
+        return self.samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    def series(self, name):
+        return {dict(k[1]).get("comm"): v for k, v in self.samples.items() if k[0] == name}
+
+
+def bpf_program_ids(name):
+    """Ids of loaded BPF programs called `name` (bpftool truncates names to 15 bytes)."""
+    out = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True)
+    return {line.split(":")[0] for line in out.stdout.splitlines() if f" name {name[:15]} " in line}
+
+
+class Daemon:
+    def __init__(self, binary, config_text, tmp_path, env=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/metrics"
+        self.config = tmp_path / f"execmond-{self.port}.yaml"
+        self.config.write_text(config_text)
+        self.log = tmp_path / f"execmond-{self.port}.log"
+        self.binary = binary
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+
+    def start(self):
+        self.log_file = open(self.log, "w")
+        self.proc = subprocess.Popen(
+            [self.binary, "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}"],
+            stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"execmond exited early:\n{self.log.read_text()}"
+            if "ready:" in self.log.read_text():
+                return self
+            time.sleep(0.05)
+        raise AssertionError(f"execmond did not become ready:\n{self.log.read_text()}")
+
+    def scrape(self, gzip_encoding=False):
+        request = urllib.request.Request(self.url)
+        if gzip_encoding:
+            request.add_header("Accept-Encoding", "gzip")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            return body.decode("utf-8"), response.headers
+
+    def metrics(self):
+        return Metrics(self.scrape()[0])
+
+    def wait_for(self, predicate, timeout=10):
+        """Scrapes until predicate(metrics) holds; returns the last scrape."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.metrics()
+            if predicate(m) or time.monotonic() > deadline:
+                return m
+            time.sleep(0.1)
+
+    def stop(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=30)
+        self.log_file.close()
+        return code
+
+
+@pytest.fixture
+def daemon_factory(execmond_binary, tmp_path):
+    started = []
+
+    def make(config_text="", env=None):
+        d = Daemon(execmond_binary, config_text, tmp_path, env).start()
+        started.append(d)
+        return d
+
+    yield make
+    for d in started:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+
+
+# Both kernel code paths: task storage (5.11+) and the fork-time fallback (5.8-5.10).
+VARIANTS = {
+    "task_storage": {},
+    "fork_time": {"EXECMOND_DISABLE_TASK_STORAGE": "1"},
+}
+
+
+@pytest.fixture(params=sorted(VARIANTS))
+def variant_env(request):
+    return VARIANTS[request.param]
+
+
+@contextlib.contextmanager
+def trace_process(binary, *args):
+    """`execmond trace ARGS`, stopped with SIGINT at the end of the block."""
+    proc = subprocess.Popen([binary, "trace", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, errors="strict")
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def require_tool(name):
+    path = shutil.which(name) or (os.path.join("/usr/sbin", name) if os.path.exists(os.path.join("/usr/sbin", name)) else None)
+    assert path, f"{name} is not installed (CI installs it)"
+    return path

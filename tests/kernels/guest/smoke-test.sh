@@ -1,0 +1,243 @@
+#!/bin/sh
+# The smoke test, run by /init inside the VM. Settings come from the kernel command line:
+#   kt_mode=boot|smoke          boot: only prove the VM runs; smoke: test execmond
+#   kt_storage=yes|no           whether execmond must choose its task-storage programs
+#   kt_cases=default,no-storage runs, each with a fresh daemon (see kernels.list)
+# Prints one "EXECMOND-KERNEL-CASE:" line per run and one "EXECMOND-KERNEL-TEST:" line.
+
+readonly PORT=9717
+readonly URL="http://127.0.0.1:$PORT/metrics"
+readonly COMM=kt_probe
+readonly THREAD_COMM=kt_worker
+readonly READY_TIMEOUT=150 # seconds; loading and verifying under TCG is slow
+readonly SETTLE_TIMEOUT=30
+readonly STOP_TIMEOUT=30
+
+param() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n1; }
+
+result() {
+  echo "EXECMOND-KERNEL-TEST: $*"
+  : >/tmp/result-printed
+}
+
+# Sum of the samples of metric $1 whose labels contain every further argument, or
+# "absent" when there is none.
+metric() {
+  name=$1
+  shift
+  awk -v name="$name" -v filters="$*" '
+    BEGIN { n = split(filters, want, " ") }
+    $1 == name || index($1, name "{") == 1 {
+      for (i = 1; i <= n; i++) if (index($1, want[i]) == 0) next
+      sum += $2; found = 1
+    }
+    END { if (found) print sum + 0; else print "absent" }' /tmp/metrics
+}
+
+scrape() { wget -qO /tmp/metrics "$URL" 2>/dev/null; }
+
+dump_daemon_log() {
+  echo "----- execmond stderr ($1) -----"
+  cat "/tmp/execmond-$1.err"
+  echo "----- execmond stdout ($1) -----"
+  cat "/tmp/execmond-$1.out"
+  echo "----- end of execmond output ($1) -----"
+}
+
+# The samples the checks read (histogram buckets left out) and the build's identity.
+dump_metrics() {
+  echo "----- /metrics samples for $COMM, $THREAD_COMM and the daemon -----"
+  grep -E "comm=\"($COMM|$THREAD_COMM)\"|^execmond_events_lost|^execmond_build_info" /tmp/metrics |
+    grep -v '_bucket{'
+  echo "----- end of samples -----"
+}
+
+# The workload: five processes named $COMM (three clean exits, one exit 3, one death by
+# SIGTERM), each checked against what the shell saw, so a miscount is execmond's and not
+# the workload's. With execmond_workload, two of the clean ones end from a thread renamed
+# $THREAD_COMM (once with the leader still there, once after it left), which must still
+# be counted under $COMM. Without it, a shell script of builtins stands in.
+run_workload() {
+  if [ -x /usr/bin/execmond_workload ]; then
+    set -- "0|" \
+      "0|--threads 2 --sleep-ms 20 --thread-name $THREAD_COMM" \
+      "0|--threads 2 --sleep-ms 20 --thread-name $THREAD_COMM --leader-exits-first" \
+      "3|--exit 3" "143|--signal 15"
+  else
+    set -- "0|" "0|" "0|" "3|exit 3" "143|signal TERM"
+  fi
+  for run in "$@"; do
+    want=${run%%|*}
+    args=${run#*|}
+    # shellcheck disable=SC2086 # $args is a list of arguments
+    /kt/$COMM $args 2>/dev/null
+    status=$?
+    if [ "$status" != "$want" ]; then
+      echo "workload '$COMM $args' returned $status instead of $want"
+      return 1
+    fi
+  done
+}
+
+check_counts() {
+  failures=""
+  for check in \
+    "execmond_execs_total comm=\"$COMM\" =5" \
+    "execmond_exits_total comm=\"$COMM\" =5" \
+    "execmond_exits_nonzero_total comm=\"$COMM\" =1" \
+    "execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\" =1" \
+    "execmond_events_lost_total =0" \
+    "execmond_exits_total comm=\"$THREAD_COMM\" =absent"; do
+    want=${check##*=}
+    query=${check% =*}
+    # shellcheck disable=SC2086 # the metric name, then its label filters
+    got=$(metric $query)
+    [ "$got" = "$want" ] || failures="$failures; $query is $got, expected $want"
+  done
+  echo "${failures#; }"
+}
+
+# run_case NAME EXPECT_STORAGE [VAR=VALUE]: one daemon's life, from start to SIGTERM.
+# Prints the case line; returns non-zero with the reason in /tmp/reason on failure.
+run_case() {
+  case_name=$1 expect_storage=$2
+  shift 2
+  rm -f /tmp/metrics
+  err=/tmp/execmond-$case_name.err
+  out=/tmp/execmond-$case_name.out
+  config=""
+  if execmond --config /etc/execmond-debug.yaml --check-config >/dev/null 2>&1; then
+    config="--config /etc/execmond-debug.yaml"
+  fi
+
+  start=$(cut -d. -f1 /proc/uptime)
+  # shellcheck disable=SC2086 # $config is empty or an option and its value
+  env "$@" execmond --listen "127.0.0.1:$PORT" $config >"$out" 2>"$err" &
+  pid=$!
+  waited=0
+  until scrape; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      echo "execmond exited with status $? before serving /metrics" >/tmp/reason
+      return 1
+    fi
+    if [ "$waited" -ge "$READY_TIMEOUT" ]; then
+      echo "/metrics did not answer within ${READY_TIMEOUT}s" >/tmp/reason
+      kill -KILL "$pid"
+      return 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  ready=$(($(cut -d. -f1 /proc/uptime) - start))
+
+  attached=$(grep -m1 'attached' "$err")
+  case "$attached" in
+    *"no task storage"* | *"without task storage"*) storage=no ;;
+    *"task storage"*) storage=yes ;;
+    *) storage=unknown ;;
+  esac
+  grep -m1 'starting with configuration' "$err" | sed "s/^/EXECMOND-KERNEL-LOG: $case_name: /"
+  echo "EXECMOND-KERNEL-LOG: $case_name: $attached"
+  grep -iE 'warn|retrying' "$err" | grep -v 'debug' | head -n 10 |
+    sed "s/^/EXECMOND-KERNEL-LOG: $case_name: /"
+
+  if ! run_workload >/tmp/reason; then
+    kill -KILL "$pid"
+    return 1
+  fi
+
+  # Records reach the counters asynchronously: wait for the last exit to land, then
+  # scrape once more so a late duplicate would still be seen.
+  waited=0
+  while scrape && [ "$(metric execmond_exits_total comm=\"$COMM\")" != 5 ] &&
+    [ "$waited" -lt "$SETTLE_TIMEOUT" ]; do
+    sleep 1
+    waited=$((waited + 1))
+  done
+  sleep 1
+  if ! scrape; then
+    echo "/metrics stopped answering after the workload" >/tmp/reason
+    kill -KILL "$pid"
+    return 1
+  fi
+  failures=$(check_counts)
+
+  kill -TERM "$pid"
+  waited=0
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$STOP_TIMEOUT" ]; do
+    sleep 1
+    waited=$((waited + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"
+    stop="still running ${STOP_TIMEOUT}s after SIGTERM"
+  else
+    wait "$pid"
+    stop_status=$?
+    [ "$stop_status" = 0 ] && stop="" || stop="exited with status $stop_status on SIGTERM"
+  fi
+
+  echo "EXECMOND-KERNEL-CASE: $case_name storage=$storage ready_s=$ready" \
+    "execs=$(metric execmond_execs_total comm=\"$COMM\")" \
+    "exits=$(metric execmond_exits_total comm=\"$COMM\")" \
+    "nonzero=$(metric execmond_exits_nonzero_total comm=\"$COMM\")" \
+    "sigterm=$(metric execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\")" \
+    "lost=$(metric execmond_events_lost_total)"
+
+  reason=""
+  [ "$storage" = "$expect_storage" ] ||
+    reason="loaded storage=$storage programs, expected storage=$expect_storage"
+  [ -z "$failures" ] || reason="${reason:+$reason; }$failures"
+  [ -z "$stop" ] || reason="${reason:+$reason; }$stop"
+  echo "$reason" >/tmp/reason
+  [ -z "$reason" ]
+}
+
+mode=$(param kt_mode)
+if [ "$mode" = boot ]; then
+  result "PASS (boot only: kernel $(uname -r))"
+  exit 0
+fi
+if ! command -v execmond >/dev/null; then
+  result "FAIL: the image has no execmond binary"
+  exit 1
+fi
+if [ ! -r /sys/kernel/btf/vmlinux ]; then
+  result "FAIL: the kernel exposes no /sys/kernel/btf/vmlinux"
+  exit 1
+fi
+if [ -x /usr/bin/execmond_workload ]; then
+  ln -s /usr/bin/execmond_workload /kt/$COMM
+  workload="execmond_workload"
+else
+  cp /kt/kt_probe.sh /kt/$COMM
+  workload="shell script"
+fi
+echo "EXECMOND-KERNEL-INFO: workload: $workload as $COMM"
+
+expect=$(param kt_storage)
+failed=""
+# run_named_case NAME: a case of kernels.list, mapped to run_case's arguments.
+run_named_case() {
+  case "$1" in
+    default) run_case default "$expect" ;;
+    no-storage) run_case no-storage no EXECMOND_DISABLE_TASK_STORAGE=1 ;;
+    *) echo "unknown case $1" >/tmp/reason && return 1 ;;
+  esac
+}
+
+for case_name in $(param kt_cases | tr ',' ' '); do
+  if ! run_named_case "$case_name"; then
+    echo "EXECMOND-KERNEL-CASE: $case_name FAIL: $(cat /tmp/reason)"
+    [ -e /tmp/metrics ] && dump_metrics
+    [ -e "/tmp/execmond-$case_name.err" ] && dump_daemon_log "$case_name"
+    failed="${failed:+$failed; }$case_name: $(cat /tmp/reason)"
+  fi
+done
+
+if [ -n "$failed" ]; then
+  result "FAIL: $failed"
+  exit 1
+fi
+result "PASS"

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Build the busybox initramfs the test VMs boot.
+#
+#   make-initramfs.sh OUTPUT [EXECMOND [WORKLOAD]]
+#
+# The image holds busybox, /init and /smoke-test.sh from guest/, and, when given, the
+# execmond binary and the workload with every shared library `ldd` names (at the same
+# paths, with the dynamic loader), so the host's build runs unchanged in the guest.
+# Without EXECMOND the image only proves the VM boots (the smoke test reports that).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+readonly HERE
+
+die() { echo "make-initramfs: error: $*" >&2; exit 1; }
+
+[[ $# -ge 1 && $# -le 3 ]] || die "usage: make-initramfs.sh OUTPUT [EXECMOND [WORKLOAD]]"
+readonly OUTPUT=$1 EXECMOND=${2:-} WORKLOAD=${3:-}
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+# Copy an ELF file to DEST inside the image, and the libraries it is linked against.
+install_elf() {
+  local source=$1 dest=$2 lib
+  [[ -x $source ]] || die "$source is not an executable"
+  mkdir -p "$root$(dirname "$dest")"
+  cp -L "$source" "$root$dest"
+  # "libx.so => /path (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"; a missing one
+  # shows as "=> not found" and must stop the build, not the VM.
+  if ldd "$source" 2>/dev/null | grep -q 'not found'; then
+    die "$source needs libraries this machine lacks: $(ldd "$source" | grep 'not found')"
+  fi
+  for lib in $(ldd "$source" 2>/dev/null | grep -oE '/[^ ]+'); do
+    [[ -e $root$lib ]] && continue
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+}
+
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,kt}
+install_elf "$(command -v busybox)" /bin/busybox
+for applet in $("$root/bin/busybox" --list); do
+  [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
+done
+# Without a console node in the image the kernel starts /init with no stdout until it
+# mounts devtmpfs; creating one needs root, so a non-root build goes without.
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+printf 'root:x:0:0:root:/:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\n' >"$root/etc/group"
+printf '127.0.0.1 localhost\n' >"$root/etc/hosts"
+
+install -m 755 "$HERE/guest/init" "$root/init"
+install -m 755 "$HERE/guest/smoke-test.sh" "$root/smoke-test.sh"
+install -m 755 "$HERE/guest/kt_probe.sh" "$root/kt/kt_probe.sh"
+# log_level: debug makes execmond pass libbpf's and the verifier's log through; the
+# guest falls back to the embedded configuration if this build does not accept it.
+printf 'log_level: debug\n' >"$root/etc/execmond-debug.yaml"
+
+[[ -n $EXECMOND ]] && install_elf "$EXECMOND" /usr/bin/execmond
+[[ -n $WORKLOAD ]] && install_elf "$WORKLOAD" /usr/bin/execmond_workload
+
+mkdir -p "$(dirname "$OUTPUT")"
+(cd "$root" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 >"$OUTPUT.tmp"
+mv "$OUTPUT.tmp" "$OUTPUT"
+echo "make-initramfs: $OUTPUT ($(du -h "$OUTPUT" | cut -f1))" >&2

@@ -1,0 +1,64 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cli.h"
+
+using namespace execmond;
+
+namespace {
+
+CommandLine parse(std::vector<std::string> words) {
+  words.insert(words.begin(), "execmond");
+  std::vector<char*> argv;
+  for (auto& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  return parse_command_line(static_cast<int>(words.size()), argv.data());
+}
+
+}  // namespace
+
+TEST_CASE("daemon options", "[cli]") {
+  const CommandLine plain = parse({});
+  CHECK(plain.action == CommandLine::Action::kRunDaemon);
+  CHECK_FALSE(plain.daemon.config_path);
+
+  const CommandLine full = parse({"--config", "/etc/x.yaml", "--listen", "127.0.0.1:1"});
+  CHECK(*full.daemon.config_path == "/etc/x.yaml");
+  CHECK(*full.daemon.listen == "127.0.0.1:1");
+
+  CHECK(parse({"--check-config", "--config", "a.yaml"}).action ==
+        CommandLine::Action::kCheckConfig);
+  CHECK(parse({"--version"}).action == CommandLine::Action::kVersion);
+  CHECK(parse({"-h"}).action == CommandLine::Action::kHelp);
+}
+
+TEST_CASE("bad daemon command lines are usage errors", "[cli]") {
+  CHECK_THROWS_WITH(parse({"--frobnicate"}), Catch::Contains("--frobnicate"));
+  CHECK_THROWS_WITH(parse({"--config"}), Catch::Contains("--config"));
+  CHECK_THROWS_WITH(parse({"extra"}), Catch::Contains("extra"));
+}
+
+TEST_CASE("trace options", "[cli]") {
+  const CommandLine cli = parse({"trace", "--json", "-d", "250", "--comm", "ng*", "--comm", "sh",
+                                 "--exclude-comm", "x", "--uid", "1000", "--pid", "42", "--failed"});
+  REQUIRE(cli.action == CommandLine::Action::kTrace);
+  const TraceOptions& t = cli.trace;
+  CHECK(t.json);
+  CHECK(t.min_duration_ms == 250);
+  CHECK(t.include_comms == std::vector<std::string>{"ng*", "sh"});
+  CHECK(t.exclude_comms == std::vector<std::string>{"x"});
+  CHECK(*t.uid == 1000);
+  CHECK(*t.pid == 42);
+  CHECK(t.failed_only);
+  CHECK(parse({"trace", "--help"}).action == CommandLine::Action::kTraceHelp);
+  CHECK(parse({"trace", "--min-duration", "7"}).trace.min_duration_ms == 7);
+}
+
+TEST_CASE("bad trace command lines are usage errors", "[cli]") {
+  CHECK_THROWS_WITH(parse({"trace", "-d", "fast"}), Catch::Contains("--min-duration"));
+  CHECK_THROWS_WITH(parse({"trace", "--uid", "-1"}), Catch::Contains("--uid"));
+  CHECK_THROWS_WITH(parse({"trace", "--pid", "99999999999"}), Catch::Contains("--pid"));
+  CHECK_THROWS_WITH(parse({"trace", "--listen", "x"}), Catch::Contains("--listen"));
+}
