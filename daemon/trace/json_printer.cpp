@@ -51,6 +51,13 @@ void append_bool(std::string& line, const char* key, bool value) {
   line += value ? "true" : "false";
 }
 
+void append_filename(std::string& line, const char (&filename)[EXECMOND_FILENAME_LEN],
+                     std::uint32_t flags) {
+  append_key(line, "filename");
+  append_json_string(line, field_text(filename, sizeof(filename)));
+  append_bool(line, "filename_truncated", flags & EXECMOND_FILENAME_TRUNCATED);
+}
+
 class JsonPrinter : public TracePrinter {
  public:
   explicit JsonPrinter(const WallClock& clock) : clock_(clock) {}
@@ -60,9 +67,7 @@ class JsonPrinter : public TracePrinter {
   void format(std::string& line, const execmond_exec_event& e) const override {
     start(line, "exec", e.hdr);
     append_time(line, "time", e.hdr.timestamp_ns);
-    append_key(line, "filename");
-    append_json_string(line, field_text(e.filename, sizeof(e.filename)));
-    append_bool(line, "filename_truncated", e.hdr.flags & EXECMOND_FILENAME_TRUNCATED);
+    append_filename(line, e.filename, e.hdr.flags);
     append_key(line, "argv");
     line += '[';
     bool truncated = e.hdr.flags & EXECMOND_ARGS_TRUNCATED;
@@ -105,9 +110,7 @@ class JsonPrinter : public TracePrinter {
   void format(std::string& line, const execmond_exec_failed_event& e) const override {
     start(line, "exec_failed", e.hdr);
     append_time(line, "time", e.hdr.timestamp_ns);
-    append_key(line, "filename");
-    append_json_string(line, field_text(e.filename, sizeof(e.filename)));
-    append_bool(line, "filename_truncated", e.hdr.flags & EXECMOND_FILENAME_TRUNCATED);
+    append_filename(line, e.filename, e.hdr.flags);
     append_key(line, "errno");
     append_json_string(line, errno_name(e.error));
     append_number(line, "errno_number", static_cast<std::uint32_t>(e.error));
