@@ -1,0 +1,58 @@
+// The aggregator: process events in, Prometheus metric families out.
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "events/records.h"
+#include "metrics/comm_table.h"
+
+namespace execmond {
+
+struct MetricsOptions {
+  // Distinct process names with their own series; later names share comm="execmond_overflow".
+  std::size_t max_comm_series = 1000;
+  // fnmatch(3) globs on the process name. Empty include: every name.
+  std::vector<std::string> include_comms;
+  std::vector<std::string> exclude_comms;
+};
+
+// Counts execs, exits and failed execs per process name and serves them to Prometheus.
+//
+// The record_* functions belong to one thread, the ring buffer reader; for a name seen
+// before each is a hash, a probe and a few relaxed atomic stores: no allocation, lock
+// or syscall. Collect() may run on any number of threads at once, concurrently with it.
+//
+// The metric names and labels are a contract with dashboards and alerts:
+//   execmond_execs_total{comm}                     counter
+//   execmond_exits_total{comm}                     counter
+//   execmond_exits_nonzero_total{comm}             counter
+//   execmond_exits_signaled_total{comm,signal}     counter, only signals that occurred
+//   execmond_process_duration_seconds{comm}        histogram, duration_buckets.h
+//   execmond_exec_failures_total{comm,errno}       counter, only errnos that occurred
+//   execmond_comm_series, execmond_comm_series_limit   gauges
+//   execmond_comm_overflow_events_total            counter
+// comm is encoded as comm_label.h describes.
+class ProcessMetrics : public prometheus::Collectable {
+ public:
+  explicit ProcessMetrics(const MetricsOptions& options);
+
+  // A successful exec; `comm` is the name after it.
+  void record_exec(const CommName& comm);
+  // A process ended, `lifetime_ns` after its exec (or fork).
+  void record_exit(const CommName& comm, ExitStatus status, std::uint64_t lifetime_ns);
+  // An execve/execveat failed with `error` (a positive errno); `comm` is the caller's.
+  void record_exec_failure(const CommName& comm, int error);
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  CommTable table_;
+};
+
+}  // namespace execmond
