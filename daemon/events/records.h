@@ -34,8 +34,9 @@ class CommName {
     for (; length_ < kCapacity && field[length_] != '\0'; ++length_)
       bytes_[length_] = field[length_];
   }
+  // Like the kernel, a name ends at its first NUL.
   explicit CommName(std::string_view name) {
-    for (; length_ < kCapacity && length_ < name.size(); ++length_)
+    for (; length_ < kCapacity && length_ < name.size() && name[length_] != '\0'; ++length_)
       bytes_[length_] = name[length_];
   }
 

@@ -9,25 +9,10 @@
 
 namespace execmond {
 
-// A comm is whatever bytes a process gave prctl(PR_SET_NAME). Its label value:
-//   - printable ASCII other than `\` is itself;
-//   - a well-formed UTF-8 sequence (RFC 3629: no overlong form, no surrogate, nothing
-//     above U+10FFFF) of a printable character is itself; C1 controls, noncharacters
-//     and the invisible format characters that could disguise a name (bidi overrides,
-//     zero-width characters, tags, ...) are not printable;
-//   - `\` is `\\`;
-//   - every other byte is `\xHH`, lowercase hex.
-// The text serializer escapes `\` and `"` again in the exposition; Prometheus then shows
-// the value above.
-//
-// Valid UTF-8: each piece is ASCII or a well-formed sequence, and so is their
-// concatenation.
-// One value per name (injective): a backslash in the value always starts an escape,
-// since a passed-through piece never contains one (ASCII `\` is escaped, and bytes of
-// multi-byte sequences are >= 0x80). Reading the value left to right, `\\` gives `\`,
-// `\xHH` gives byte HH and any other byte gives itself, which rebuilds the name; a
-// function with a left inverse is injective. tests/unit/test_comm_label.cpp has that
-// decoder.
+// A comm is whatever bytes a process gave prctl(PR_SET_NAME). Its label value is the
+// escaped text of events/printable_bytes.h: valid UTF-8, and one value per name (the
+// proof is there). The text serializer escapes `\` and `"` again in the exposition;
+// Prometheus then shows the value above.
 //
 // An empty comm (prctl(PR_SET_NAME, "")) gives the empty value, which Prometheus shows
 // as a series without the label: still distinct from every other name.

@@ -1,7 +1,5 @@
 #include "metrics/comm_table.h"
 
-#include <fnmatch.h>
-
 #include <limits>
 #include <new>
 #include <random>
@@ -11,18 +9,6 @@
 namespace execmond {
 namespace {
 
-bool matches_any(const std::vector<std::string>& globs, const char* name) {
-  for (const std::string& glob : globs)
-    if (fnmatch(glob.c_str(), name, 0) == 0) return true;
-  return false;
-}
-
-// The bytes before the first NUL: CommName compares all 16 bytes, so this, not
-// view(), is what two equal names share. Names from the kernel contain no NUL.
-std::string_view name_of(const CommName& comm) {
-  const std::string_view view = comm.view();
-  return view.substr(0, view.find('\0'));
-}
 
 std::uint64_t random_seed() {
   std::random_device device;
@@ -30,18 +16,6 @@ std::uint64_t random_seed() {
 }
 
 }  // namespace
-
-CommFilter::CommFilter(std::vector<std::string> include_globs,
-                       std::vector<std::string> exclude_globs)
-    : include_globs_(std::move(include_globs)), exclude_globs_(std::move(exclude_globs)) {}
-
-bool CommFilter::admits(const CommName& comm) const {
-  if (admits_every_name()) return true;
-  char name[CommName::kCapacity + 1] = {};
-  name_of(comm).copy(name, CommName::kCapacity);
-  if (!include_globs_.empty() && !matches_any(include_globs_, name)) return false;
-  return !matches_any(exclude_globs_, name);
-}
 
 CommTable::CommTable(std::size_t max_comm_series, CommFilter filter)
     : max_comm_series_(max_comm_series),
@@ -97,7 +71,7 @@ CommStats* CommTable::first_sight(const CommName& comm, IndexEntry& vacant) {
     overflow_events_.add(1);
     return &overflow_;
   }
-  Series* series = new (series_.get() + slot) Series(name_of(comm));
+  Series* series = new (series_.get() + slot) Series(comm.view());
   vacant = {comm.word(0), comm.word(1), kFirstSlot + static_cast<std::uint32_t>(slot)};
   published_.store(slot + 1, std::memory_order_release);
   return &series->stats;

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "events/comm_filter.h"
 #include "events/records.h"
 #include "metrics/comm_label.h"
 #include "metrics/duration_buckets.h"
@@ -49,21 +50,6 @@ struct CommStats {
   // Seconds, as a double: an integer of nanoseconds would wrap after 584 process-years,
   // which a thousand long-lived workers of one name add up to in seven months.
   RunningTotal<double> lifetime_sum_seconds;
-};
-
-// Which process names get series: fnmatch(3) globs on the name.
-class CommFilter {
- public:
-  CommFilter() = default;
-  CommFilter(std::vector<std::string> include_globs, std::vector<std::string> exclude_globs);
-
-  // An empty include list admits every name; an exclude match wins over an include one.
-  bool admits(const CommName& comm) const;
-  bool admits_every_name() const { return include_globs_.empty() && exclude_globs_.empty(); }
-
- private:
-  std::vector<std::string> include_globs_;
-  std::vector<std::string> exclude_globs_;
 };
 
 // A bounded map from process name to its CommStats, allocated whole at construction so

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include "metrics/fixed_name.h"
+
 namespace execmond {
 namespace {
 
@@ -66,26 +68,7 @@ constexpr KnownErrno kKnownErrnos[] = {
 
 constexpr std::size_t kNameCapacity = 20;  // "ENOTRECOVERABLE", "E_OUT_OF_RANGE" and a NUL
 
-class Name {
- public:
-  constexpr void append(const char* text) {
-    while (*text != '\0') chars_[size_++] = *text++;
-  }
-  constexpr void append(int number) {
-    char digits[12] = {};
-    std::size_t count = 0;
-    do {
-      digits[count++] = static_cast<char>('0' + number % 10);
-      number /= 10;
-    } while (number != 0);
-    while (count > 0) chars_[size_++] = digits[--count];
-  }
-  constexpr std::string_view view() const { return {chars_, size_}; }
-
- private:
-  char chars_[kNameCapacity] = {};
-  std::size_t size_ = 0;
-};
+using Name = FixedName<kNameCapacity>;
 
 struct ErrnoNames {
   Name by_slot[kErrnoSlots];

@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "metrics/fixed_name.h"
+
 namespace execmond {
 namespace {
 
@@ -36,26 +38,7 @@ constexpr KnownSignal kKnownSignals[] = {
 
 constexpr std::size_t kNameCapacity = 24;  // "SIG_OUT_OF_RANGE" and a NUL
 
-class Name {
- public:
-  constexpr void append(const char* text) {
-    while (*text != '\0') chars_[size_++] = *text++;
-  }
-  constexpr void append(int number) {
-    char digits[12] = {};
-    std::size_t count = 0;
-    do {
-      digits[count++] = static_cast<char>('0' + number % 10);
-      number /= 10;
-    } while (number != 0);
-    while (count > 0) chars_[size_++] = digits[--count];
-  }
-  constexpr std::string_view view() const { return {chars_, size_}; }
-
- private:
-  char chars_[kNameCapacity] = {};
-  std::size_t size_ = 0;
-};
+using Name = FixedName<kNameCapacity>;
 
 struct SignalNames {
   Name by_slot[kSignalSlots];

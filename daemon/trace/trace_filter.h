@@ -3,7 +3,7 @@
 
 #include "cli.h"
 #include "events/records.h"
-#include "metrics/comm_table.h"
+#include "events/comm_filter.h"
 
 namespace execmond {
 

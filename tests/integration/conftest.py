@@ -5,7 +5,9 @@ missing privilege is a failure, so that CI cannot pass without running them.
 """
 
 import contextlib
+import glob
 import gzip
+import json
 import os
 import shutil
 import signal
@@ -98,10 +100,44 @@ class Metrics:
         return {dict(k[1]).get("comm"): v for k, v in self.samples.items() if k[0] == name}
 
 
+EXECMOND_PROGRAMS = ("handle_exec", "handle_exit", "handle_exec_without_storage",
+                     "handle_exit_without_storage", "handle_execve_enter", "handle_execveat_enter",
+                     "handle_execve_exit", "handle_execveat_exit")
+
+
+def loaded_programs():
+    """{id: name} of every BPF program loaded in the kernel."""
+    out = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True,
+                         check=True)
+    return {p["id"]: p.get("name", "") for p in json.loads(out.stdout)}
+
+
+def held_program_ids(pid="*"):
+    """Ids of the BPF programs that process `pid` (default: any process) holds a file
+    descriptor of, from the kernel's fdinfo."""
+    ids = set()
+    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            with open(fdinfo) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass  # the process or descriptor went away meanwhile
+    return ids
+
+
+def leaked_execmond_programs():
+    """execmond programs still loaded that no process holds: left behind in the kernel.
+    Other execmond instances on the host hold theirs, so they do not count."""
+    held = held_program_ids()
+    return {i for i, name in loaded_programs().items()
+            if name in [n[:15] for n in EXECMOND_PROGRAMS] and i not in held}
+
+
 def bpf_program_ids(name):
-    """Ids of loaded BPF programs called `name` (bpftool truncates names to 15 bytes)."""
-    out = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True)
-    return {line.split(":")[0] for line in out.stdout.splitlines() if f" name {name[:15]} " in line}
+    """Ids of loaded BPF programs called `name` (the kernel keeps 15 bytes of it)."""
+    return {i for i, n in loaded_programs().items() if n == name[:15]}
 
 
 class Daemon:
