@@ -9,7 +9,7 @@
 #include "execmond.h"
 
 /* Set by userspace between open and load. */
-const volatile __u64 wakeup_bytes = 0; /* 0: wake the reader on every record */
+const volatile __u64 wakeup_bytes = 0;	  /* 0: wake the reader on every record */
 const volatile __u64 min_duration_ns = 0; /* shorter-lived processes send no exit */
 const volatile bool capture_args = false; /* fill exec records' argv (trace mode) */
 
@@ -43,9 +43,9 @@ static __always_inline void submit_event(void *record)
 	__u64 flags = 0;
 
 	if (wakeup_bytes)
-		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-				BPF_RB_FORCE_WAKEUP :
-				BPF_RB_NO_WAKEUP;
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+				? BPF_RB_FORCE_WAKEUP
+				: BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(record, flags);
 }
 

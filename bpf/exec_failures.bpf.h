@@ -49,8 +49,8 @@ static __always_inline void finish_exec_call(long ret)
 		count_drop(EXECMOND_DROP_EXEC_FAILED);
 		return;
 	}
-	fill_header(&e->hdr, EXECMOND_EVENT_EXEC_FAILED, (struct task_struct *)bpf_get_current_task(),
-		    bpf_ktime_get_boot_ns());
+	fill_header(&e->hdr, EXECMOND_EVENT_EXEC_FAILED,
+		    (struct task_struct *)bpf_get_current_task(), bpf_ktime_get_boot_ns());
 	e->error = -ret;
 	e->pad = 0;
 	/* The caller's memory is intact: a failed exec returns before replacing it. */

@@ -8,9 +8,9 @@
 #ifndef EXECMOND_H
 #define EXECMOND_H
 
-#define EXECMOND_COMM_LEN 16      /* TASK_COMM_LEN */
+#define EXECMOND_COMM_LEN 16	  /* TASK_COMM_LEN */
 #define EXECMOND_FILENAME_LEN 256 /* longer paths are cut and flagged */
-#define EXECMOND_ARGS_LEN 4096    /* argv bytes captured for `execmond trace` */
+#define EXECMOND_ARGS_LEN 4096	  /* argv bytes captured for `execmond trace` */
 
 enum execmond_event_type {
 	EXECMOND_EVENT_EXEC = 1,
@@ -38,13 +38,13 @@ enum execmond_drop_reason {
 
 /* Common head of every record: the reader dispatches on `type`. */
 struct execmond_event_header {
-	__u32 type; /* enum execmond_event_type */
-	__u32 flags; /* enum execmond_event_flags */
+	__u32 type;	    /* enum execmond_event_type */
+	__u32 flags;	    /* enum execmond_event_flags */
 	__u64 timestamp_ns; /* CLOCK_BOOTTIME of the event */
-	__u32 pid; /* thread group id, as seen from the initial pid namespace */
-	__u32 ppid; /* real parent's thread group id */
-	__u32 uid; /* real uid */
-	__u32 gid; /* real gid */
+	__u32 pid;	    /* thread group id, as seen from the initial pid namespace */
+	__u32 ppid;	    /* real parent's thread group id */
+	__u32 uid;	    /* real uid */
+	__u32 gid;	    /* real gid */
 	char comm[EXECMOND_COMM_LEN];
 	char parent_comm[EXECMOND_COMM_LEN];
 };
@@ -64,7 +64,7 @@ struct execmond_exec_event {
  * the name the process exec'd as; `timestamp_ns` the exit. */
 struct execmond_exit_event {
 	struct execmond_event_header hdr;
-	__u64 start_ns; /* CLOCK_BOOTTIME of its last exec, or of its fork */
+	__u64 start_ns;	   /* CLOCK_BOOTTIME of its last exec, or of its fork */
 	__u64 lifetime_ns; /* timestamp_ns - start_ns */
 	__u32 exit_status; /* as wait(2) reports it: code << 8, or signal | 0x80 core */
 	__u32 pad;

@@ -18,7 +18,7 @@
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
 
 struct process_state {
-	__u64 exec_ns; /* CLOCK_BOOTTIME of the process's last exec */
+	__u64 exec_ns;		      /* CLOCK_BOOTTIME of the process's last exec */
 	char comm[EXECMOND_COMM_LEN]; /* the name it exec'd as */
 };
 
@@ -85,8 +85,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	/* After exec the task is its thread group's leader: its storage is the process's. */
-	struct process_state *state = bpf_task_storage_get(&process_states, task, 0,
-							   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct process_state *state =
+		bpf_task_storage_get(&process_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (state) {
 		state->exec_ns = now;
@@ -115,8 +115,7 @@ static __always_inline __u32 wait_status(struct task_struct *task, struct task_s
 }
 
 /* True for exactly one exiting thread of each process. */
-static __always_inline bool claim_process_exit(struct task_struct *task,
-					       struct task_struct *leader)
+static __always_inline bool claim_process_exit(struct task_struct *task, struct task_struct *leader)
 {
 	struct process_key key = {};
 	__u8 reported = 1;

@@ -44,13 +44,24 @@ CommandLine parse_daemon(int argc, char* const argv[]) {
   reset_getopt();
   for (int opt; (opt = getopt_long(argc, argv, "+h", kOptions, nullptr)) != -1;) {
     switch (opt) {
-      case kConfig: cli.daemon.config_path = optarg; break;
-      case kListen: cli.daemon.listen = optarg; break;
-      case kCheckConfig: cli.daemon.check_config = true; break;
-      case kVersion: cli.action = CommandLine::Action::kVersion; return cli;
+      case kConfig:
+        cli.daemon.config_path = optarg;
+        break;
+      case kListen:
+        cli.daemon.listen = optarg;
+        break;
+      case kCheckConfig:
+        cli.daemon.check_config = true;
+        break;
+      case kVersion:
+        cli.action = CommandLine::Action::kVersion;
+        return cli;
       case 'h':
-      case kHelp: cli.action = CommandLine::Action::kHelp; return cli;
-      default: unknown_option(argv);
+      case kHelp:
+        cli.action = CommandLine::Action::kHelp;
+        return cli;
+      default:
+        unknown_option(argv);
     }
   }
   if (optind < argc) throw UsageError(std::string("unexpected argument \"") + argv[optind] + "\"");
@@ -77,16 +88,33 @@ CommandLine parse_trace(int argc, char* const argv[]) {
   reset_getopt();
   for (int opt; (opt = getopt_long(argc, argv, "+d:h", kOptions, nullptr)) != -1;) {
     switch (opt) {
-      case kJson: trace.json = true; break;
-      case 'd': trace.min_duration_ms = parse_number<std::uint64_t>("--min-duration", optarg); break;
-      case kComm: trace.include_comms.emplace_back(optarg); break;
-      case kExcludeComm: trace.exclude_comms.emplace_back(optarg); break;
-      case kUid: trace.uid = parse_number<std::uint32_t>("--uid", optarg); break;
-      case kPid: trace.pid = parse_number<std::uint32_t>("--pid", optarg); break;
-      case kFailed: trace.failed_only = true; break;
+      case kJson:
+        trace.json = true;
+        break;
+      case 'd':
+        trace.min_duration_ms = parse_number<std::uint64_t>("--min-duration", optarg);
+        break;
+      case kComm:
+        trace.include_comms.emplace_back(optarg);
+        break;
+      case kExcludeComm:
+        trace.exclude_comms.emplace_back(optarg);
+        break;
+      case kUid:
+        trace.uid = parse_number<std::uint32_t>("--uid", optarg);
+        break;
+      case kPid:
+        trace.pid = parse_number<std::uint32_t>("--pid", optarg);
+        break;
+      case kFailed:
+        trace.failed_only = true;
+        break;
       case 'h':
-      case kHelp: cli.action = CommandLine::Action::kTraceHelp; return cli;
-      default: unknown_option(argv);
+      case kHelp:
+        cli.action = CommandLine::Action::kTraceHelp;
+        return cli;
+      default:
+        unknown_option(argv);
     }
   }
   if (optind < argc) throw UsageError(std::string("unexpected argument \"") + argv[optind] + "\"");

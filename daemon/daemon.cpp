@@ -108,8 +108,7 @@ int run_daemon(const DaemonOptions& options) {
   const Config& config = loaded.config;
   setup_logging(config.log_level);
   route_libbpf_logs_to_spdlog();
-  spdlog::info("execmond {} starting with configuration from {}", EXECMOND_VERSION,
-               loaded.source);
+  spdlog::info("execmond {} starting with configuration from {}", EXECMOND_VERSION, loaded.source);
 
   // Before any thread exists, so that every thread inherits the blocked signals.
   ShutdownSignal shutdown_signal;

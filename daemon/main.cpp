@@ -14,14 +14,21 @@ int main(int argc, char* argv[]) {
   try {
     const CommandLine cli = execmond::parse_command_line(argc, argv);
     switch (cli.action) {
-      case CommandLine::Action::kHelp: std::fputs(execmond::usage_text(), stdout); return 0;
+      case CommandLine::Action::kHelp:
+        std::fputs(execmond::usage_text(), stdout);
+        return 0;
       case CommandLine::Action::kTraceHelp:
         std::fputs(execmond::trace_usage_text(), stdout);
         return 0;
-      case CommandLine::Action::kVersion: std::printf("execmond %s\n", EXECMOND_VERSION); return 0;
-      case CommandLine::Action::kCheckConfig: return execmond::check_config(cli.daemon);
-      case CommandLine::Action::kTrace: return execmond::run_trace(cli.trace);
-      case CommandLine::Action::kRunDaemon: return execmond::run_daemon(cli.daemon);
+      case CommandLine::Action::kVersion:
+        std::printf("execmond %s\n", EXECMOND_VERSION);
+        return 0;
+      case CommandLine::Action::kCheckConfig:
+        return execmond::check_config(cli.daemon);
+      case CommandLine::Action::kTrace:
+        return execmond::run_trace(cli.trace);
+      case CommandLine::Action::kRunDaemon:
+        return execmond::run_daemon(cli.daemon);
     }
   } catch (const execmond::UsageError& error) {
     std::fprintf(stderr, "execmond: %s\n%s", error.what(), execmond::usage_text());

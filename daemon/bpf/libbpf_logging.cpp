@@ -18,7 +18,8 @@ int print_libbpf_message(enum libbpf_print_level level, const char* format, va_l
   char line[1024];
   int n = std::vsnprintf(line, sizeof(line), format, args);
   if (n < 0) return n;
-  std::string_view message(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(line) - 1));
+  std::string_view message(line,
+                           std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(line) - 1));
   while (!message.empty() && message.back() == '\n') message.remove_suffix(1);
   spdlog::log(spd_level, "{}", message);
   return n;

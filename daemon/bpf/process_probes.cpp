@@ -73,8 +73,8 @@ ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, bool wi
   rodata->capture_args = options.capture_args;
 
   auto& progs = skeleton->progs;
-  int err = bpf_map__set_max_entries(skeleton->maps.events,
-                                     static_cast<__u32>(options.ring_buffer_size));
+  int err =
+      bpf_map__set_max_entries(skeleton->maps.events, static_cast<__u32>(options.ring_buffer_size));
   err = err ?: bpf_map__set_autocreate(skeleton->maps.process_states, with_task_storage);
   err = err ?: bpf_program__set_autoload(progs.handle_exec, with_task_storage);
   err = err ?: bpf_program__set_autoload(progs.handle_exit, with_task_storage);
@@ -102,8 +102,7 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
 
   std::string tracepoint_problem;
   Variant best{true, exec_syscall_tracepoints_available(tracepoint_problem)};
-  if (!best.exec_failures)
-    spdlog::warn("failed execs will not be seen: {}", tracepoint_problem);
+  if (!best.exec_failures) spdlog::warn("failed execs will not be seen: {}", tracepoint_problem);
 
   const int storage_probe = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nullptr);
   if (storage_probe < 0 && is_privilege_error(storage_probe))
@@ -122,9 +121,9 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
           load(options, v.task_storage, v.exec_failures), v.task_storage, v.exec_failures));
     } catch (const ProbeError& e) {
       if (e.cause() != ProbeError::Cause::kKernelRejected || i + 1 == variants.size()) throw;
-      spdlog::warn("{}; retrying without {}", e.what(),
-                   v.task_storage ? "task storage (lifetimes will start at fork)"
-                                  : "failed-exec tracking");
+      spdlog::warn(
+          "{}; retrying without {}", e.what(),
+          v.task_storage ? "task storage (lifetimes will start at fork)" : "failed-exec tracking");
     }
   }
 }

@@ -13,7 +13,6 @@ bool matches_any(const std::vector<std::string>& globs, const char* name) {
   return false;
 }
 
-
 }  // namespace
 
 CommFilter::CommFilter(std::vector<std::string> include_globs,

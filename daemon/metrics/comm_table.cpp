@@ -9,7 +9,6 @@
 namespace execmond {
 namespace {
 
-
 std::uint64_t random_seed() {
   std::random_device device;
   return (std::uint64_t{device()} << 32) ^ device();

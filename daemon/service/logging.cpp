@@ -27,8 +27,8 @@ class SyslogPriorityFlag : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void setup_logging(spdlog::level::level_enum level) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "execmond", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("execmond",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   if (std::getenv("JOURNAL_STREAM")) {
     formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%v");

@@ -28,8 +28,7 @@ ShutdownSignal::ShutdownSignal() {
   if (pthread_sigmask(SIG_BLOCK, &set, &previous_mask_) != 0)
     throw std::runtime_error("cannot block shutdown signals");
   signal_fd_ = FileDescriptor(signalfd(-1, &set, SFD_CLOEXEC));
-  if (!signal_fd_)
-    throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
+  if (!signal_fd_) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
 }
 
 ShutdownSignal::~ShutdownSignal() { pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr); }
@@ -41,8 +40,9 @@ int ShutdownSignal::wait() {
     if (n < 0 && errno == EINTR) continue;
     if (n != sizeof(info)) throw std::runtime_error("signalfd read failed");
     if (info.ssi_signo != SIGHUP) return static_cast<int>(info.ssi_signo);
-    spdlog::warn("SIGHUP received: configuration is only read at start, restart execmond "
-                 "to apply changes");
+    spdlog::warn(
+        "SIGHUP received: configuration is only read at start, restart execmond "
+        "to apply changes");
   }
 }
 

@@ -2,8 +2,8 @@
 #pragma once
 
 #include "cli.h"
-#include "events/records.h"
 #include "events/comm_filter.h"
+#include "events/records.h"
 
 namespace execmond {
 

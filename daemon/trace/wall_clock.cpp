@@ -20,7 +20,8 @@ template <typename... Args>
 void append_format(std::string& out, const char* format, Args... args) {
   char buffer[64];
   const int n = std::snprintf(buffer, sizeof(buffer), format, args...);
-  if (n > 0) out.append(buffer, static_cast<std::size_t>(n) < sizeof(buffer) ? n : sizeof(buffer) - 1);
+  if (n > 0)
+    out.append(buffer, static_cast<std::size_t>(n) < sizeof(buffer) ? n : sizeof(buffer) - 1);
 }
 
 }  // namespace

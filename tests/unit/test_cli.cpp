@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -41,8 +40,9 @@ TEST_CASE("bad daemon command lines are usage errors", "[cli]") {
 }
 
 TEST_CASE("trace options", "[cli]") {
-  const CommandLine cli = parse({"trace", "--json", "-d", "250", "--comm", "ng*", "--comm", "sh",
-                                 "--exclude-comm", "x", "--uid", "1000", "--pid", "42", "--failed"});
+  const CommandLine cli =
+      parse({"trace", "--json", "-d", "250", "--comm", "ng*", "--comm", "sh", "--exclude-comm", "x",
+             "--uid", "1000", "--pid", "42", "--failed"});
   REQUIRE(cli.action == CommandLine::Action::kTrace);
   const TraceOptions& t = cli.trace;
   CHECK(t.json);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <vector>
 
@@ -34,7 +33,8 @@ TEST_CASE("comm names stop at the terminator and ignore what follows", "[records
   const char field_b[16] = {'l', 's', '\0'};
   CHECK(CommName(field_a) == CommName(field_b));
   CHECK(CommName(field_a).view() == "ls");
-  const char full[16] = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+  const char full[16] = {'0', '1', '2', '3', '4', '5', '6', '7',
+                         '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
   CHECK(CommName(full).view().size() == 16);
   CHECK_FALSE(CommName(std::string_view("ls")) == CommName(std::string_view("lsx")));
 }
@@ -57,8 +57,8 @@ TEST_CASE("records are checked for type and size before use", "[records]") {
   // argv claimed beyond the record: rejected.
   exec_event.args_size = 10;
   auto lying_exec = bytes_of(exec_event, offsetof(execmond_exec_event, args) + 5);
-  CHECK(std::holds_alternative<MalformedRecord>(
-      decode_event(lying_exec.data(), lying_exec.size())));
+  CHECK(
+      std::holds_alternative<MalformedRecord>(decode_event(lying_exec.data(), lying_exec.size())));
 
   execmond_event_header unknown{};
   unknown.type = 77;
@@ -72,6 +72,6 @@ TEST_CASE("records are checked for type and size before use", "[records]") {
 TEST_CASE("argv counting", "[records]") {
   CHECK(count_args("", 0) == 0);
   CHECK(count_args("ls\0-l\0", 6) == 2);
-  CHECK(count_args("ls\0\0", 4) == 2);       // an empty argument counts
-  CHECK(count_args("ls\0-lon", 7) == 2);    // the cut last argument counts
+  CHECK(count_args("ls\0\0", 4) == 2);    // an empty argument counts
+  CHECK(count_args("ls\0-lon", 7) == 2);  // the cut last argument counts
 }

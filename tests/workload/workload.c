@@ -64,7 +64,8 @@ static long number(const char *option, const char *text)
 	long value = strtol(text, &end, 10);
 
 	if (!*text || *end || value < 0) {
-		fprintf(stderr, "workload: %s needs a non-negative number, got '%s'\n", option, text);
+		fprintf(stderr, "workload: %s needs a non-negative number, got '%s'\n", option,
+			text);
 		exit(100);
 	}
 	return value;
