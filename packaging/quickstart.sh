@@ -19,7 +19,7 @@ build_packages=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-d
 # promtool; pytest and an independent exposition parser; the reference tools the trace
 # is compared with; a real systemd in a container; other kernels under QEMU.
 test_packages=(prometheus python3-pytest python3-prometheus-client libbpf-tools ansible-core
-  curl debootstrap systemd-container qemu-system-x86 busybox-static cpio)
+  python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static cpio)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
