@@ -100,14 +100,15 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
                      std::string("this kernel has no BTF at ") + kVmlinuxBtf +
                          ": execmond needs Linux 5.8 or later built with CONFIG_DEBUG_INFO_BTF=y");
 
-  std::string tracepoint_problem;
-  Variant best{true, exec_syscall_tracepoints_available(tracepoint_problem)};
-  if (!best.exec_failures) spdlog::warn("failed execs will not be seen: {}", tracepoint_problem);
-
+  // The first step that needs privilege: without it, say so and nothing else.
   const int storage_probe = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nullptr);
   if (storage_probe < 0 && is_privilege_error(storage_probe))
     throw privilege_error("load", storage_probe);
-  if (storage_probe != 1 || task_storage_disabled_by_environment()) best.task_storage = false;
+
+  std::string tracepoint_problem;
+  Variant best{storage_probe == 1 && !task_storage_disabled_by_environment(),
+               exec_syscall_tracepoints_available(tracepoint_problem)};
+  if (!best.exec_failures) spdlog::warn("failed execs will not be seen: {}", tracepoint_problem);
 
   // Degrade one feature at a time when a kernel refuses a variant (task storage for
   // tracing programs came in 5.11).
