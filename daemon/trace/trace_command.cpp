@@ -1,8 +1,8 @@
 #include "trace/trace_command.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
-#include <cstdio>
 
 #include "bpf/libbpf_logging.h"
 #include "bpf/process_probes.h"
@@ -10,6 +10,7 @@
 #include "exit_codes.h"
 #include "service/logging.h"
 #include "service/shutdown_signal.h"
+#include "trace/line_writer.h"
 #include "trace/trace_filter.h"
 #include "trace/trace_printer.h"
 
@@ -23,8 +24,8 @@ constexpr std::chrono::milliseconds kTracePollInterval{50};
 
 class TraceSink : public RecordSink {
  public:
-  TraceSink(const TraceFilter& filter, const TracePrinter& printer)
-      : filter_(filter), printer_(printer) {}
+  TraceSink(const TraceFilter& filter, const TracePrinter& printer, LineWriter& output)
+      : filter_(filter), printer_(printer), output_(output) {}
 
   void on_record(const void* data, std::size_t size) override {
     line_.clear();
@@ -40,15 +41,14 @@ class TraceSink : public RecordSink {
           }
         },
         decode_event(data, size));
-    if (!line_.empty()) {
-      std::fwrite(line_.data(), 1, line_.size(), stdout);
-      std::fflush(stdout);  // within ~100 ms of the event, also into a pipe
-    }
+    // Unbuffered: each line leaves within ~100 ms of its event, also into a pipe.
+    if (!line_.empty()) output_.write(line_);
   }
 
  private:
   const TraceFilter& filter_;
   const TracePrinter& printer_;
+  LineWriter& output_;
   std::string line_;  // reused: one allocation for the whole trace
 };
 
@@ -62,7 +62,8 @@ int run_trace(const TraceOptions& options) {
   const WallClock clock;
   const TraceFilter filter(options);
   const auto printer = options.json ? make_json_printer(clock) : make_table_printer(clock);
-  TraceSink sink(filter, *printer);
+  LineWriter output(STDOUT_FILENO);
+  TraceSink sink(filter, *printer, output);
 
   ProbeOptions probe_options;
   probe_options.ring_buffer_size = kTraceRingBufferSize;
@@ -83,11 +84,10 @@ int run_trace(const TraceOptions& options) {
     return exit_code::kKernelUnsupported;
   }
 
-  const std::string header = printer->header();
-  std::fwrite(header.data(), 1, header.size(), stdout);
-  std::fflush(stdout);
+  output.write(printer->header());
   RingBufferReader reader(probes->ring_buffer_fd(), sink, kTracePollInterval);
   shutdown_signal.wait();
+  output.cancel();  // the reader may be waiting for room in a pipe nobody reads
   reader.stop();
   if (const std::uint64_t lost = probes->dropped_events())
     spdlog::warn("{} events were lost: the ring buffer was full", lost);

@@ -4,7 +4,6 @@ The tests need root (they load BPF programs). They never skip for lack of it: a
 missing privilege is a failure, so that CI cannot pass without running them.
 """
 
-import contextlib
 import glob
 import gzip
 import json
@@ -135,11 +134,6 @@ def leaked_execmond_programs():
             if name in [n[:15] for n in EXECMOND_PROGRAMS] and i not in held}
 
 
-def bpf_program_ids(name):
-    """Ids of loaded BPF programs called `name` (the kernel keeps 15 bytes of it)."""
-    return {i for i, n in loaded_programs().items() if n == name[:15]}
-
-
 class Daemon:
     def __init__(self, binary, config_text, tmp_path, env=None):
         self.port = free_port()
@@ -219,19 +213,6 @@ VARIANTS = {
 @pytest.fixture(params=sorted(VARIANTS))
 def variant_env(request):
     return VARIANTS[request.param]
-
-
-@contextlib.contextmanager
-def trace_process(binary, *args):
-    """`execmond trace ARGS`, stopped with SIGINT at the end of the block."""
-    proc = subprocess.Popen([binary, "trace", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, errors="strict")
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
 
 
 def require_tool(name):
