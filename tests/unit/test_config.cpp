@@ -141,7 +141,7 @@ TEST_CASE("accepted forms of each value", "[config]") {
   }
   SECTION("max_comm_series bounds") {
     CHECK(parse_config("max_comm_series: 1", "x").max_comm_series == 1);
-    CHECK(parse_config("max_comm_series: 100000", "x").max_comm_series == 100000);
+    CHECK(parse_config("max_comm_series: 10000", "x").max_comm_series == 10000);
     CHECK(parse_config("max_comm_series: '500'", "x").max_comm_series == 500);
   }
   SECTION("ring_buffer_size bounds and units") {
@@ -291,7 +291,7 @@ TEST_CASE("values of the wrong type are rejected where they are", "[config]") {
        R"(execmond.yaml:1:16: exclude_comms: expected a list of patterns such as ["nginx", )"
        R"("python*"] ([] for none), got "")"},
       {"max_comm_series: [1]",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got a list"},
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got a list"},
       {"ring_buffer_size:",
        "execmond.yaml:1:1: ring_buffer_size: expected a power of two from 64KiB to 1GiB, such as "
        "4MiB, got nothing"},
@@ -380,26 +380,26 @@ TEST_CASE("values that do not parse say what was expected and what was found", "
        "\"3000000h\""},
       // max_comm_series
       {"max_comm_series: 0",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got \"0\""},
-      {"max_comm_series: 100001",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got "
-       "\"100001\""},
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got \"0\""},
+      {"max_comm_series: 10001",
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got "
+       "\"10001\""},
       {"max_comm_series: -5",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got \"-5\""},
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got \"-5\""},
       {"max_comm_series: 1.5",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got "
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got "
        "\"1.5\""},
       {"max_comm_series: 1e3",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got "
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got "
        "\"1e3\""},
       {"max_comm_series: '100 '",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got "
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got "
        "\"100 \""},
       {"max_comm_series: 99999999999999999999999",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got "
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got "
        "\"99999999999999999999999\""},
       {"max_comm_series: lots",
-       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 100000, got "
+       "execmond.yaml:1:18: max_comm_series: expected a whole number from 1 to 10000, got "
        "\"lots\""},
       // ring_buffer_size
       {"ring_buffer_size: 4MB",
