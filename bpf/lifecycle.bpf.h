@@ -20,6 +20,8 @@
 struct process_state {
 	__u64 exec_ns;		      /* CLOCK_BOOTTIME of the process's last exec */
 	char comm[EXECMOND_COMM_LEN]; /* the name it exec'd as */
+	__u32 exit_reported;	      /* set by the one thread that reports the exit */
+	__u32 pad;
 };
 
 /* Per-process state lives and dies with the task: no map a fork storm can fill. */
@@ -114,19 +116,22 @@ static __always_inline __u32 wait_status(struct task_struct *task, struct task_s
 	return BPF_CORE_READ(leader, exit_code);
 }
 
-/* True for exactly one exiting thread of each process. */
-static __always_inline bool claim_process_exit(struct task_struct *task, struct task_struct *leader)
+/* do_exit() decrements signal->live before this tracepoint: the last thread sees zero,
+ * and so may threads exiting at the same moment. One of those candidates must report. */
+static __always_inline bool group_may_be_dead(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, signal, live.counter) == 0;
+}
+
+/* The claim for processes without task storage: the first candidate to insert the
+ * process's key wins, atomically under the bucket lock. */
+static __always_inline bool claim_exit_in_map(struct task_struct *task, struct task_struct *leader)
 {
 	struct process_key key = {};
 	__u8 reported = 1;
 
-	/* do_exit() decrements signal->live before this tracepoint: the last thread sees
-	 * zero, and so may threads exiting at the same moment. */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
-		return false;
 	key.tgid = BPF_CORE_READ(task, tgid);
 	key.fork_ns = BPF_CORE_READ(leader, start_boottime);
-	/* Insertion is atomic under the bucket lock: one of the racing threads wins. */
 	return bpf_map_update_elem(&reported_exits, &key, &reported, BPF_NOEXIST) == 0;
 }
 
@@ -167,12 +172,18 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
 	struct task_struct *leader = task->group_leader;
+	struct process_state *state;
 
-	if (!claim_process_exit(task, leader))
+	if (!group_may_be_dead(task))
 		return 0;
 	/* The leader stays allocated until the whole group is reaped, storage included. */
-	emit_exit(task, leader, bpf_task_storage_get(&process_states, leader, 0, 0),
-		  bpf_ktime_get_boot_ns());
+	state = bpf_task_storage_get(&process_states, leader, 0, 0);
+	/* A process seen exec'ing claims its exit with one atomic exchange (BPF atomics:
+	 * 5.12); one that was not (older than the daemon, or forked without exec) in the map. */
+	if (state ? __sync_lock_test_and_set(&state->exit_reported, 1) != 0
+		  : !claim_exit_in_map(task, leader))
+		return 0;
+	emit_exit(task, leader, state, bpf_ktime_get_boot_ns());
 	return 0;
 }
 
@@ -181,7 +192,7 @@ int BPF_PROG(handle_exit_without_storage, struct task_struct *task)
 {
 	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
 
-	if (claim_process_exit(task, leader))
+	if (group_may_be_dead(task) && claim_exit_in_map(task, leader))
 		emit_exit(task, leader, NULL, bpf_ktime_get_boot_ns());
 	return 0;
 }
