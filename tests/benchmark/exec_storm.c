@@ -34,7 +34,7 @@ struct worker_counts {
 };
 
 struct storm_state {
-	volatile int stop; // set by the parent when the time is up or on a signal
+	volatile int stop;     // set by the parent when the time is up or on a signal
 	unsigned long tickets; // runs handed out, with --count
 	struct worker_counts counts[MAX_WORKERS];
 };
@@ -140,7 +140,8 @@ int main(int argc, char **argv)
 			seconds = positive_number(arg, value);
 		else if (!strcmp(arg, "--count"))
 			count_limit = (unsigned long)positive_number(arg, value);
-		else if (!strcmp(arg, "--spawn") && (!strcmp(value, "fork") || !strcmp(value, "vfork")))
+		else if (!strcmp(arg, "--spawn") &&
+			 (!strcmp(value, "fork") || !strcmp(value, "vfork")))
 			use_vfork = !strcmp(value, "vfork");
 		else
 			usage_error("unknown option or value", arg);
@@ -154,7 +155,8 @@ int main(int argc, char **argv)
 	if ((seconds > 0) == (count_limit > 0))
 		usage_error("give one of --seconds and --count", NULL);
 
-	state = mmap(NULL, sizeof(*state), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	state = mmap(NULL, sizeof(*state), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		     0);
 	if (state == MAP_FAILED || pipe(start_pipe) != 0) {
 		perror("exec_storm");
 		return 1;
@@ -183,8 +185,9 @@ int main(int argc, char **argv)
 
 	close(start_pipe[1]); // go
 	if (seconds > 0) {
-		struct itimerval timer = {.it_value = {.tv_sec = (time_t)seconds,
-						       .tv_usec = (long)((seconds - (long)seconds) * 1e6)}};
+		struct itimerval timer = {
+			.it_value = {.tv_sec = (time_t)seconds,
+				     .tv_usec = (long)((seconds - (long)seconds) * 1e6)}};
 		setitimer(ITIMER_REAL, &timer, NULL);
 	}
 	// The workers are the only children: wait for all of them (interrupted by the timer).
