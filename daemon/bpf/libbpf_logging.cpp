@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <string_view>
@@ -10,8 +11,12 @@
 namespace execmond {
 namespace {
 
+std::atomic<int> warnings_as_debug{0};
+
 int print_libbpf_message(enum libbpf_print_level level, const char* format, va_list args) {
-  const auto spd_level = level == LIBBPF_WARN   ? spdlog::level::warn
+  const bool demoted = level == LIBBPF_WARN && warnings_as_debug.load() > 0;
+  const auto spd_level = demoted                ? spdlog::level::debug
+                         : level == LIBBPF_WARN ? spdlog::level::warn
                          : level == LIBBPF_INFO ? spdlog::level::debug
                                                 : spdlog::level::trace;
   if (!spdlog::should_log(spd_level)) return 0;
@@ -28,5 +33,9 @@ int print_libbpf_message(enum libbpf_print_level level, const char* format, va_l
 }  // namespace
 
 void route_libbpf_logs_to_spdlog() { libbpf_set_print(print_libbpf_message); }
+
+LibbpfWarningsAsDebug::LibbpfWarningsAsDebug() { ++warnings_as_debug; }
+
+LibbpfWarningsAsDebug::~LibbpfWarningsAsDebug() { --warnings_as_debug; }
 
 }  // namespace execmond

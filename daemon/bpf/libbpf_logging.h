@@ -7,4 +7,14 @@ namespace execmond {
 // shows at debug and trace levels.
 void route_libbpf_logs_to_spdlog();
 
+// While one lives, libbpf's warnings are logged at debug level: for an attempt whose
+// failure is expected on some kernels and handled by trying something else.
+class LibbpfWarningsAsDebug {
+ public:
+  LibbpfWarningsAsDebug();
+  ~LibbpfWarningsAsDebug();
+  LibbpfWarningsAsDebug(const LibbpfWarningsAsDebug&) = delete;
+  LibbpfWarningsAsDebug& operator=(const LibbpfWarningsAsDebug&) = delete;
+};
+
 }  // namespace execmond

@@ -1,6 +1,7 @@
 #include "bpf/process_probes.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -8,7 +9,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
+#include "bpf/libbpf_logging.h"
 #include "bpf/tracefs.h"
 #include "events/records.h"
 #include "execmond.skel.h"
@@ -18,11 +21,38 @@ namespace {
 
 constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
 
+// The exec system calls' entry points, which the failed-exec programs fexit.
+#if defined(__x86_64__)
+constexpr const char* kExecveFunction = "__x64_sys_execve";
+constexpr const char* kExecveatFunction = "__x64_sys_execveat";
+#elif defined(__aarch64__)
+constexpr const char* kExecveFunction = "__arm64_sys_execve";
+constexpr const char* kExecveatFunction = "__arm64_sys_execveat";
+#else
+#error "execmond supports x86_64 and aarch64"
+#endif
+
 // A variant of the object: what the kernel is asked to run.
 struct Variant {
   bool task_storage;
-  bool exec_failures;
+  ExecFailureHook exec_failures;
 };
+
+const char* describe(ExecFailureHook hook) {
+  switch (hook) {
+    case ExecFailureHook::kFexit:
+      return "fexit on the exec system calls";
+    case ExecFailureHook::kSyscallTracepoints:
+      return "the exec system call tracepoints";
+    case ExecFailureHook::kNone:
+      break;
+  }
+  return "no failed-exec tracking";
+}
+
+bool kernel_has_function(const btf* vmlinux, const char* name) {
+  return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+}
 
 std::string error_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
@@ -31,7 +61,8 @@ bool is_privilege_error(int err) { return err == -EPERM || err == -EACCES; }
 ProbeError privilege_error(const char* step, int err) {
   return ProbeError(ProbeError::Cause::kNoPrivilege,
                     std::string("not allowed to ") + step + " BPF programs (" + error_text(err) +
-                        "): run execmond as root, or with CAP_BPF and CAP_PERFMON");
+                        "): run execmond as root, or with CAP_BPF and CAP_PERFMON",
+                    err < 0 ? -err : err);
 }
 
 ProbeError kernel_error(const char* step, int err) {
@@ -39,7 +70,8 @@ ProbeError kernel_error(const char* step, int err) {
                     std::string("the kernel refused to ") + step + " execmond's BPF programs (" +
                         error_text(err) +
                         "); execmond needs Linux 5.8 or later with BTF. Run with log_level: debug "
-                        "to see libbpf's and the verifier's explanation");
+                        "to see libbpf's and the verifier's explanation",
+                    err < 0 ? -err : err);
 }
 
 // A testing and troubleshooting knob: run the 5.8-5.10 code path on any kernel.
@@ -54,16 +86,17 @@ void ProcessProbes::SkeletonDeleter::operator()(execmond_bpf* skeleton) const {
   execmond_bpf__destroy(skeleton);  // detaches every link, then unloads
 }
 
-ProcessProbes::ProcessProbes(Skeleton skeleton, bool tracks_exec_time, bool tracks_exec_failures)
+ProcessProbes::ProcessProbes(Skeleton skeleton, bool tracks_exec_time,
+                             ExecFailureHook exec_failure_hook)
     : skeleton_(std::move(skeleton)),
       tracks_exec_time_(tracks_exec_time),
-      tracks_exec_failures_(tracks_exec_failures),
+      exec_failure_hook_(exec_failure_hook),
       possible_cpus_(libbpf_num_possible_cpus()) {}
 
 ProcessProbes::~ProcessProbes() = default;
 
 ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, bool with_task_storage,
-                                            bool with_exec_failures) {
+                                            ExecFailureHook exec_failure_hook) {
   Skeleton skeleton(execmond_bpf__open());
   if (!skeleton) throw kernel_error("open", -errno);
 
@@ -80,10 +113,18 @@ ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, bool wi
   err = err ?: bpf_program__set_autoload(progs.handle_exit, with_task_storage);
   err = err ?: bpf_program__set_autoload(progs.handle_exec_without_storage, !with_task_storage);
   err = err ?: bpf_program__set_autoload(progs.handle_exit_without_storage, !with_task_storage);
+  const bool fexit = exec_failure_hook == ExecFailureHook::kFexit;
+  const bool tracepoints = exec_failure_hook == ExecFailureHook::kSyscallTracepoints;
+  err = err ?: bpf_program__set_autoload(progs.handle_execve_return, fexit);
+  err = err ?: bpf_program__set_autoload(progs.handle_execveat_return, fexit);
+  if (fexit) {
+    err = err ?: bpf_program__set_attach_target(progs.handle_execve_return, 0, kExecveFunction);
+    err = err ?: bpf_program__set_attach_target(progs.handle_execveat_return, 0, kExecveatFunction);
+  }
   for (bpf_program* prog : {progs.handle_execve_enter, progs.handle_execveat_enter,
                             progs.handle_execve_exit, progs.handle_execveat_exit})
-    err = err ?: bpf_program__set_autoload(prog, with_exec_failures);
-  err = err ?: bpf_map__set_autocreate(skeleton->maps.exec_calls, with_exec_failures);
+    err = err ?: bpf_program__set_autoload(prog, tracepoints);
+  err = err ?: bpf_map__set_autocreate(skeleton->maps.exec_calls, tracepoints);
   if (err) throw kernel_error("configure", err);
 
   err = execmond_bpf__load(skeleton.get());
@@ -105,26 +146,59 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
   if (storage_probe < 0 && is_privilege_error(storage_probe))
     throw privilege_error("load", storage_probe);
 
-  std::string tracepoint_problem;
-  Variant best{storage_probe == 1 && !task_storage_disabled_by_environment(),
-               exec_syscall_tracepoints_available(tracepoint_problem)};
-  if (!best.exec_failures) spdlog::warn("failed execs will not be seen: {}", tracepoint_problem);
+  const bool task_storage = storage_probe == 1 && !task_storage_disabled_by_environment();
+  std::unique_ptr<btf, decltype(&btf__free)> vmlinux(btf__load_vmlinux_btf(), &btf__free);
+  const bool fexit_targets = kernel_has_function(vmlinux.get(), kExecveFunction) &&
+                             kernel_has_function(vmlinux.get(), kExecveatFunction);
+  vmlinux.reset();
+  if (!fexit_targets)
+    spdlog::info("the kernel's BTF does not describe {}: failed execs through {}", kExecveFunction,
+                 describe(ExecFailureHook::kSyscallTracepoints));
 
-  // Degrade one feature at a time when a kernel refuses a variant (task storage for
-  // tracing programs came in 5.11).
-  std::vector<Variant> variants{best};
-  if (best.task_storage) variants.push_back({false, best.exec_failures});
-  if (best.exec_failures) variants.push_back({false, false});
+  // Best first; each later variant gives up something a kernel may refuse: fexit (some
+  // kernels forbid it), task storage for tracing programs (5.11) and BPF atomics (5.12).
+  std::vector<Variant> variants;
+  for (const bool storage : {true, false}) {
+    if (storage && !task_storage) continue;
+    if (fexit_targets) variants.push_back({storage, ExecFailureHook::kFexit});
+    variants.push_back({storage, ExecFailureHook::kSyscallTracepoints});
+  }
+  variants.push_back({false, ExecFailureHook::kNone});
+
+  std::optional<bool> tracepoints_usable;  // looked at, and tracefs mounted, once needed
   for (std::size_t i = 0;; ++i) {
     const Variant& v = variants[i];
+    if (v.exec_failures == ExecFailureHook::kSyscallTracepoints) {
+      if (!tracepoints_usable) {
+        std::string problem;
+        tracepoints_usable = exec_syscall_tracepoints_available(problem);
+        if (!*tracepoints_usable)
+          spdlog::warn("cannot use {}: {}", describe(v.exec_failures), problem);
+      }
+      if (!*tracepoints_usable) continue;
+    }
+    const bool last = i + 1 == variants.size();
     try {
-      return std::unique_ptr<ProcessProbes>(new ProcessProbes(
+      std::optional<LibbpfWarningsAsDebug> expected_to_fail_on_some_kernels;
+      if (!last) expected_to_fail_on_some_kernels.emplace();
+      auto probes = std::unique_ptr<ProcessProbes>(new ProcessProbes(
           load(options, v.task_storage, v.exec_failures), v.task_storage, v.exec_failures));
+      if (v.exec_failures == ExecFailureHook::kNone)
+        spdlog::warn("failed execs will not be seen: neither fexit nor tracefs is usable");
+      return probes;
     } catch (const ProbeError& e) {
-      if (e.cause() != ProbeError::Cause::kKernelRejected || i + 1 == variants.size()) throw;
-      spdlog::warn(
-          "{}; retrying without {}", e.what(),
-          v.task_storage ? "task storage (lifetimes will start at fork)" : "failed-exec tracking");
+      if (last) throw;
+      const Variant& next = variants[i + 1];
+      // Only losing task storage changes what is measured; the hooks see the same.
+      if (v.task_storage && !next.task_storage)
+        spdlog::warn(
+            "the kernel refused task storage for tracing programs ({}): lifetimes "
+            "will start at fork",
+            error_text(e.error()));
+      else
+        spdlog::info("the kernel refused {} ({}): using {} (log_level: debug shows why)",
+                     describe(v.exec_failures), error_text(e.error()),
+                     describe(next.exec_failures));
     }
   }
 }

@@ -26,12 +26,21 @@ struct ProbeOptions {
 class ProbeError : public std::runtime_error {
  public:
   enum class Cause { kNoPrivilege, kNoBtf, kKernelRejected };
-  ProbeError(Cause cause, const std::string& message)
-      : std::runtime_error(message), cause_(cause) {}
+  ProbeError(Cause cause, const std::string& message, int error = 0)
+      : std::runtime_error(message), cause_(cause), error_(error) {}
   Cause cause() const { return cause_; }
+  int error() const { return error_; }  // the errno behind it, when there is one
 
  private:
   Cause cause_;
+  int error_;
+};
+
+// How failed execs are caught, best first.
+enum class ExecFailureHook {
+  kFexit,               // fexit on the exec system calls: costs other system calls nothing
+  kSyscallTracepoints,  // where fexit is refused: needs tracefs, slows every system call a bit
+  kNone,                // neither is available: failed execs are not seen
 };
 
 class ProcessProbes {
@@ -50,7 +59,8 @@ class ProcessProbes {
   // Lifetimes start at the last exec (true) or at the fork (kernels without task
   // storage for tracing programs).
   bool tracks_exec_time() const { return tracks_exec_time_; }
-  bool tracks_exec_failures() const { return tracks_exec_failures_; }
+  bool tracks_exec_failures() const { return exec_failure_hook_ != ExecFailureHook::kNone; }
+  ExecFailureHook exec_failure_hook() const { return exec_failure_hook_; }
   std::vector<std::string> attached_programs() const;
 
  private:
@@ -59,13 +69,13 @@ class ProcessProbes {
   };
   using Skeleton = std::unique_ptr<execmond_bpf, SkeletonDeleter>;
 
-  ProcessProbes(Skeleton skeleton, bool tracks_exec_time, bool tracks_exec_failures);
+  ProcessProbes(Skeleton skeleton, bool tracks_exec_time, ExecFailureHook exec_failure_hook);
   static Skeleton load(const ProbeOptions& options, bool with_task_storage,
-                       bool with_exec_failures);
+                       ExecFailureHook exec_failure_hook);
 
   Skeleton skeleton_;
   bool tracks_exec_time_;
-  bool tracks_exec_failures_;
+  ExecFailureHook exec_failure_hook_;
   int possible_cpus_;
 };
 

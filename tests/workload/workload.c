@@ -2,11 +2,12 @@
 // symlink): the kernel names a process after the file it exec'd.
 //
 //   workload [--sleep-ms N] [--threads N] [--leader-exits-first] [--thread-name NAME]
-//            [--exit CODE | --signal SIGNAL]
+//            [--exit CODE | --signal SIGNAL | --exec PATH]
 //
 // --threads N starts N threads that sleep --sleep-ms and rename themselves to
 // --thread-name; with --leader-exits-first the main thread leaves first, so a worker
-// thread ends the process.
+// thread ends the process. --exec PATH execs PATH and, when that fails, exits 127 as a
+// shell does.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +22,7 @@ static long sleep_ms;
 static int exit_code;
 static int exit_signal;
 static const char *thread_name;
+static const char *exec_path;
 static pthread_mutex_t finish_lock = PTHREAD_MUTEX_INITIALIZER;
 static int threads_left;
 
@@ -34,6 +36,10 @@ static void sleep_for(long ms)
 
 static void finish(void)
 {
+	if (exec_path) {
+		execl(exec_path, exec_path, (char *)NULL);
+		_exit(127);
+	}
 	if (exit_signal) {
 		signal(exit_signal, SIG_DFL);
 		kill(getpid(), exit_signal);
@@ -93,6 +99,8 @@ int main(int argc, char **argv)
 			exit_code = (int)number(arg, value);
 		else if (!strcmp(arg, "--signal"))
 			exit_signal = (int)number(arg, value);
+		else if (!strcmp(arg, "--exec"))
+			exec_path = value;
 		else {
 			fprintf(stderr, "workload: unknown option '%s'\n", arg);
 			return 100;

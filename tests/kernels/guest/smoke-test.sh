@@ -9,6 +9,7 @@ readonly PORT=9717
 readonly URL="http://127.0.0.1:$PORT/metrics"
 readonly COMM=kt_probe
 readonly THREAD_COMM=kt_worker
+readonly FAIL_COMM=kt_failer # execs a path that does not exist
 readonly READY_TIMEOUT=150 # seconds; loading and verifying under TCG is slow
 readonly SETTLE_TIMEOUT=30
 readonly STOP_TIMEOUT=30
@@ -66,6 +67,14 @@ run_workload() {
   else
     set -- "0|" "0|" "0|" "3|exit 3" "143|signal TERM"
   fi
+  FAILED_EXECS=0
+  if [ -x /usr/bin/execmond_workload ]; then
+    for _ in 1 2; do
+      /kt/$FAIL_COMM --exec /kt/does-not-exist 2>/dev/null
+      [ $? = 127 ] || { echo "$FAIL_COMM did not fail to exec"; return 1; }
+      FAILED_EXECS=$((FAILED_EXECS + 1))
+    done
+  fi
   for run in "$@"; do
     want=${run%%|*}
     args=${run#*|}
@@ -87,7 +96,8 @@ check_counts() {
     "execmond_exits_nonzero_total comm=\"$COMM\" =1" \
     "execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\" =1" \
     "execmond_events_lost_total =0" \
-    "execmond_exits_total comm=\"$THREAD_COMM\" =absent"; do
+    "execmond_exits_total comm=\"$THREAD_COMM\" =absent" \
+    "execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\" =$FAILED_EXECS"; do
     want=${check##*=}
     query=${check% =*}
     # shellcheck disable=SC2086 # the metric name, then its label filters
@@ -138,6 +148,11 @@ run_case() {
     *) storage=unknown ;;
   esac
   grep -m1 'starting with configuration' "$err" | sed "s/^/EXECMOND-KERNEL-LOG: $case_name: /"
+  case "$attached" in
+    *handle_execve_return*) hook=fexit ;;
+    *handle_execve_exit*) hook=tracepoints ;;
+    *) hook=none ;;
+  esac
   echo "EXECMOND-KERNEL-LOG: $case_name: $attached"
   grep -iE 'warn|retrying' "$err" | grep -v 'debug' | head -n 10 |
     sed "s/^/EXECMOND-KERNEL-LOG: $case_name: /"
@@ -178,12 +193,13 @@ run_case() {
     [ "$stop_status" = 0 ] && stop="" || stop="exited with status $stop_status on SIGTERM"
   fi
 
-  echo "EXECMOND-KERNEL-CASE: $case_name storage=$storage ready_s=$ready" \
+  echo "EXECMOND-KERNEL-CASE: $case_name storage=$storage failed_exec_hook=$hook ready_s=$ready" \
     "execs=$(metric execmond_execs_total comm=\"$COMM\")" \
     "exits=$(metric execmond_exits_total comm=\"$COMM\")" \
     "nonzero=$(metric execmond_exits_nonzero_total comm=\"$COMM\")" \
     "sigterm=$(metric execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\")" \
-    "lost=$(metric execmond_events_lost_total)"
+    "lost=$(metric execmond_events_lost_total)" \
+    "exec_failures=$(metric execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\")"
 
   reason=""
   [ "$storage" = "$expect_storage" ] ||
@@ -209,6 +225,7 @@ if [ ! -r /sys/kernel/btf/vmlinux ]; then
 fi
 if [ -x /usr/bin/execmond_workload ]; then
   ln -s /usr/bin/execmond_workload /kt/$COMM
+  ln -s /usr/bin/execmond_workload /kt/$FAIL_COMM
   workload="execmond_workload"
 else
   cp /kt/kt_probe.sh /kt/$COMM
