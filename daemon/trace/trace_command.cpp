@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-
 #include "bpf/libbpf_logging.h"
 #include "bpf/process_probes.h"
 #include "bpf/ring_buffer_reader.h"
