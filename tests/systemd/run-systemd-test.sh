@@ -213,13 +213,24 @@ prepare_root() {
   fi
 }
 
-# Installs what `cmake --install` installs (binary in /usr/local/bin, config in
-# /etc/execmond, unit in /usr/local/lib/systemd/system), then enables the unit.
+# Installs execmond as `cmake --install` does (binary in /usr/local/bin, config in
+# /etc/execmond, unit in /usr/local/lib/systemd/system), then enables the unit. With
+# EXECMOND_BUILD_DIR (ctest sets it) it runs `cmake --install` itself, so that the test
+# also proves the install puts each file where the unit expects it.
 install_execmond() {
-  local binary=$1 root=$WORK/root lib
-  install -D -m 0755 "$binary" "$root/usr/local/bin/execmond"
-  install -D -m 0644 "$CONFIG_FILE" "$root/etc/execmond/execmond.yaml"
-  install -D -m 0644 "$UNIT_FILE" "$root/usr/local/lib/systemd/system/execmond.service"
+  local binary=$1 root=$WORK/root lib file
+  if [[ -n "${EXECMOND_BUILD_DIR:-}" ]]; then
+    DESTDIR="$root" cmake --install "$EXECMOND_BUILD_DIR" >/dev/null ||
+      fail "cmake --install $EXECMOND_BUILD_DIR failed"
+    for file in /usr/local/bin/execmond /etc/execmond/execmond.yaml \
+      /usr/local/lib/systemd/system/execmond.service; do
+      [[ -f "$root$file" ]] || fail "cmake --install did not put $file where the unit expects it"
+    done
+  else
+    install -D -m 0755 "$binary" "$root/usr/local/bin/execmond"
+    install -D -m 0644 "$CONFIG_FILE" "$root/etc/execmond/execmond.yaml"
+    install -D -m 0644 "$UNIT_FILE" "$root/usr/local/lib/systemd/system/execmond.service"
+  fi
   for lib in "${LOCAL_LIBRARIES[@]}"; do
     install -D -m 0644 "$(readlink -f "$lib")" "$root/usr/local/lib/$(basename "$lib")"
   done
