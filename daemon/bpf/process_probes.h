@@ -60,7 +60,6 @@ class ProcessProbes {
   // storage for tracing programs).
   bool tracks_exec_time() const { return tracks_exec_time_; }
   bool tracks_exec_failures() const { return exec_failure_hook_ != ExecFailureHook::kNone; }
-  ExecFailureHook exec_failure_hook() const { return exec_failure_hook_; }
   std::vector<std::string> attached_programs() const;
 
  private:

@@ -23,13 +23,4 @@ Event decode_event(const void* data, std::size_t size) {
   return MalformedRecord{size, hdr->type};
 }
 
-std::size_t count_args(const char* args, std::size_t size) {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < size; ++i)
-    if (args[i] == '\0') ++count;
-  // The last argument lacks its terminator when argv was cut.
-  if (size > 0 && args[size - 1] != '\0') ++count;
-  return count;
-}
-
 }  // namespace execmond

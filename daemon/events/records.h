@@ -84,7 +84,4 @@ using Event = std::variant<const execmond_exec_event*, const execmond_exit_event
 // ring buffer owns only for the duration of the callback.
 Event decode_event(const void* data, std::size_t size);
 
-// argv as NUL-separated strings: the number of arguments in the first `size` bytes.
-std::size_t count_args(const char* args, std::size_t size);
-
 }  // namespace execmond

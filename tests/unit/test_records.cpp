@@ -68,10 +68,3 @@ TEST_CASE("records are checked for type and size before use", "[records]") {
   CHECK(std::get<MalformedRecord>(decoded).type == 77);
   CHECK(std::get<MalformedRecord>(decode_event(unknown_bytes.data(), 3)).type == 0);
 }
-
-TEST_CASE("argv counting", "[records]") {
-  CHECK(count_args("", 0) == 0);
-  CHECK(count_args("ls\0-l\0", 6) == 2);
-  CHECK(count_args("ls\0\0", 4) == 2);    // an empty argument counts
-  CHECK(count_args("ls\0-lon", 7) == 2);  // the cut last argument counts
-}
