@@ -3,6 +3,8 @@
 #include <getopt.h>
 
 #include <charconv>
+#include <chrono>
+#include <limits>
 #include <cstring>
 #include <string_view>
 
@@ -10,15 +12,21 @@ namespace execmond {
 namespace {
 
 template <typename Number>
-Number parse_number(const char* option, const char* text) {
+Number parse_number(const char* option, const char* text,
+                    Number max = std::numeric_limits<Number>::max()) {
   Number value{};
   const char* end = text + std::strlen(text);
   const auto [ptr, ec] = std::from_chars(text, end, value);
-  if (ec != std::errc() || ptr != end || ptr == text)
-    throw UsageError(std::string(option) + ": expected a non-negative integer, got \"" + text +
-                     "\"");
+  if (ec != std::errc() || ptr != end || ptr == text || value > max)
+    throw UsageError(std::string(option) + ": expected an integer from 0 to " +
+                     std::to_string(max) + ", got \"" + text + "\"");
   return value;
 }
+
+// The kernel compares lifetimes in signed 64-bit nanoseconds (std::chrono::nanoseconds):
+// more milliseconds than that holds would wrap into a tiny threshold.
+constexpr std::uint64_t kMaxMinDurationMs =
+    static_cast<std::uint64_t>(std::chrono::nanoseconds::max().count()) / 1'000'000;
 
 // getopt keeps global state; optind = 0 makes each parse start afresh.
 void reset_getopt() {
@@ -92,7 +100,8 @@ CommandLine parse_trace(int argc, char* const argv[]) {
         trace.json = true;
         break;
       case 'd':
-        trace.min_duration_ms = parse_number<std::uint64_t>("--min-duration", optarg);
+        trace.min_duration_ms =
+            parse_number<std::uint64_t>("--min-duration", optarg, kMaxMinDurationMs);
         break;
       case kComm:
         trace.include_comms.emplace_back(optarg);

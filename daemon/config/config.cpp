@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,7 +13,12 @@
 #include <memory>
 #include <system_error>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "config/units.h"
+#include "service/file_descriptor.h"
 
 namespace execmond {
 namespace {
@@ -338,7 +344,22 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// Setting names are short identifiers. Anything else means this is not an execmond file
+// (`--config /etc/shadow`): say so without echoing what the foreign file holds.
+bool looks_like_setting_name(std::string_view key) {
+  constexpr std::size_t kMaxShownKey = 40;
+  return !key.empty() && key.size() <= kMaxShownKey &&
+         std::all_of(key.begin(), key.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+         });
+}
+
+constexpr const char* kNotAConfigFile =
+    "this is not an execmond configuration (expected settings as \"key: value\" lines such as "
+    "\"listen: 0.0.0.0:9717\"; what the file holds is not shown)";
+
 std::string unknown_key_message(const std::string& key) {
+  if (!looks_like_setting_name(key)) return kNotAConfigFile;
   const Key* closest = nullptr;
   std::size_t closest_distance = 0;
   for (const Key& known : kKeys) {
@@ -367,6 +388,10 @@ YAML::Node load_single_document(const ConfigSource& source) {
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(source.text());
+  } catch (const YAML::DeepRecursion& error) {
+    source.fail(error.mark.is_null() ? source.end_mark() : error.mark,
+                "invalid YAML: nested more than " + std::to_string(error.depth() - 1) +
+                    " levels deep here; execmond's settings nest at most two levels");
   } catch (const YAML::ParserException& error) {
     std::string message = "invalid YAML: " + error.msg;
     if (error.msg == YAML::ErrorMsg::UNKNOWN_ANCHOR) {
@@ -382,21 +407,47 @@ YAML::Node load_single_document(const ConfigSource& source) {
   return documents.front();
 }
 
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
+// A configuration is a few KiB: anything larger is not one (a mistyped --config
+// /dev/zero would otherwise be read until memory runs out).
+constexpr std::size_t kMaxConfigFileSize = std::size_t{1} << 20;
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
 
 std::string read_whole_file(const std::string& path) {
   const auto cannot_read = [&path](int error) {
     return ConfigError("cannot read " + path + ": " + std::generic_category().message(error));
   };
-  const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "re"));
-  if (!file) throw cannot_read(errno);
+  // O_NONBLOCK: opening a FIFO nobody writes would otherwise wait forever.
+  const FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) throw cannot_read(errno);
+  struct stat status {};
+  if (fstat(fd.get(), &status) != 0) throw cannot_read(errno);
+  if (!S_ISREG(status.st_mode))
+    throw ConfigError("cannot read " + path + ": it is " + file_kind(status.st_mode) +
+                      ", not a configuration file");
+  const auto too_large = [&path] {
+    return ConfigError("cannot read " + path + ": larger than " +
+                       std::to_string(kMaxConfigFileSize >> 10) +
+                       " KiB, which no execmond configuration is");
+  };
+  if (static_cast<std::uint64_t>(status.st_size) > kMaxConfigFileSize) throw too_large();
   std::string text;
   char buffer[8192];
-  std::size_t count = 0;
-  while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, count);
-  if (std::ferror(file.get())) throw cannot_read(errno);
+  for (;;) {
+    const ssize_t count = read(fd.get(), buffer, sizeof buffer);
+    if (count < 0 && errno == EINTR) continue;
+    if (count < 0) throw cannot_read(errno);
+    if (count == 0) break;
+    text.append(buffer, static_cast<std::size_t>(count));
+    if (text.size() > kMaxConfigFileSize) throw too_large();  // grew while being read
+  }
   return text;
 }
 
@@ -416,6 +467,8 @@ Config parse_config(std::string_view yaml, const std::string& source_name) {
   if (root.IsNull()) return config;  // empty, or only comments: every default
   if (root.IsScalar()) source.check_quote_closed(root);
   if (!root.IsMap()) {
+    // A scalar root is a foreign file's first line: never echo it.
+    if (root.IsScalar()) source.fail(root.Mark(), kNotAConfigFile);
     source.fail(root.Mark(), R"(expected settings as "key: value" lines such as )"
                              R"("listen: 0.0.0.0:9717", got )" +
                                  describe(root));

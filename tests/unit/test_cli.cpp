@@ -62,3 +62,12 @@ TEST_CASE("bad trace command lines are usage errors", "[cli]") {
   CHECK_THROWS_WITH(parse({"trace", "--pid", "99999999999"}), Catch::Contains("--pid"));
   CHECK_THROWS_WITH(parse({"trace", "--listen", "x"}), Catch::Contains("--listen"));
 }
+
+// Regression: -d 18446744073710 overflowed the ms -> ns conversion and filtered at 0.45 ms.
+TEST_CASE("--min-duration is bounded by what nanoseconds hold", "[cli]") {
+  CHECK(parse({"trace", "-d", "9223372036854"}).trace.min_duration_ms == 9223372036854);
+  CHECK_THROWS_WITH(parse({"trace", "-d", "9223372036855"}),
+                    "--min-duration: expected an integer from 0 to 9223372036854, got "
+                    "\"9223372036855\"");
+  CHECK_THROWS_WITH(parse({"trace", "-d", "18446744073710"}), Catch::Contains("--min-duration"));
+}

@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -212,8 +213,8 @@ TEST_CASE("the file holds one mapping of settings", "[config]") {
         R"(execmond.yaml:1:1: expected settings as "key: value" lines such as )"
         R"("listen: 0.0.0.0:9717", got a list)");
   CHECK(rejection("\n\nlisten\n") ==
-        R"(execmond.yaml:3:1: expected settings as "key: value" lines such as )"
-        R"("listen: 0.0.0.0:9717", got "listen")");
+        R"(execmond.yaml:3:1: this is not an execmond configuration (expected settings as )"
+        R"("key: value" lines such as "listen: 0.0.0.0:9717"; what the file holds is not shown))");
   CHECK(rejection("log_level: info\n---\nlog_level: debug\n") ==
         "execmond.yaml:2:3: expected a single YAML document, found a second one");
   CHECK(rejection("log_level: info\n---\n# nothing\n") ==
@@ -238,8 +239,8 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
        R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, include_comms, )"
        R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
       {"\"a\\tb\": 1",
-       R"(execmond.yaml:1:1: unknown key "a\tb" (known keys: listen, min_duration, include_comms, )"
-       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
+       R"(execmond.yaml:1:1: this is not an execmond configuration (expected settings as )"
+       R"("key: value" lines such as "listen: 0.0.0.0:9717"; what the file holds is not shown))"},
   }));
   CAPTURE(yaml);
   CHECK(rejection(yaml) == expected);
@@ -503,9 +504,49 @@ TEST_CASE("config files are read from disk", "[config]") {
       load_config_file(scratch.path());
       FAIL("accepted");
     } catch (const ConfigError& error) {
-      CHECK(std::string(error.what()) == "cannot read " + scratch.path() + ": Is a directory");
+      CHECK(std::string(error.what()) ==
+            "cannot read " + scratch.path() + ": it is a directory, not a configuration file");
     }
   }
+  // Regressions: /dev/zero was read until memory ran out, a FIFO hung forever.
+  SECTION("a device") {
+    CHECK_THROWS_WITH(load_config_file("/dev/zero"),
+                      "cannot read /dev/zero: it is a character device, not a configuration file");
+  }
+  SECTION("a FIFO nobody writes") {
+    const std::string path = scratch.path() + "/fifo";
+    REQUIRE(mkfifo(path.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH(load_config_file(path),
+                      "cannot read " + path + ": it is a FIFO, not a configuration file");
+    std::remove(path.c_str());
+  }
+  SECTION("a file too large to be a configuration") {
+    const std::string path = scratch.write("huge.yaml", std::string((1 << 20) + 1, '#'));
+    CHECK_THROWS_WITH(load_config_file(path),
+                      "cannot read " + path +
+                          ": larger than 1024 KiB, which no execmond configuration is");
+  }
+}
+
+// Regression: `--config /etc/shadow` echoed a password hash line in its error.
+TEST_CASE("errors never echo a foreign file's lines", "[config]") {
+  const std::string secret = "s3cr3tHashValue";
+  for (const std::string& text :
+       {"root:$y$j9T$" + secret + ":19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+        "root:$y$j9T$" + secret + "\n", "password = " + secret + "\n",
+        "[client]\npassword=" + secret + "\n"}) {
+    CAPTURE(text);
+    const std::string error = rejection(text);
+    CHECK(error.find(secret) == std::string::npos);
+    CHECK_THAT(error, Catch::StartsWith("execmond.yaml:"));
+  }
+}
+
+// Regression: nesting past yaml-cpp's depth limit was reported as "bad file".
+TEST_CASE("YAML nested too deep says so", "[config]") {
+  const std::string deep = "a: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
+  CHECK_THAT(rejection(deep), Catch::Contains("invalid YAML: nested more than") &&
+                                  Catch::Contains("levels deep"));
 }
 
 TEST_CASE("configs compare equal field by field", "[config]") {
