@@ -13,18 +13,18 @@
 #include <string>
 
 #include "bpf/dropped_events.h"
-#include "bpf/libbpf_logging.h"
-#include "bpf/process_probes.h"
-#include "bpf/ring_buffer_reader.h"
 #include "config/config.h"
 #include "config/units.h"
 #include "exit_codes.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
+#include "metrics/reload_status.h"
+#include "metrics/self_metrics.h"
+#include "reload_plan.h"
+#include "runner.h"
 #include "service/listen_check.h"
-#include "service/logging.h"
-#include "service/shutdown_signal.h"
 #include "service/systemd_notify.h"
+#include "service/watchdog.h"
 #include "version.h"
 
 namespace execmond {
@@ -35,6 +35,7 @@ struct LoadedConfig {
   std::string source;
 };
 
+// The file (or the embedded default), with the command line's overrides applied.
 LoadedConfig load_config(const DaemonOptions& options) {
   LoadedConfig loaded;
   if (options.config_path) {
@@ -79,9 +80,163 @@ ProbeOptions probe_options(const Config& config) {
   return options;
 }
 
-int exit_code_for(const ProbeError& error) {
-  return error.cause() == ProbeError::Cause::kNoPrivilege ? exit_code::kNoPrivilege
-                                                          : exit_code::kKernelUnsupported;
+// The running daemon: what it attached, counts and serves, and how it reloads.
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& options, LoadedConfig loaded, Runner& runner)
+      : options_(options), config_(std::move(loaded.config)), runner_(runner) {}
+
+  // Binds, attaches and starts reading; nullopt once ready, else the exit code.
+  std::optional<int> start();
+  // Until SIGTERM/SIGINT (exit 0) or the reader's failure (exit 1).
+  int serve();
+  void stop();
+
+ private:
+  void reload();
+  void apply(const SettingChange& change, const Config& next);
+
+  const DaemonOptions& options_;
+  Config config_;  // what runs now
+  Runner& runner_;
+  SystemdWatchdog watchdog_;
+  std::shared_ptr<ProcessMetrics> metrics_;
+  std::unique_ptr<EventRecorder> recorder_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::shared_ptr<DroppedEventsCollector> dropped_;
+  // The server holds weak references: these live as long as the daemon.
+  std::shared_ptr<ReloadStatus> reload_status_ = std::make_shared<ReloadStatus>();
+  std::shared_ptr<prometheus::Registry> build_info_ = build_info_registry();
+  std::shared_ptr<SelfMetrics> self_metrics_ = std::make_shared<SelfMetrics>();
+};
+
+std::optional<int> Daemon::start() {
+  metrics_ = std::make_shared<ProcessMetrics>(
+      MetricsOptions{config_.max_comm_series, config_.include_comms, config_.exclude_comms});
+  recorder_ = std::make_unique<EventRecorder>(*metrics_);
+
+  // Bind first: a port in use is found before anything is loaded into the kernel.
+  const ListenAddress listen_address = parse_listen_address(config_.listen);
+  if (auto problem = why_cannot_listen(listen_address)) {
+    spdlog::critical("cannot serve /metrics on {}: {}", config_.listen, *problem);
+    return exit_code::kCannotListen;
+  }
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(civetweb_listening_port(listen_address));
+  } catch (const std::exception& error) {
+    spdlog::critical("cannot serve /metrics on {}: {}", config_.listen, error.what());
+    return exit_code::kCannotListen;
+  }
+
+  if (auto failed = runner_.attach(probe_options(config_))) return failed;
+  ProcessProbes& probes = runner_.probes();
+  spdlog::info("attached {} ({})", fmt::join(probes.attached_programs(), ", "),
+               probes.tracks_exec_time()
+                   ? "task storage: lifetimes start at exec"
+                   : "no task storage on this kernel: lifetimes start at fork");
+
+  dropped_ = std::make_shared<DroppedEventsCollector>(probes);
+  exposer_->RegisterCollectable(metrics_);
+  exposer_->RegisterCollectable(dropped_);
+  exposer_->RegisterCollectable(build_info_);
+  exposer_->RegisterCollectable(reload_status_);
+  exposer_->RegisterCollectable(self_metrics_);
+
+  // The reader proves it is alive to systemd's watchdog: a stuck reader is restarted.
+  try {
+    runner_.start_reader(*recorder_, config_.poll_interval, [this] { watchdog_.pet(); });
+  } catch (const std::exception& error) {
+    spdlog::critical("{}", error.what());
+    return exit_code::kRuntimeFailure;
+  }
+
+  const auto ports = exposer_->GetListeningPorts();
+  const std::string status = "serving /metrics on " + config_.listen +
+                             (ports.empty() ? "" : " (port " + std::to_string(ports[0]) + ")");
+  notify_ready(status);
+  spdlog::info("ready: {}", status);
+  return std::nullopt;
+}
+
+int Daemon::serve() {
+  for (;;) {
+    const Runner::Event event = runner_.wait();
+    switch (event.wake) {
+      case Runner::Wake::kReload:
+        reload();
+        break;
+      case Runner::Wake::kReaderFailed:
+        // Serving numbers nobody updates would look healthy while counting nothing.
+        spdlog::critical(
+            "the ring buffer reader failed ({}): exiting so that the service "
+            "manager restarts execmond",
+            runner_.reader().failure());
+        return exit_code::kRuntimeFailure;
+      case Runner::Wake::kShutdown:
+        notify_stopping();
+        spdlog::info("{} received: shutting down", service_signal_name(event.signal));
+        return exit_code::kOk;
+    }
+  }
+}
+
+void Daemon::stop() {
+  runner_.stop_reader();
+  // Detach before stopping the HTTP server, which takes civetweb up to 2 s. Removal
+  // waits for a scrape that is reading the kernel's counters.
+  if (exposer_ && dropped_) exposer_->RemoveCollectable(dropped_);
+  runner_.detach();
+  spdlog::info("programs detached");
+  exposer_.reset();
+}
+
+// SIGHUP: read the configuration again and apply what changed, resetting no counter. A
+// configuration that does not load changes nothing.
+void Daemon::reload() {
+  notify_reloading();
+  spdlog::info("SIGHUP received: reloading the configuration");
+  LoadedConfig next;
+  try {
+    next = load_config(options_);
+  } catch (const ConfigError& error) {
+    reload_status_->record_failure();
+    spdlog::error("reload failed, still running on the previous configuration: {}", error.what());
+    notify_ready("reload failed: " + std::string(error.what()));
+    return;
+  }
+  const ReloadPlan plan = plan_reload(config_, next.config);
+  for (const SettingChange& change : plan.changes) {
+    if (change.in_place) {
+      apply(change, next.config);
+      spdlog::info("reload: applied the new {}", change.name);
+    } else {
+      spdlog::warn(
+          "reload: {} changed, but it only takes effect when execmond restarts; "
+          "keeping the running value until then",
+          change.name);
+    }
+  }
+  if (plan.changes.empty()) spdlog::info("reload: the configuration did not change");
+  config_ = plan.effective;
+  reload_status_->record_success();
+  notify_ready("configuration reloaded from " + next.source);
+}
+
+void Daemon::apply(const SettingChange& change, const Config& next) {
+  switch (change.setting) {
+    case Setting::kLogLevel:
+      spdlog::set_level(next.log_level);
+      break;
+    case Setting::kPollInterval:
+      runner_.reader().set_poll_interval(next.poll_interval);
+      break;
+    case Setting::kListen:
+    case Setting::kMinDuration:
+    case Setting::kCommFilters:
+    case Setting::kMaxCommSeries:
+    case Setting::kRingBufferSize:
+      break;  // not in place: plan_reload never asks
+  }
 }
 
 }  // namespace
@@ -105,77 +260,13 @@ int run_daemon(const DaemonOptions& options) {
     std::fprintf(stderr, "execmond: %s\n", error.what());
     return exit_code::kConfigInvalid;
   }
-  const Config& config = loaded.config;
-  setup_logging(config.log_level);
-  route_libbpf_logs_to_spdlog();
+  Runner runner(loaded.config.log_level);  // before any thread exists
   spdlog::info("execmond {} starting with configuration from {}", EXECMOND_VERSION, loaded.source);
-
-  // Before any thread exists, so that every thread inherits the blocked signals.
-  ShutdownSignal shutdown_signal;
-
-  auto metrics = std::make_shared<ProcessMetrics>(
-      MetricsOptions{config.max_comm_series, config.include_comms, config.exclude_comms});
-  EventRecorder recorder(*metrics);
-
-  std::unique_ptr<ProcessProbes> probes;
-  std::unique_ptr<prometheus::Exposer> exposer;
-  std::unique_ptr<RingBufferReader> reader;
-
-  // Bind first: a port in use is found before anything is loaded into the kernel.
-  const ListenAddress listen_address = parse_listen_address(config.listen);
-  if (auto problem = why_cannot_listen(listen_address)) {
-    spdlog::critical("cannot serve /metrics on {}: {}", config.listen, *problem);
-    return exit_code::kCannotListen;
-  }
-  try {
-    exposer = std::make_unique<prometheus::Exposer>(civetweb_listening_port(listen_address));
-  } catch (const std::exception& error) {
-    spdlog::critical("cannot serve /metrics on {}: {}", config.listen, error.what());
-    return exit_code::kCannotListen;
-  }
-
-  try {
-    probes = ProcessProbes::attach(probe_options(config));
-  } catch (const ProbeError& error) {
-    spdlog::critical("{}", error.what());
-    return exit_code_for(error);
-  }
-  spdlog::info("attached {} ({})", fmt::join(probes->attached_programs(), ", "),
-               probes->tracks_exec_time()
-                   ? "task storage: lifetimes start at exec"
-                   : "no task storage on this kernel: lifetimes start at fork");
-
-  auto dropped = std::make_shared<DroppedEventsCollector>(*probes);
-  auto build_info = build_info_registry();
-  exposer->RegisterCollectable(metrics);
-  exposer->RegisterCollectable(dropped);
-  exposer->RegisterCollectable(build_info);
-
-  try {
-    reader = std::make_unique<RingBufferReader>(probes->ring_buffer_fd(), recorder,
-                                                config.poll_interval);
-  } catch (const std::exception& error) {
-    spdlog::critical("{}", error.what());
-    return exit_code::kRuntimeFailure;
-  }
-
-  const auto ports = exposer->GetListeningPorts();
-  const std::string status = "serving /metrics on " + config.listen +
-                             (ports.empty() ? "" : " (port " + std::to_string(ports[0]) + ")");
-  notify_ready(status);
-  spdlog::info("ready: {}", status);
-
-  const int signal = shutdown_signal.wait();
-  notify_stopping();
-  spdlog::info("{} received: shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-  reader.reset();
-  // Detach before stopping the HTTP server, which takes civetweb up to 2 s. Removal
-  // waits for a scrape that is reading the kernel's counters.
-  exposer->RemoveCollectable(dropped);
-  probes.reset();
-  spdlog::info("programs detached");
-  exposer.reset();
-  return exit_code::kOk;
+  Daemon daemon(options, std::move(loaded), runner);
+  if (auto failed = daemon.start()) return *failed;
+  const int code = daemon.serve();
+  daemon.stop();
+  return code;
 }
 
 }  // namespace execmond

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "bpf/ring_buffer_reader.h"
+#include "events/record_sink.h"
 #include "metrics/process_metrics.h"
 
 namespace execmond {

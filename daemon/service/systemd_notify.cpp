@@ -4,6 +4,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <cstring>
+#include <ctime>
 
 namespace execmond {
 namespace {
@@ -18,5 +19,12 @@ void notify(const std::string& state) {
 void notify_ready(const std::string& status) { notify("READY=1\nSTATUS=" + status); }
 
 void notify_stopping() { notify("STOPPING=1"); }
+
+void notify_reloading() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const long long usec = static_cast<long long>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1'000;
+  notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+}
 
 }  // namespace execmond

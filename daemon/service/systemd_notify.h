@@ -7,5 +7,8 @@ namespace execmond {
 
 void notify_ready(const std::string& status);
 void notify_stopping();
+// Type=notify services announce a reload (systemd 253+ waits for READY=1 after it;
+// older ones ignore it).
+void notify_reloading();
 
 }  // namespace execmond

@@ -3,12 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "bpf/libbpf_logging.h"
-#include "bpf/process_probes.h"
-#include "bpf/ring_buffer_reader.h"
 #include "exit_codes.h"
-#include "service/logging.h"
-#include "service/shutdown_signal.h"
+#include "runner.h"
 #include "trace/line_writer.h"
 #include "trace/trace_filter.h"
 #include "trace/trace_printer.h"
@@ -54,9 +50,7 @@ class TraceSink : public RecordSink {
 }  // namespace
 
 int run_trace(const TraceOptions& options) {
-  setup_logging(spdlog::level::warn);
-  route_libbpf_logs_to_spdlog();
-  ShutdownSignal shutdown_signal;  // before any thread exists
+  Runner runner(spdlog::level::warn);  // before any thread exists
 
   const WallClock clock;
   const TraceFilter filter(options);
@@ -70,26 +64,24 @@ int run_trace(const TraceOptions& options) {
   probe_options.wakeup_bytes = 0;
   probe_options.capture_args = true;
 
-  std::unique_ptr<ProcessProbes> probes;
-  try {
-    probes = ProcessProbes::attach(probe_options);
-  } catch (const ProbeError& error) {
-    spdlog::critical("{}", error.what());
-    return error.cause() == ProbeError::Cause::kNoPrivilege ? exit_code::kNoPrivilege
-                                                            : exit_code::kKernelUnsupported;
-  }
-  if (options.failed_only && !probes->tracks_exec_failures()) {
+  if (auto failed = runner.attach(probe_options)) return *failed;
+  if (options.failed_only && !runner.probes().tracks_exec_failures()) {
     spdlog::critical("--failed: failed execs cannot be traced on this host (see above)");
     return exit_code::kKernelUnsupported;
   }
 
   output.write(printer->header());
-  RingBufferReader reader(probes->ring_buffer_fd(), sink, kTracePollInterval);
-  shutdown_signal.wait();
+  runner.start_reader(sink, kTracePollInterval);
+  // Any of SIGTERM, SIGINT and SIGHUP (the terminal went away) ends the trace.
+  const Runner::Event event = runner.wait();
   output.cancel();  // the reader may be waiting for room in a pipe nobody reads
-  reader.stop();
-  if (const std::uint64_t lost = probes->dropped_events())
+  runner.stop_reader();
+  if (const std::uint64_t lost = runner.probes().dropped_events())
     spdlog::warn("{} events were lost: the ring buffer was full", lost);
+  if (event.wake == Runner::Wake::kReaderFailed) {
+    spdlog::critical("the ring buffer reader failed: {}", runner.reader().failure());
+    return exit_code::kRuntimeFailure;
+  }
   return exit_code::kOk;
 }
 

@@ -519,6 +519,24 @@ check_metrics_count() {
   pass "$PROBE_RUNS execs, failed execs (ENOENT) and non-zero exits of $PROBE_COMM in the container are counted exactly"
 }
 
+# ExecReload=: `systemctl reload` re-reads the configuration in the same process, and no
+# counter goes back to zero.
+check_reload() {
+  local pid_before pid_after props
+  pid_before=$(in_container timeout 10 systemctl show -p MainPID --value execmond)
+  in_container timeout 20 systemctl reload execmond || fail "systemctl reload execmond failed"
+  wait_for_metric 'execmond_config_last_reload_successful' 1
+  props=$(in_container timeout 10 systemctl show execmond -p ActiveState,SubState,MainPID)
+  pid_after=$(awk -F= '$1 == "MainPID" { print $2 }' <<<"$props")
+  [[ $pid_after == "$pid_before" ]] || fail "systemctl reload replaced the process ($pid_before -> $pid_after)"
+  grep -qx 'SubState=running' <<<"$props" || fail "execmond is not running after a reload: $props"
+  in_container timeout 10 journalctl -u execmond --no-pager -o cat 2>/dev/null |
+    grep -q 'SIGHUP received: reloading the configuration' ||
+    fail "the journal does not show the reload"
+  wait_for_metric "execmond_execs_total{comm=\"$PROBE_COMM\"}" "$PROBE_RUNS"
+  pass "systemctl reload: same process, configuration re-read, counters kept"
+}
+
 # Restart=on-failure: a daemon killed outright comes back, and the kernel frees the
 # programs of the dead one (nothing stays attached even without a clean exit).
 check_restart_after_crash() {
@@ -584,6 +602,7 @@ main() {
   check_service_running
   check_hardening
   check_metrics_count
+  check_reload
   check_restart_after_crash
   check_clean_stop
   printf 'systemd-test: %d passed, 0 failed\n' "$PASSED"

@@ -1,6 +1,5 @@
-#include "service/shutdown_signal.h"
+#include "service/service_signals.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -23,26 +22,24 @@ sigset_t handled_signals() {
 
 }  // namespace
 
-ShutdownSignal::ShutdownSignal() {
+ServiceSignals::ServiceSignals() {
   const sigset_t set = handled_signals();
   if (pthread_sigmask(SIG_BLOCK, &set, &previous_mask_) != 0)
-    throw std::runtime_error("cannot block shutdown signals");
-  signal_fd_ = FileDescriptor(signalfd(-1, &set, SFD_CLOEXEC));
+    throw std::runtime_error("cannot block service signals");
+  signal_fd_ = FileDescriptor(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd_) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
 }
 
-ShutdownSignal::~ShutdownSignal() { pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr); }
+ServiceSignals::~ServiceSignals() { pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr); }
 
-int ShutdownSignal::wait() {
+int ServiceSignals::take() {
   for (;;) {
     signalfd_siginfo info{};
     const ssize_t n = read(signal_fd_.get(), &info, sizeof(info));
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return 0;
     if (n != sizeof(info)) throw std::runtime_error("signalfd read failed");
-    if (info.ssi_signo != SIGHUP) return static_cast<int>(info.ssi_signo);
-    spdlog::warn(
-        "SIGHUP received: configuration is only read at start, restart execmond "
-        "to apply changes");
+    return static_cast<int>(info.ssi_signo);
   }
 }
 

@@ -1,0 +1,44 @@
+#include "metrics/reload_status.h"
+
+#include <chrono>
+
+namespace execmond {
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+prometheus::MetricFamily gauge(const char* name, const char* help, double value) {
+  prometheus::MetricFamily family;
+  family.name = name;
+  family.help = help;
+  family.type = prometheus::MetricType::Gauge;
+  prometheus::ClientMetric metric;
+  metric.gauge.value = value;
+  family.metric.push_back(std::move(metric));
+  return family;
+}
+
+}  // namespace
+
+ReloadStatus::ReloadStatus() : last_success_seconds_(now_seconds()) {}
+
+void ReloadStatus::record_success() {
+  last_success_seconds_.store(now_seconds());
+  last_successful_.store(true);
+}
+
+void ReloadStatus::record_failure() { last_successful_.store(false); }
+
+std::vector<prometheus::MetricFamily> ReloadStatus::Collect() const {
+  return {gauge("execmond_config_last_reload_successful",
+                "Whether the last configuration reload (SIGHUP) succeeded; 0 means the daemon "
+                "still runs on the previous configuration.",
+                last_successful_.load() ? 1 : 0),
+          gauge("execmond_config_last_reload_success_timestamp_seconds",
+                "When the configuration was last loaded successfully (start or SIGHUP).",
+                last_success_seconds_.load())};
+}
+
+}  // namespace execmond

@@ -1,0 +1,62 @@
+#include "reload_plan.h"
+
+namespace execmond {
+namespace {
+
+// One row per setting. `keep` copies the running value into the effective configuration,
+// for settings that cannot change in place.
+struct SettingRule {
+  Setting setting;
+  std::string_view name;
+  bool in_place;
+  bool (*differs)(const Config& a, const Config& b);
+  void (*keep)(Config& effective, const Config& running);
+};
+
+constexpr SettingRule kRules[] = {
+    // prometheus-cpp's civetweb server cannot rebind.
+    {Setting::kListen, "listen", false,
+     [](const Config& a, const Config& b) { return a.listen != b.listen; },
+     [](Config& e, const Config& r) { e.listen = r.listen; }},
+    // Read-only data of the loaded programs.
+    {Setting::kMinDuration, "min_duration", false,
+     [](const Config& a, const Config& b) { return a.min_duration != b.min_duration; },
+     [](Config& e, const Config& r) { e.min_duration = r.min_duration; }},
+    // The comm table caches each name's verdict.
+    {Setting::kCommFilters, "include_comms/exclude_comms", false,
+     [](const Config& a, const Config& b) {
+       return a.include_comms != b.include_comms || a.exclude_comms != b.exclude_comms;
+     },
+     [](Config& e, const Config& r) {
+       e.include_comms = r.include_comms;
+       e.exclude_comms = r.exclude_comms;
+     }},
+    // The table is allocated whole at start: its size is fixed until a restart.
+    {Setting::kMaxCommSeries, "max_comm_series", false,
+     [](const Config& a, const Config& b) { return a.max_comm_series != b.max_comm_series; },
+     [](Config& e, const Config& r) { e.max_comm_series = r.max_comm_series; }},
+    // The kernel's ring buffer is sized when the programs load.
+    {Setting::kRingBufferSize, "ring_buffer_size", false,
+     [](const Config& a, const Config& b) { return a.ring_buffer_size != b.ring_buffer_size; },
+     [](Config& e, const Config& r) { e.ring_buffer_size = r.ring_buffer_size; }},
+    {Setting::kPollInterval, "poll_interval", true,
+     [](const Config& a, const Config& b) { return a.poll_interval != b.poll_interval; },
+     [](Config& e, const Config& r) { e.poll_interval = r.poll_interval; }},
+    {Setting::kLogLevel, "log_level", true,
+     [](const Config& a, const Config& b) { return a.log_level != b.log_level; },
+     [](Config& e, const Config& r) { e.log_level = r.log_level; }},
+};
+
+}  // namespace
+
+ReloadPlan plan_reload(const Config& running, const Config& next) {
+  ReloadPlan plan{{}, next};
+  for (const SettingRule& rule : kRules) {
+    if (!rule.differs(running, next)) continue;
+    plan.changes.push_back({rule.setting, rule.name, rule.in_place});
+    if (!rule.in_place) rule.keep(plan.effective, running);
+  }
+  return plan;
+}
+
+}  // namespace execmond

@@ -1,0 +1,101 @@
+"""The daemon as a service: SIGHUP reload without losing counts, a failed reload that
+keeps the old configuration, a reader failure that ends the process, and the
+process_* self-metrics."""
+
+import os
+import signal
+import time
+
+from conftest import leaked_execmond_programs
+
+
+def reload(d, config_text, expect="reload: ", timeout=10):
+    """Writes a new config, sends SIGHUP and waits for the daemon to say how it went."""
+    before = d.log.read_text().count(expect)
+    d.config.write_text(config_text)
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while d.log.read_text().count(expect) <= before:
+        assert d.proc.poll() is None, f"execmond died on SIGHUP:\n{d.log.read_text()}"
+        assert time.monotonic() < deadline, f"no '{expect}' after SIGHUP:\n{d.log.read_text()}"
+        time.sleep(0.05)
+
+
+def test_sighup_applies_new_settings_and_keeps_every_counter(daemon_factory, workload):
+    d = daemon_factory("log_level: info\n")
+    comm = workload.name("r")
+    workload.run_parallel([(comm, ["--exit", 2])] * 4)
+    m = d.wait_for(lambda m: m.get("execmond_exits_total", comm=comm) == 4)
+    stamp = m.get("execmond_config_last_reload_success_timestamp_seconds")
+    assert m.get("execmond_config_last_reload_successful") == 1
+
+    time.sleep(1.1)  # the timestamp has a visible second to move
+    reload(d, "log_level: debug\npoll_interval: 50ms\n", expect="reload: applied the new")
+    workload.run_parallel([(comm, ["--exit", 2])] * 3)
+    m = d.wait_for(lambda m: m.get("execmond_exits_total", comm=comm) == 7)
+    assert m.get("execmond_execs_total", comm=comm) == 7
+    assert m.get("execmond_exits_nonzero_total", comm=comm) == 7
+    assert m.get("execmond_config_last_reload_successful") == 1
+    assert m.get("execmond_config_last_reload_success_timestamp_seconds") > stamp
+    log = d.log.read_text()
+    assert "reload: applied the new log_level" in log
+    assert "reload: applied the new poll_interval" in log
+    assert d.stop() == 0
+
+
+def test_a_bad_config_on_reload_changes_nothing(daemon_factory, workload):
+    d = daemon_factory("")
+    comm = workload.name("b")
+    workload.run(comm)
+    d.wait_for(lambda m: m.get("execmond_exits_total", comm=comm) == 1)
+
+    reload(d, "log_level: info\nmin_duration: fast\n", expect="reload failed")
+    log = d.log.read_text()
+    assert f"{d.config}:2:15: min_duration: expected a duration" in log, log
+    m = d.metrics()
+    assert m.get("execmond_config_last_reload_successful") == 0
+    # Still counting, with every count it had.
+    workload.run(comm)
+    m = d.wait_for(lambda m: m.get("execmond_exits_total", comm=comm) == 2)
+    assert m.get("execmond_execs_total", comm=comm) == 2
+
+    reload(d, "log_level: info\n", expect="reload: the configuration did not change")
+    assert d.metrics().get("execmond_config_last_reload_successful") == 1
+    assert d.stop() == 0
+
+
+def test_settings_that_need_a_restart_say_so_and_keep_running(daemon_factory):
+    d = daemon_factory("ring_buffer_size: 4MiB\n")
+    reload(d, "ring_buffer_size: 1MiB\n", expect="only takes effect when execmond restarts")
+    assert "ring_buffer_size changed" in d.log.read_text()
+    assert d.metrics().get("execmond_config_last_reload_successful") == 1
+    assert d.stop() == 0
+
+
+def test_a_failed_reader_ends_the_process(daemon_factory, workload, tmp_path):
+    """A reader that stops must not leave /metrics serving numbers nobody updates:
+    the process exits 1 (systemd restarts it) and leaves nothing attached."""
+    d = daemon_factory("", env={"EXECMOND_INJECT_READER_FAULT_AFTER": "20"})
+    for _ in range(5):
+        workload.run_parallel([(workload.name("f"), [])] * 10)
+        if d.proc.poll() is not None:
+            break
+    assert d.proc.wait(timeout=15) == 1
+    log = d.log.read_text()
+    assert "ring buffer reader stopped: injected reader fault" in log, log
+    assert "exiting so that the service manager restarts execmond" in log
+    assert not leaked_execmond_programs()
+
+
+def test_self_metrics_are_present_and_plausible(daemon_factory):
+    d = daemon_factory("")
+    m = d.metrics()
+    rss = m.get("process_resident_memory_bytes")
+    assert 1 << 20 < rss < 512 << 20
+    assert m.get("process_virtual_memory_bytes") > rss
+    assert m.get("process_open_fds") >= 5  # BPF maps, programs, links, sockets
+    assert m.get("process_max_fds") >= m.get("process_open_fds")
+    started = m.get("process_start_time_seconds")
+    assert time.time() - 60 < started <= time.time() + 1
+    assert 0 <= m.get("process_cpu_seconds_total") < 60
+    assert d.stop() == 0
