@@ -10,15 +10,20 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
+#include <system_error>
 
 #include "bpf/dropped_events.h"
 #include "bpf/libbpf_logging.h"
 #include "bpf/process_probes.h"
 #include "bpf/ring_buffer_reader.h"
+#include "cgroups/cgroup_resolver.h"
+#include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
 #include "config/units.h"
 #include "exit_codes.h"
+#include "metrics/cgroup_metrics.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
 #include "service/listen_check.h"
@@ -79,6 +84,39 @@ ProbeOptions probe_options(const Config& config) {
   return options;
 }
 
+// What ProcessMetrics takes from the configuration, at start and on reload.
+MetricsOptions metrics_options(const Config& config) {
+  MetricsOptions options;
+  options.max_comm_series = config.max_comm_series;
+  options.include_comms = config.include_comms;
+  options.exclude_comms = config.exclude_comms;
+  options.unit_label = config.unit_label;
+  options.container_label = config.container_label;
+  options.include_units = config.include_units;
+  options.exclude_units = config.exclude_units;
+  return options;
+}
+
+// Only the unit and container labels need cgroups resolved.
+std::unique_ptr<CgroupResolver> cgroup_resolver(const Config& config) {
+  if (!config.unit_label && !config.container_label) return nullptr;
+  const std::optional<std::string> hierarchy = locate_unified_hierarchy();
+  if (hierarchy) {
+    try {
+      auto resolver = std::make_unique<CgroupResolver>(*hierarchy, CgroupResolver::Limits{});
+      spdlog::info("resolving units and containers from the cgroup hierarchy at {}", *hierarchy);
+      return resolver;
+    } catch (const std::system_error& error) {
+      spdlog::warn("{}: every process counts under unit=\"execmond_unresolved\"", error.what());
+    }
+  } else {
+    spdlog::warn(
+        "no cgroup v2 hierarchy is mounted: every process counts under "
+        "unit=\"execmond_unresolved\"");
+  }
+  return std::make_unique<CgroupResolver>("", CgroupResolver::Limits{});
+}
+
 int exit_code_for(const ProbeError& error) {
   return error.cause() == ProbeError::Cause::kNoPrivilege ? exit_code::kNoPrivilege
                                                           : exit_code::kKernelUnsupported;
@@ -114,10 +152,9 @@ int run_daemon(const DaemonOptions& options) {
   ShutdownSignal shutdown_signal;
 
   // Every series a reload may allow is reserved now; untouched, it costs no memory.
-  auto metrics = std::make_shared<ProcessMetrics>(
-      MetricsOptions{config.max_comm_series, config.include_comms, config.exclude_comms},
-      kMaxCommSeries);
-  EventRecorder recorder(*metrics);
+  auto metrics = std::make_shared<ProcessMetrics>(metrics_options(config), kMaxCommSeries);
+  const std::unique_ptr<CgroupResolver> cgroups = cgroup_resolver(config);
+  EventRecorder recorder(*metrics, cgroups.get());
 
   std::unique_ptr<ProcessProbes> probes;
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -152,6 +189,11 @@ int run_daemon(const DaemonOptions& options) {
   exposer->RegisterCollectable(metrics);
   exposer->RegisterCollectable(dropped);
   exposer->RegisterCollectable(build_info);
+  std::shared_ptr<CgroupMetrics> cgroup_metrics;
+  if (cgroups) {
+    cgroup_metrics = std::make_shared<CgroupMetrics>(*cgroups);
+    exposer->RegisterCollectable(cgroup_metrics);
+  }
 
   try {
     reader = std::make_unique<RingBufferReader>(probes->ring_buffer_fd(), recorder,
@@ -174,6 +216,7 @@ int run_daemon(const DaemonOptions& options) {
   // Detach before stopping the HTTP server, which takes civetweb up to 2 s. Removal
   // waits for a scrape that is reading the kernel's counters.
   exposer->RemoveCollectable(dropped);
+  if (cgroup_metrics) exposer->RemoveCollectable(cgroup_metrics);
   probes.reset();
   spdlog::info("programs detached");
   exposer.reset();

@@ -41,16 +41,17 @@ CgroupResolver::CgroupResolver(const std::string& hierarchy, const Limits& limit
       unresolved_container_{kUnresolvedContainer},
       misses_(std::make_unique<Miss[]>(kMisses)),
       budget_(limits.walk_time_per_second) {
-  root_ = FileDescriptor(::open(hierarchy.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root_) {
-    throw std::system_error(errno, std::generic_category(),
-                            "cannot open the cgroup hierarchy " + hierarchy);
-  }
   std::size_t slots = 16;
   while (slots < 2 * limits_.max_cgroups) slots *= 2;  // at most half full
   index_mask_ = slots - 1;
   entries_ = std::make_unique<Entry[]>(slots);
   budget_refilled_at_ = clock_();
+  if (hierarchy.empty()) return;  // no hierarchy: every id is unresolved
+  root_ = FileDescriptor(::open(hierarchy.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_) {
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot open the cgroup hierarchy " + hierarchy);
+  }
 }
 
 CgroupResolver::~CgroupResolver() = default;
@@ -82,7 +83,7 @@ CgroupLabels CgroupResolver::unresolved() {
 }
 
 CgroupLabels CgroupResolver::resolve_unknown(std::uint64_t id) {
-  if (id == 0) return unresolved();  // a record without an id
+  if (id == 0 || !root_) return unresolved();  // a record without an id, or no hierarchy
   Miss& miss = misses_[home(id) & (kMisses - 1)];
   const bool missed_before = miss.id == id;
   // Walks numbered above this one started after the id was first missed.
@@ -107,6 +108,7 @@ CgroupLabels CgroupResolver::resolve_unknown(std::uint64_t id) {
 // The whole hierarchy from its root, breadth first.
 void CgroupResolver::start_walk() {
   ++walks_started_;
+  walks_started_count_.store(walks_started_, std::memory_order_relaxed);
   pending_.assign(1, std::string());
   next_pending_ = 0;
   walk_directories_ = 1;

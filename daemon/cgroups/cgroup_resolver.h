@@ -45,7 +45,9 @@ class CgroupResolver {
   };
   using Clock = std::function<std::chrono::nanoseconds()>;  // monotonic
 
-  // `hierarchy` is the unified hierarchy's mount point (see unified_hierarchy.h).
+  // `hierarchy` is the unified hierarchy's mount point (see unified_hierarchy.h); empty
+  // for none, and then every id is unresolved. Throws std::system_error if it cannot
+  // be opened.
   CgroupResolver(const std::string& hierarchy, const Limits& limits, Clock clock = {});
   ~CgroupResolver();
   CgroupResolver(const CgroupResolver&) = delete;
@@ -55,6 +57,9 @@ class CgroupResolver {
   CgroupLabels labels_for(std::uint64_t cgroup_id);
 
   // Any thread.
+  std::uint64_t walks_started() const {
+    return walks_started_count_.load(std::memory_order_relaxed);
+  }
   std::uint64_t walks_completed() const { return walks_completed_.load(std::memory_order_relaxed); }
   std::uint64_t directories_visited() const {
     return directories_visited_.load(std::memory_order_relaxed);
@@ -112,6 +117,7 @@ class CgroupResolver {
   std::chrono::nanoseconds budget_;  // token bucket: walk time still allowed
   std::chrono::nanoseconds budget_refilled_at_{0};
 
+  std::atomic<std::uint64_t> walks_started_count_{0};
   std::atomic<std::uint64_t> walks_completed_{0};
   std::atomic<std::uint64_t> directories_visited_{0};
   std::atomic<std::uint64_t> unresolved_events_{0};

@@ -26,7 +26,13 @@ struct Config {
   // Glob patterns (fnmatch) on the process name. Empty include: every name.
   std::vector<std::string> include_comms;
   std::vector<std::string> exclude_comms;
-  // Distinct process names with their own series; later names fold into one.
+  // Labels of the per-process series besides comm: `labels: [comm, unit, container]`.
+  bool unit_label = false;
+  bool container_label = false;
+  // Glob patterns (fnmatch) on the unit label; only with the unit label.
+  std::vector<std::string> include_units;
+  std::vector<std::string> exclude_units;
+  // Distinct label sets with their own series; later ones fold into one.
   std::size_t max_comm_series = 1000;
   // Bytes of the kernel ring buffer: a power of two, 64 KiB to 1 GiB.
   std::size_t ring_buffer_size = std::size_t{4} << 20;
