@@ -7,6 +7,7 @@
 
 #include "cgroups/interned_names.h"
 #include "events/comm_filter.h"
+#include "events/label_filter.h"
 #include "events/records.h"
 #include "metrics/comm_label.h"
 
@@ -46,19 +47,6 @@ struct SeriesLabels {
  private:
   SeriesLabels()
       : comm(CommLabel::overflow()), unit(kOverflowCommLabel), container(kOverflowCommLabel) {}
-};
-
-// fnmatch(3) globs on a label value. An empty include list admits every value; an exclude
-// match wins.
-class LabelFilter {
- public:
-  LabelFilter() = default;
-  LabelFilter(std::vector<std::string> include_globs, std::vector<std::string> exclude_globs);
-  bool admits(std::string_view value) const;
-
- private:
-  std::vector<std::string> include_globs_;
-  std::vector<std::string> exclude_globs_;
 };
 
 // Which series are counted: the name filters on comm, the unit filters on unit.

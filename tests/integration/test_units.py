@@ -225,3 +225,43 @@ def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
     print(f"RSS growth {rss_growth} KiB")
     assert rss_growth < 8 * 1024, f"RSS grew {rss_growth} KiB"
     assert d.stop() == 0
+
+
+def test_trace_shows_and_filters_units(execmond_binary, workload, cgroups, tmp_path):
+    """`execmond trace --unit GLOB` shows only processes of matching units, with the
+    unit and the cgroup id in the JSON and in the table's UNIT column."""
+    from test_trace import Trace, matches
+
+    unit = f"tr-{secrets.token_hex(4)}.service"
+    cgroup = cgroups.make(f"test.slice/{unit}")
+    cgroup_id = os.stat(cgroup).st_ino
+    inside, outside = workload.name("i"), workload.name("o")
+    for mode in ("--json", None):
+        args = [execmond_binary, "trace", "--unit", "tr-*.service", "--comm", inside[:9] + "*",
+                "--comm", outside[:9] + "*"] + ([mode] if mode else [])
+        trace = Trace(args, tmp_path / f"trace{mode}.stderr")
+        try:
+            if mode:
+                printed = lambda line: matches(line, {"type": "exit", "comm": inside})
+            else:
+                printed = lambda line: f" EXIT  {inside} ".encode() in line
+            trace.sync(lambda: wait_all([spawn_in(cgroup, workload.path(inside))]), printed,
+                       f"exit of {inside}")
+            workload.run(outside)  # in the test's own cgroup: not shown
+            wait_all([spawn_in(cgroup, workload.path(inside), "--exit", 5)])
+            if mode:
+                trace.expect(lambda line: matches(line, {"exit_code": 5, "comm": inside}),
+                             "the second exit")
+            else:
+                trace.expect(lambda line: b"[5]" in line and inside.encode() in line,
+                             "the second exit")
+        finally:
+            assert trace.stop() == 0
+        if mode:
+            events = trace.events()
+            assert events and all(e["unit"] == unit and e["cgroup"] == cgroup_id
+                                  for e in events), events
+            assert {e["comm"] for e in events} == {inside}
+        else:
+            rows = trace.text_lines()[1:]
+            assert rows and all(r[48:73].rstrip() == unit and inside in r for r in rows), rows

@@ -1,4 +1,4 @@
-#include "metrics/series_key.h"
+#include "events/label_filter.h"
 
 #include <fnmatch.h>
 
@@ -19,7 +19,8 @@ LabelFilter::LabelFilter(std::vector<std::string> include_globs,
                          std::vector<std::string> exclude_globs)
     : include_globs_(std::move(include_globs)), exclude_globs_(std::move(exclude_globs)) {}
 
-// Runs once per key (the series table caches verdicts), so a copy for the NUL is fine.
+// The daemon runs it once per series (the series table caches verdicts), so a copy for
+// the terminating NUL costs little.
 bool LabelFilter::admits(std::string_view value) const {
   if (include_globs_.empty() && exclude_globs_.empty()) return true;
   const std::string text(value);
