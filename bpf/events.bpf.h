@@ -64,6 +64,8 @@ static __always_inline void fill_header(struct execmond_event_header *hdr, __u32
 	hdr->gid = uid_gid >> 32;
 	BPF_CORE_READ_STR_INTO(&hdr->comm, task, comm);
 	BPF_CORE_READ_STR_INTO(&hdr->parent_comm, parent, comm);
+	/* The unified hierarchy's id, also on hybrid hosts; the task is current here too. */
+	hdr->cgroup_id = bpf_get_current_cgroup_id();
 }
 
 /* Copies a kernel string into a record field, flagging it when it did not fit. */

@@ -47,6 +47,7 @@ struct execmond_event_header {
 	__u32 gid;	    /* real gid */
 	char comm[EXECMOND_COMM_LEN];
 	char parent_comm[EXECMOND_COMM_LEN];
+	__u64 cgroup_id; /* the task's cgroup v2 id: its directory's inode number */
 };
 
 /* A successful exec, seen at sched_process_exec: `comm` is the name after exec. The

@@ -4,8 +4,8 @@
 
 #include <charconv>
 #include <chrono>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 namespace execmond {
@@ -78,12 +78,13 @@ CommandLine parse_daemon(int argc, char* const argv[]) {
 }
 
 CommandLine parse_trace(int argc, char* const argv[]) {
-  enum { kJson = 1, kComm, kExcludeComm, kUid, kPid, kFailed, kHelp };
+  enum { kJson = 1, kComm, kExcludeComm, kUnit, kUid, kPid, kFailed, kHelp };
   static const option kOptions[] = {
       {"json", no_argument, nullptr, kJson},
       {"min-duration", required_argument, nullptr, 'd'},
       {"comm", required_argument, nullptr, kComm},
       {"exclude-comm", required_argument, nullptr, kExcludeComm},
+      {"unit", required_argument, nullptr, kUnit},
       {"uid", required_argument, nullptr, kUid},
       {"pid", required_argument, nullptr, kPid},
       {"failed", no_argument, nullptr, kFailed},
@@ -108,6 +109,9 @@ CommandLine parse_trace(int argc, char* const argv[]) {
         break;
       case kExcludeComm:
         trace.exclude_comms.emplace_back(optarg);
+        break;
+      case kUnit:
+        trace.include_units.emplace_back(optarg);
         break;
       case kUid:
         trace.uid = parse_number<std::uint32_t>("--uid", optarg);
@@ -160,7 +164,7 @@ Exit codes: 0 ok, 1 run-time failure, 2 bad command line, 3 invalid configuratio
 
 const char* trace_usage_text() {
   return R"(Usage: execmond trace [--json] [-d MS] [--comm GLOB]... [--exclude-comm GLOB]...
-                      [--uid UID] [--pid PID] [--failed]
+                      [--unit GLOB]... [--uid UID] [--pid PID] [--failed]
 
 Prints one line per exec, exit and failed exec as it happens, until interrupted.
 
@@ -169,6 +173,8 @@ Options:
   -d, --min-duration MS   only exits of processes that lived at least MS milliseconds
   --comm GLOB             only processes whose name matches GLOB (repeatable)
   --exclude-comm GLOB     not processes whose name matches GLOB (repeatable)
+  --unit GLOB             only processes whose systemd unit (the UNIT column, the
+                          "unit" field) matches GLOB, e.g. "nginx.service" (repeatable)
   --uid UID               only processes of this user id
   --pid PID               only this process and its direct children
   --failed                only failed execs

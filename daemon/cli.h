@@ -20,6 +20,7 @@ struct TraceOptions {
   std::uint64_t min_duration_ms = 0;
   std::vector<std::string> include_comms;
   std::vector<std::string> exclude_comms;
+  std::vector<std::string> include_units;  // --unit: globs on the unit label
   std::optional<std::uint32_t> uid;
   std::optional<std::uint32_t> pid;
   bool failed_only = false;

@@ -10,12 +10,17 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
+#include <system_error>
 
 #include "bpf/dropped_events.h"
+#include "cgroups/cgroup_resolver.h"
+#include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
 #include "config/units.h"
 #include "exit_codes.h"
+#include "metrics/cgroup_metrics.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
 #include "metrics/reload_status.h"
@@ -80,6 +85,39 @@ ProbeOptions probe_options(const Config& config) {
   return options;
 }
 
+// What ProcessMetrics takes from the configuration, at start and on reload.
+MetricsOptions metrics_options(const Config& config) {
+  MetricsOptions options;
+  options.max_comm_series = config.max_comm_series;
+  options.include_comms = config.include_comms;
+  options.exclude_comms = config.exclude_comms;
+  options.unit_label = config.unit_label;
+  options.container_label = config.container_label;
+  options.include_units = config.include_units;
+  options.exclude_units = config.exclude_units;
+  return options;
+}
+
+// Only the unit and container labels need cgroups resolved.
+std::unique_ptr<CgroupResolver> cgroup_resolver(const Config& config) {
+  if (!config.unit_label && !config.container_label) return nullptr;
+  const std::optional<std::string> hierarchy = locate_unified_hierarchy();
+  if (hierarchy) {
+    try {
+      auto resolver = std::make_unique<CgroupResolver>(*hierarchy, CgroupResolver::Limits{});
+      spdlog::info("resolving units and containers from the cgroup hierarchy at {}", *hierarchy);
+      return resolver;
+    } catch (const std::system_error& error) {
+      spdlog::warn("{}: every process counts under unit=\"execmond_unresolved\"", error.what());
+    }
+  } else {
+    spdlog::warn(
+        "no cgroup v2 hierarchy is mounted: every process counts under "
+        "unit=\"execmond_unresolved\"");
+  }
+  return std::make_unique<CgroupResolver>("", CgroupResolver::Limits{});
+}
+
 // The running daemon: what it attached, counts and serves, and how it reloads.
 class Daemon {
  public:
@@ -101,6 +139,8 @@ class Daemon {
   Runner& runner_;
   SystemdWatchdog watchdog_;
   std::shared_ptr<ProcessMetrics> metrics_;
+  std::unique_ptr<CgroupResolver> cgroups_;  // only with the unit or container label
+  std::shared_ptr<CgroupMetrics> cgroup_metrics_;
   std::unique_ptr<EventRecorder> recorder_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<DroppedEventsCollector> dropped_;
@@ -111,9 +151,10 @@ class Daemon {
 };
 
 std::optional<int> Daemon::start() {
-  metrics_ = std::make_shared<ProcessMetrics>(
-      MetricsOptions{config_.max_comm_series, config_.include_comms, config_.exclude_comms});
-  recorder_ = std::make_unique<EventRecorder>(*metrics_);
+  // Every series a reload may allow is reserved now; untouched, it costs no memory.
+  metrics_ = std::make_shared<ProcessMetrics>(metrics_options(config_), kMaxCommSeries);
+  cgroups_ = cgroup_resolver(config_);
+  recorder_ = std::make_unique<EventRecorder>(*metrics_, cgroups_.get());
 
   // Bind first: a port in use is found before anything is loaded into the kernel.
   const ListenAddress listen_address = parse_listen_address(config_.listen);
@@ -141,6 +182,10 @@ std::optional<int> Daemon::start() {
   exposer_->RegisterCollectable(build_info_);
   exposer_->RegisterCollectable(reload_status_);
   exposer_->RegisterCollectable(self_metrics_);
+  if (cgroups_) {
+    cgroup_metrics_ = std::make_shared<CgroupMetrics>(*cgroups_);
+    exposer_->RegisterCollectable(cgroup_metrics_);
+  }
 
   // The reader proves it is alive to systemd's watchdog: a stuck reader is restarted.
   try {
@@ -185,6 +230,7 @@ void Daemon::stop() {
   // Detach before stopping the HTTP server, which takes civetweb up to 2 s. Removal
   // waits for a scrape that is reading the kernel's counters.
   if (exposer_ && dropped_) exposer_->RemoveCollectable(dropped_);
+  if (exposer_ && cgroup_metrics_) exposer_->RemoveCollectable(cgroup_metrics_);
   runner_.detach();
   spdlog::info("programs detached");
   exposer_.reset();
@@ -205,7 +251,10 @@ void Daemon::reload() {
     return;
   }
   const ReloadPlan plan = plan_reload(config_, next.config);
+  bool series_table_changed = false;
   for (const SettingChange& change : plan.changes) {
+    series_table_changed |= change.in_place && (change.setting == Setting::kSeriesFilters ||
+                                                change.setting == Setting::kSeriesBound);
     if (change.in_place) {
       apply(change, next.config);
       spdlog::info("reload: applied the new {}", change.name);
@@ -215,6 +264,12 @@ void Daemon::reload() {
           "keeping the running value until then",
           change.name);
     }
+  }
+  // The reader owns the series table: it applies filters and bound between two drains.
+  if (series_table_changed) {
+    runner_.reader().post([metrics = metrics_, options = metrics_options(plan.effective)] {
+      metrics->apply(options);
+    });
   }
   if (plan.changes.empty()) spdlog::info("reload: the configuration did not change");
   config_ = plan.effective;
@@ -230,10 +285,12 @@ void Daemon::apply(const SettingChange& change, const Config& next) {
     case Setting::kPollInterval:
       runner_.reader().set_poll_interval(next.poll_interval);
       break;
+    case Setting::kSeriesFilters:
+    case Setting::kSeriesBound:
+      break;  // posted to the reader once for both, by reload()
     case Setting::kListen:
     case Setting::kMinDuration:
-    case Setting::kCommFilters:
-    case Setting::kMaxCommSeries:
+    case Setting::kLabels:
     case Setting::kRingBufferSize:
       break;  // not in place: plan_reload never asks
   }

@@ -22,19 +22,31 @@ constexpr SettingRule kRules[] = {
     {Setting::kMinDuration, "min_duration", false,
      [](const Config& a, const Config& b) { return a.min_duration != b.min_duration; },
      [](Config& e, const Config& r) { e.min_duration = r.min_duration; }},
-    // The comm table caches each name's verdict.
-    {Setting::kCommFilters, "include_comms/exclude_comms", false,
+    // Applied by the reader thread, which owns the series table the filters guard.
+    {Setting::kSeriesFilters, "include_comms/exclude_comms/include_units/exclude_units", true,
      [](const Config& a, const Config& b) {
-       return a.include_comms != b.include_comms || a.exclude_comms != b.exclude_comms;
+       return a.include_comms != b.include_comms || a.exclude_comms != b.exclude_comms ||
+              a.include_units != b.include_units || a.exclude_units != b.exclude_units;
      },
      [](Config& e, const Config& r) {
        e.include_comms = r.include_comms;
        e.exclude_comms = r.exclude_comms;
+       e.include_units = r.include_units;
+       e.exclude_units = r.exclude_units;
      }},
-    // The table is allocated whole at start: its size is fixed until a restart.
-    {Setting::kMaxCommSeries, "max_comm_series", false,
+    // The table reserves kMaxCommSeries series at start, the most the setting allows.
+    {Setting::kSeriesBound, "max_comm_series", true,
      [](const Config& a, const Config& b) { return a.max_comm_series != b.max_comm_series; },
      [](Config& e, const Config& r) { e.max_comm_series = r.max_comm_series; }},
+    // Series are keyed by their labels: another label set is another table.
+    {Setting::kLabels, "labels", false,
+     [](const Config& a, const Config& b) {
+       return a.unit_label != b.unit_label || a.container_label != b.container_label;
+     },
+     [](Config& e, const Config& r) {
+       e.unit_label = r.unit_label;
+       e.container_label = r.container_label;
+     }},
     // The kernel's ring buffer is sized when the programs load.
     {Setting::kRingBufferSize, "ring_buffer_size", false,
      [](const Config& a, const Config& b) { return a.ring_buffer_size != b.ring_buffer_size; },

@@ -13,8 +13,9 @@ namespace execmond {
 enum class Setting {
   kListen,
   kMinDuration,
-  kCommFilters,
-  kMaxCommSeries,
+  kSeriesFilters,
+  kSeriesBound,
+  kLabels,
   kRingBufferSize,
   kPollInterval,
   kLogLevel,

@@ -1,5 +1,8 @@
 #include "config/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
@@ -13,10 +16,6 @@
 #include <memory>
 #include <system_error>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "config/units.h"
 #include "service/file_descriptor.h"
 
@@ -26,8 +25,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// 10000 names: ~19 MiB of counters here, and ~250000 series for Prometheus.
-constexpr std::uint64_t kMaxCommSeries = 10'000;
 constexpr std::uint64_t kMinRingBufferSize = std::uint64_t{64} << 10;
 constexpr std::uint64_t kMaxRingBufferSize = std::uint64_t{1} << 30;
 constexpr milliseconds kMinPollInterval{10};
@@ -223,7 +220,8 @@ void read_min_duration(const Entry& entry, Config& config) {
   config.min_duration = entry.parse("expected a duration such as 250ms or 2s", parse_duration);
 }
 
-std::vector<std::string> read_patterns(const Entry& entry) {
+std::vector<std::string> read_patterns(const Entry& entry,
+                                       void (*check_pattern)(std::string_view)) {
   if (!entry.value.IsSequence()) {
     entry.reject(R"(expected a list of patterns such as ["nginx", "python*"] ([] for none))");
   }
@@ -236,7 +234,7 @@ std::vector<std::string> read_patterns(const Entry& entry) {
     }
     entry.source.check_quote_closed(item);
     try {
-      check_comm_pattern(item.Scalar());
+      check_pattern(item.Scalar());
     } catch (const InvalidValue& error) {
       entry.reject(item, subject, error.what(), describe(item));
     }
@@ -246,11 +244,47 @@ std::vector<std::string> read_patterns(const Entry& entry) {
 }
 
 void read_include_comms(const Entry& entry, Config& config) {
-  config.include_comms = read_patterns(entry);
+  config.include_comms = read_patterns(entry, check_comm_pattern);
 }
 
 void read_exclude_comms(const Entry& entry, Config& config) {
-  config.exclude_comms = read_patterns(entry);
+  config.exclude_comms = read_patterns(entry, check_comm_pattern);
+}
+
+void read_include_units(const Entry& entry, Config& config) {
+  config.include_units = read_patterns(entry, check_unit_pattern);
+}
+
+void read_exclude_units(const Entry& entry, Config& config) {
+  config.exclude_units = read_patterns(entry, check_unit_pattern);
+}
+
+void read_labels(const Entry& entry, Config& config) {
+  if (!entry.value.IsSequence()) {
+    entry.reject("expected a list of labels such as [comm] or [comm, unit, container]");
+  }
+  bool comm = false;
+  bool unit = false;
+  bool container = false;
+  std::size_t index = 0;
+  for (const YAML::Node& item : entry.value) {
+    const std::string subject = entry.key + "[" + std::to_string(index++) + "]";
+    const std::string expected = "expected comm, unit or container";
+    if (!item.IsScalar()) entry.reject(item, subject, expected, describe(item));
+    entry.source.check_quote_closed(item);
+    const std::string& name = item.Scalar();
+    bool* chosen = name == "comm"        ? &comm
+                   : name == "unit"      ? &unit
+                   : name == "container" ? &container
+                                         : nullptr;
+    if (chosen == nullptr) entry.reject(item, subject, expected, describe(item));
+    if (*chosen) entry.reject(item, subject, "expected each label once", describe(item));
+    *chosen = true;
+  }
+  // Every per-process metric is a contract on comm.
+  if (!comm) entry.reject("expected a list that includes comm, such as [comm, unit]");
+  config.unit_label = unit;
+  config.container_label = container;
 }
 
 void read_max_comm_series(const Entry& entry, Config& config) {
@@ -320,6 +354,9 @@ constexpr Key kKeys[] = {
     {"min_duration", read_min_duration},
     {"include_comms", read_include_comms},
     {"exclude_comms", read_exclude_comms},
+    {"labels", read_labels},
+    {"include_units", read_include_units},
+    {"exclude_units", read_exclude_units},
     {"max_comm_series", read_max_comm_series},
     {"ring_buffer_size", read_ring_buffer_size},
     {"poll_interval", read_poll_interval},
@@ -456,6 +493,8 @@ std::string read_whole_file(const std::string& path) {
 bool Config::operator==(const Config& other) const {
   return listen == other.listen && min_duration == other.min_duration &&
          include_comms == other.include_comms && exclude_comms == other.exclude_comms &&
+         unit_label == other.unit_label && container_label == other.container_label &&
+         include_units == other.include_units && exclude_units == other.exclude_units &&
          max_comm_series == other.max_comm_series && ring_buffer_size == other.ring_buffer_size &&
          poll_interval == other.poll_interval && log_level == other.log_level;
 }
@@ -474,6 +513,7 @@ Config parse_config(std::string_view yaml, const std::string& source_name) {
                                  describe(root));
   }
   std::map<std::string, int> line_of_key;
+  std::map<std::string, YAML::Mark> unit_filters;  // where include/exclude_units were set
   for (const auto& setting : root) {
     const YAML::Node& key_node = setting.first;
     if (!key_node.IsScalar()) {
@@ -492,6 +532,15 @@ Config parse_config(std::string_view yaml, const std::string& source_name) {
                                        std::to_string(first->second) + ")");
     }
     known->read(Entry{source, key, key_node, setting.second}, config);
+    if (key == "include_units" || key == "exclude_units") unit_filters[key] = key_node.Mark();
+  }
+  // The filters decide per series, so what they look at must be one of its labels.
+  for (const auto& [key, mark] : unit_filters) {
+    const bool empty =
+        key == "include_units" ? config.include_units.empty() : config.exclude_units.empty();
+    if (!config.unit_label && !empty) {
+      source.fail(mark, key + ": filters on the unit label, which needs labels: [comm, unit]");
+    }
   }
   return config;
 }

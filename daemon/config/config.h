@@ -12,6 +12,10 @@
 
 namespace execmond {
 
+// The largest max_comm_series: ~19 MiB of counters, ~250000 series for Prometheus. The
+// daemon reserves this many series at start, so that a reload can raise the bound.
+inline constexpr std::size_t kMaxCommSeries = 10'000;
+
 // Defaults here are the ones config/execmond.yaml spells out; a unit test keeps the two
 // equal.
 struct Config {
@@ -22,7 +26,13 @@ struct Config {
   // Glob patterns (fnmatch) on the process name. Empty include: every name.
   std::vector<std::string> include_comms;
   std::vector<std::string> exclude_comms;
-  // Distinct process names with their own series; later names fold into one.
+  // Labels of the per-process series besides comm: `labels: [comm, unit, container]`.
+  bool unit_label = false;
+  bool container_label = false;
+  // Glob patterns (fnmatch) on the unit label; only with the unit label.
+  std::vector<std::string> include_units;
+  std::vector<std::string> exclude_units;
+  // Distinct label sets with their own series; later ones fold into one.
   std::size_t max_comm_series = 1000;
   // Bytes of the kernel ring buffer: a power of two, 64 KiB to 1 GiB.
   std::size_t ring_buffer_size = std::size_t{4} << 20;

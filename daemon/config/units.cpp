@@ -232,22 +232,22 @@ std::string civetweb_listening_port(const ListenAddress& address) {
   return address.host + ":" + port;
 }
 
-void check_comm_pattern(std::string_view pattern) {
+namespace {
+
+// Checks the syntax; returns how many bytes the shortest text it matches has.
+std::size_t check_pattern_syntax(std::string_view pattern) {
   if (pattern.empty()) {
     throw InvalidValue(R"(expected a non-empty pattern such as "nginx" or "python*")");
   }
   std::size_t shortest_match = 0;  // bytes in the shortest name the pattern can match
-  bool literal = true;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     switch (pattern[i]) {
       case '*':
-        literal = false;
         break;
       case '\\':
         if (i + 1 == pattern.size()) {
           throw InvalidValue(R"(expected a character after the last \ (write \\ for a backslash))");
         }
-        literal = false;
         ++i;
         ++shortest_match;
         break;
@@ -257,20 +257,27 @@ void check_comm_pattern(std::string_view pattern) {
           throw InvalidValue("expected a ] closing the [ at byte " + std::to_string(i + 1) +
                              R"( (write \[ to match a [))");
         }
-        literal = false;
         i = close;
         ++shortest_match;
         break;
       }
       case '?':
-        literal = false;
         ++shortest_match;
         break;
       default:
         ++shortest_match;
     }
   }
-  if (shortest_match <= kMaxCommLength) return;
+  return shortest_match;
+}
+
+}  // namespace
+
+void check_unit_pattern(std::string_view pattern) { check_pattern_syntax(pattern); }
+
+void check_comm_pattern(std::string_view pattern) {
+  if (check_pattern_syntax(pattern) <= kMaxCommLength) return;
+  const bool literal = pattern.find_first_of("*?[\\") == std::string_view::npos;
   std::string expected =
       "expected a pattern that can match a process name, which the kernel cuts to " +
       std::to_string(kMaxCommLength) + " bytes";

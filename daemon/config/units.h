@@ -57,5 +57,7 @@ inline constexpr std::size_t kMaxCommLength = 15;
 // trailing backslash, and able to match some name of at most kMaxCommLength bytes (a longer
 // literal would silently never match, since the kernel truncates names).
 void check_comm_pattern(std::string_view pattern);
+// The same for unit labels, which have no length limit.
+void check_unit_pattern(std::string_view pattern);
 
 }  // namespace execmond

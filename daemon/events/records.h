@@ -15,12 +15,13 @@ extern "C" {
 
 namespace execmond {
 
-static_assert(sizeof(execmond_event_header) == 64);
+static_assert(sizeof(execmond_event_header) == 72);
 static_assert(offsetof(execmond_event_header, comm) == 32);
-static_assert(sizeof(execmond_exec_event) == 64 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
-static_assert(offsetof(execmond_exec_event, args) == 64 + EXECMOND_FILENAME_LEN + 8);
-static_assert(sizeof(execmond_exit_event) == 64 + 24);
-static_assert(sizeof(execmond_exec_failed_event) == 64 + 8 + EXECMOND_FILENAME_LEN);
+static_assert(offsetof(execmond_event_header, cgroup_id) == 64);
+static_assert(sizeof(execmond_exec_event) == 72 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
+static_assert(offsetof(execmond_exec_event, args) == 72 + EXECMOND_FILENAME_LEN + 8);
+static_assert(sizeof(execmond_exit_event) == 72 + 24);
+static_assert(sizeof(execmond_exec_failed_event) == 72 + 8 + EXECMOND_FILENAME_LEN);
 
 // A process name: the bytes before the first NUL of a 16-byte comm field, the rest
 // zeroed so that two equal names compare and hash equal whatever the kernel left after

@@ -16,16 +16,26 @@ Overloaded(Handlers...) -> Overloaded<Handlers...>;
 
 }  // namespace
 
+SeriesKey EventRecorder::key_of(const execmond_event_header& hdr) {
+  SeriesKey key(CommName(hdr.comm));
+  if (cgroups_ != nullptr && (metrics_.unit_label() || metrics_.container_label())) {
+    const CgroupLabels labels = cgroups_->labels_for(hdr.cgroup_id);
+    if (metrics_.unit_label()) key.unit = labels.unit;
+    if (metrics_.container_label()) key.container = labels.container;
+  }
+  return key;
+}
+
 void EventRecorder::on_record(const void* data, std::size_t size) {
   std::visit(
       Overloaded{
-          [&](const execmond_exec_event* e) { metrics_.record_exec(CommName(e->hdr.comm)); },
+          [&](const execmond_exec_event* e) { metrics_.record_exec(key_of(e->hdr)); },
           [&](const execmond_exit_event* e) {
-            metrics_.record_exit(CommName(e->hdr.comm),
-                                 ExitStatus::from_wait_status(e->exit_status), e->lifetime_ns);
+            metrics_.record_exit(key_of(e->hdr), ExitStatus::from_wait_status(e->exit_status),
+                                 e->lifetime_ns);
           },
           [&](const execmond_exec_failed_event* e) {
-            metrics_.record_exec_failure(CommName(e->hdr.comm), e->error);
+            metrics_.record_exec_failure(key_of(e->hdr), e->error);
           },
           [&](const MalformedRecord& bad) {
             // The object is built with this binary: this is a bug, not a condition.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "cgroups/cgroup_resolver.h"
 #include "events/record_sink.h"
 #include "metrics/process_metrics.h"
 
@@ -10,13 +11,21 @@ namespace execmond {
 
 class EventRecorder : public RecordSink {
  public:
-  explicit EventRecorder(ProcessMetrics& metrics) : metrics_(metrics) {}
+  // `cgroups` resolves the records' cgroup ids when the metrics have a unit or container
+  // label; it may be null otherwise.
+  EventRecorder(ProcessMetrics& metrics, CgroupResolver* cgroups)
+      : metrics_(metrics), cgroups_(cgroups) {}
+  explicit EventRecorder(ProcessMetrics& metrics) : EventRecorder(metrics, nullptr) {}
 
-  // The hot path: no allocation, no lock, no system call for a name already seen.
+  // The hot path: no allocation, no lock, no system call for a series and a cgroup
+  // already seen.
   void on_record(const void* data, std::size_t size) override;
 
  private:
+  SeriesKey key_of(const execmond_event_header& hdr);
+
   ProcessMetrics& metrics_;
+  CgroupResolver* cgroups_;
   std::uint64_t malformed_records_ = 0;
 };
 

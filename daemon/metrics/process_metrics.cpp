@@ -69,17 +69,21 @@ std::vector<MetricFamily> empty_families() {
   return families;
 }
 
-ClientMetric labelled(std::string_view comm) {
-  ClientMetric metric;
-  metric.label.push_back({"comm", std::string(comm)});
-  return metric;
-}
+// The label pairs of one series, in the order the exposition shows them.
+struct LabelPairs {
+  std::vector<ClientMetric::Label> pairs;
 
-ClientMetric labelled(std::string_view comm, const char* name, std::string_view value) {
-  ClientMetric metric = labelled(comm);
-  metric.label.push_back({name, std::string(value)});
-  return metric;
-}
+  ClientMetric labelled() const {
+    ClientMetric metric;
+    metric.label = pairs;
+    return metric;
+  }
+  ClientMetric labelled(const char* name, std::string_view value) const {
+    ClientMetric metric = labelled();
+    metric.label.push_back({name, std::string(value)});
+    return metric;
+  }
+};
 
 ClientMetric counter(ClientMetric metric, std::uint64_t value) {
   metric.counter.value = static_cast<double>(value);
@@ -96,8 +100,8 @@ ClientMetric counter(std::uint64_t value) { return counter(ClientMetric{}, value
 
 // Cumulative counts from one read of the per-bucket counts, and a count equal to the
 // +Inf bucket: the exposition stays a valid histogram while exits are being added.
-ClientMetric lifetime_histogram(std::string_view comm, const CommStats& stats) {
-  ClientMetric metric = labelled(comm);
+ClientMetric lifetime_histogram(const LabelPairs& labels, const ProcessStats& stats) {
+  ClientMetric metric = labels.labelled();
   auto& histogram = metric.histogram;
   histogram.bucket.resize(duration_buckets::kBucketCount);
   std::uint64_t cumulative = 0;
@@ -113,43 +117,62 @@ ClientMetric lifetime_histogram(std::string_view comm, const CommStats& stats) {
   return metric;
 }
 
-void add_series(std::string_view comm, const CommStats& stats,
+void add_series(const LabelPairs& labels, const ProcessStats& stats,
                 std::vector<MetricFamily>& families) {
-  families[kExecs].metric.push_back(counter(labelled(comm), stats.execs.value()));
-  families[kExits].metric.push_back(counter(labelled(comm), stats.exits.value()));
-  families[kExitsNonzero].metric.push_back(counter(labelled(comm), stats.exits_nonzero.value()));
+  families[kExecs].metric.push_back(counter(labels.labelled(), stats.execs.value()));
+  families[kExits].metric.push_back(counter(labels.labelled(), stats.exits.value()));
+  families[kExitsNonzero].metric.push_back(counter(labels.labelled(), stats.exits_nonzero.value()));
   for (std::size_t slot = 0; slot < kSignalSlots; ++slot) {
     const std::uint64_t deaths = stats.exits_by_signal[slot].value();
     if (deaths == 0) continue;
     families[kExitsSignaled].metric.push_back(
-        counter(labelled(comm, "signal", signal_name(static_cast<int>(slot))), deaths));
+        counter(labels.labelled("signal", signal_name(static_cast<int>(slot))), deaths));
   }
   // A name that only ever failed to exec has no lifetimes to show.
-  ClientMetric lifetimes = lifetime_histogram(comm, stats);
+  ClientMetric lifetimes = lifetime_histogram(labels, stats);
   if (lifetimes.histogram.sample_count > 0)
     families[kDuration].metric.push_back(std::move(lifetimes));
   for (std::size_t slot = 0; slot < kErrnoSlots; ++slot) {
     const std::uint64_t failures = stats.exec_failures_by_errno[slot].value();
     if (failures == 0) continue;
     families[kExecFailures].metric.push_back(
-        counter(labelled(comm, "errno", errno_name(static_cast<int>(slot))), failures));
+        counter(labels.labelled("errno", errno_name(static_cast<int>(slot))), failures));
   }
+}
+
+LabelPairs label_pairs(const SeriesLabels& labels, bool unit, bool container) {
+  LabelPairs pairs;
+  pairs.pairs.push_back({"comm", std::string(labels.comm.view())});
+  if (unit) pairs.pairs.push_back({"unit", std::string(labels.unit)});
+  if (container) pairs.pairs.push_back({"container", std::string(labels.container)});
+  return pairs;
+}
+
+SeriesFilter series_filter(const MetricsOptions& options) {
+  return SeriesFilter(CommFilter(options.include_comms, options.exclude_comms),
+                      LabelFilter(options.include_units, options.exclude_units));
 }
 
 }  // namespace
 
-ProcessMetrics::ProcessMetrics(const MetricsOptions& options)
-    : table_(options.max_comm_series, CommFilter(options.include_comms, options.exclude_comms)) {}
+ProcessMetrics::ProcessMetrics(const MetricsOptions& options, std::size_t series_capacity)
+    : unit_label_(options.unit_label),
+      container_label_(options.container_label),
+      table_(series_capacity, options.max_comm_series, series_filter(options)) {}
 
-void ProcessMetrics::record_exec(const CommName& comm) {
-  CommStats* stats = table_.stats_for_event(comm);
+void ProcessMetrics::apply(const MetricsOptions& options) {
+  table_.apply(options.max_comm_series, series_filter(options));
+}
+
+void ProcessMetrics::record_exec(const SeriesKey& key) {
+  ProcessStats* stats = table_.stats_for_event(key);
   if (stats == nullptr) return;
   stats->execs.add(1);
 }
 
-void ProcessMetrics::record_exit(const CommName& comm, ExitStatus status,
+void ProcessMetrics::record_exit(const SeriesKey& key, ExitStatus status,
                                  std::uint64_t lifetime_ns) {
-  CommStats* stats = table_.stats_for_event(comm);
+  ProcessStats* stats = table_.stats_for_event(key);
   if (stats == nullptr) return;
   stats->exits.add(1);
   if (status.signaled())
@@ -160,8 +183,8 @@ void ProcessMetrics::record_exit(const CommName& comm, ExitStatus status,
   stats->lifetime_sum_seconds.add(static_cast<double>(lifetime_ns) * 1e-9);
 }
 
-void ProcessMetrics::record_exec_failure(const CommName& comm, int error) {
-  CommStats* stats = table_.stats_for_event(comm);
+void ProcessMetrics::record_exec_failure(const SeriesKey& key, int error) {
+  ProcessStats* stats = table_.stats_for_event(key);
   if (stats == nullptr) return;
   stats->exec_failures_by_errno[errno_slot(error)].add(1);
 }
@@ -170,9 +193,12 @@ std::vector<MetricFamily> ProcessMetrics::Collect() const {
   std::vector<MetricFamily> families = empty_families();
   const std::size_t series = table_.series_count();
   for (std::size_t i = 0; i < series; ++i)
-    add_series(table_.series_label(i), table_.series(i), families);
+    add_series(label_pairs(table_.series_labels(i), unit_label_, container_label_),
+               table_.series(i), families);
   const std::uint64_t overflow_events = table_.overflow_events();
-  if (overflow_events > 0) add_series(kOverflowCommLabel, table_.overflow(), families);
+  if (overflow_events > 0)
+    add_series(label_pairs(table_.overflow_labels(), unit_label_, container_label_),
+               table_.overflow(), families);
   families[kCommSeries].metric.push_back(gauge(static_cast<double>(series)));
   families[kCommSeriesLimit].metric.push_back(gauge(static_cast<double>(table_.series_limit())));
   families[kOverflowEvents].metric.push_back(counter(overflow_events));

@@ -9,20 +9,31 @@
 #include <string>
 #include <vector>
 
+#include "events/comm_filter.h"
 #include "events/records.h"
-#include "metrics/comm_table.h"
+#include "metrics/comm_label.h"
+#include "metrics/process_stats.h"
+#include "metrics/series_key.h"
+#include "metrics/series_table.h"
 
 namespace execmond {
 
 struct MetricsOptions {
-  // Distinct process names with their own series; later names share comm="execmond_overflow".
+  // Distinct label sets with their own series; later ones share comm="execmond_overflow".
   std::size_t max_comm_series = 1000;
   // fnmatch(3) globs on the process name. Empty include: every name.
   std::vector<std::string> include_comms;
   std::vector<std::string> exclude_comms;
+  // Labels besides comm; keys then carry their values. Fixed at construction.
+  bool unit_label = false;
+  bool container_label = false;
+  // fnmatch(3) globs on the unit label (with unit_label).
+  std::vector<std::string> include_units;
+  std::vector<std::string> exclude_units;
 };
 
-// Counts execs, exits and failed execs per process name and serves them to Prometheus.
+// Counts execs, exits and failed execs per series (process name, and unit and container
+// when configured) and serves them to Prometheus.
 //
 // The record_* functions belong to one thread, the ring buffer reader; for a name seen
 // before each is a hash, a probe and a few relaxed atomic stores: no allocation, lock
@@ -37,22 +48,38 @@ struct MetricsOptions {
 //   execmond_exec_failures_total{comm,errno}       counter, only errnos that occurred
 //   execmond_comm_series, execmond_comm_series_limit   gauges
 //   execmond_comm_overflow_events_total            counter
-// comm is encoded as comm_label.h describes.
+// comm is encoded as comm_label.h describes. With unit_label (container_label) every
+// per-process metric also carries `unit` (`container`), cgroups/cgroup_names.h.
 class ProcessMetrics : public prometheus::Collectable {
  public:
-  explicit ProcessMetrics(const MetricsOptions& options);
+  // Room for `series_capacity` series (>= options.max_comm_series) is reserved now, so
+  // that apply() can raise the bound up to it.
+  ProcessMetrics(const MetricsOptions& options, std::size_t series_capacity);
+  explicit ProcessMetrics(const MetricsOptions& options)
+      : ProcessMetrics(options, options.max_comm_series) {}
 
-  // A successful exec; `comm` is the name after it.
-  void record_exec(const CommName& comm);
+  // On the thread that records (the daemon posts it to the reader thread on reload):
+  // new filters and series bound, max_comm_series <= series_capacity. No counter is
+  // reset; series the new filters exclude stop counting and keep their values.
+  void apply(const MetricsOptions& options);
+
+  // A successful exec; the key's comm is the name after it.
+  void record_exec(const SeriesKey& key);
   // A process ended, `lifetime_ns` after its exec (or fork).
-  void record_exit(const CommName& comm, ExitStatus status, std::uint64_t lifetime_ns);
-  // An execve/execveat failed with `error` (a positive errno); `comm` is the caller's.
-  void record_exec_failure(const CommName& comm, int error);
+  void record_exit(const SeriesKey& key, ExitStatus status, std::uint64_t lifetime_ns);
+  // An execve/execveat failed with `error` (a positive errno); the key is the caller's.
+  void record_exec_failure(const SeriesKey& key, int error);
+
+  bool unit_label() const { return unit_label_; }
+  bool container_label() const { return container_label_; }
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  CommTable table_;
+  using Series = SeriesTable<SeriesKey, ProcessStats, SeriesLabels, SeriesFilter>;
+  const bool unit_label_;
+  const bool container_label_;
+  Series table_;
 };
 
 }  // namespace execmond

@@ -3,7 +3,7 @@
 // its name, path or arguments.
 //
 // {"type":"exec","time":"…","pid":1235,"ppid":1234,"parent_comm":"bash","uid":0,"gid":0,
-//  "comm":"ls","filename":"/usr/bin/ls","filename_truncated":false,"argv":["ls","-l"],
+//  "comm":"ls","unit":"cron.service","cgroup":4242,"filename":"/usr/bin/ls","filename_truncated":false,"argv":["ls","-l"],
 //  "argv_truncated":false}
 // {"type":"exit",…,"start_time":"…","end_time":"…","lifetime_ns":12000000,
 //  "start_is_fork":false,"exit_code":0,"signal":null,"core_dumped":false}
@@ -64,8 +64,9 @@ class JsonPrinter : public TracePrinter {
 
   std::string header() const override { return {}; }
 
-  void format(std::string& line, const execmond_exec_event& e) const override {
-    start(line, "exec", e.hdr);
+  void format(std::string& line, const execmond_exec_event& e,
+              std::string_view unit) const override {
+    start(line, "exec", e.hdr, unit);
     append_time(line, "time", e.hdr.timestamp_ns);
     append_filename(line, e.filename, e.hdr.flags);
     append_key(line, "argv");
@@ -87,8 +88,9 @@ class JsonPrinter : public TracePrinter {
     line += "}\n";
   }
 
-  void format(std::string& line, const execmond_exit_event& e) const override {
-    start(line, "exit", e.hdr);
+  void format(std::string& line, const execmond_exit_event& e,
+              std::string_view unit) const override {
+    start(line, "exit", e.hdr, unit);
     append_time(line, "time", e.hdr.timestamp_ns);
     append_time(line, "start_time", e.start_ns);
     append_time(line, "end_time", e.hdr.timestamp_ns);
@@ -107,8 +109,9 @@ class JsonPrinter : public TracePrinter {
     line += "}\n";
   }
 
-  void format(std::string& line, const execmond_exec_failed_event& e) const override {
-    start(line, "exec_failed", e.hdr);
+  void format(std::string& line, const execmond_exec_failed_event& e,
+              std::string_view unit) const override {
+    start(line, "exec_failed", e.hdr, unit);
     append_time(line, "time", e.hdr.timestamp_ns);
     append_filename(line, e.filename, e.hdr.flags);
     append_key(line, "errno");
@@ -118,7 +121,8 @@ class JsonPrinter : public TracePrinter {
   }
 
  private:
-  void start(std::string& line, const char* type, const execmond_event_header& hdr) const {
+  void start(std::string& line, const char* type, const execmond_event_header& hdr,
+             std::string_view unit) const {
     line += "{\"type\":\"";
     line += type;
     line += '"';
@@ -130,6 +134,9 @@ class JsonPrinter : public TracePrinter {
     append_number(line, "gid", hdr.gid);
     append_key(line, "comm");
     append_json_string(line, CommName(hdr.comm).view());
+    append_key(line, "unit");
+    append_json_string(line, unit);
+    append_number(line, "cgroup", hdr.cgroup_id);
   }
 
   void append_time(std::string& line, const char* key, std::uint64_t boot_ns) const {

@@ -1,7 +1,7 @@
-// TIME     EVENT COMM             PID     PPID    FILENAME/EXIT CODE
-// 17:40:01 EXEC  ls               1235    1234    /usr/bin/ls
-// 17:40:01 EXIT  ls               1235    1234    [0] (12ms)
-// 17:40:02 FAIL  bash             1240    1234    [ENOENT] /usr/bin/nope
+// TIME     EVENT COMM             PID     PPID    UNIT                     FILENAME/EXIT CODE
+// 17:40:01 EXEC  ls               1235    1234    user-1000.slice          /usr/bin/ls
+// 17:40:01 EXIT  ls               1235    1234    user-1000.slice          [0] (12ms)
+// 17:40:02 FAIL  bash             1240    1234    cron.service             [ENOENT] /usr/bin/nope
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -23,17 +23,20 @@ class TablePrinter : public TracePrinter {
   explicit TablePrinter(const WallClock& clock) : clock_(clock) {}
 
   std::string header() const override {
-    return "TIME     EVENT COMM             PID     PPID    FILENAME/EXIT CODE\n";
+    return "TIME     EVENT COMM             PID     PPID    UNIT                     "
+           "FILENAME/EXIT CODE\n";
   }
 
-  void format(std::string& line, const execmond_exec_event& e) const override {
-    start(line, "EXEC", e.hdr);
+  void format(std::string& line, const execmond_exec_event& e,
+              std::string_view unit) const override {
+    start(line, "EXEC", e.hdr, unit);
     append_path(line, e.filename, e.hdr.flags);
     line += '\n';
   }
 
-  void format(std::string& line, const execmond_exit_event& e) const override {
-    start(line, "EXIT", e.hdr);
+  void format(std::string& line, const execmond_exit_event& e,
+              std::string_view unit) const override {
+    start(line, "EXIT", e.hdr, unit);
     const ExitStatus status = ExitStatus::from_wait_status(e.exit_status);
     line += '[';
     if (status.signaled()) {
@@ -47,8 +50,9 @@ class TablePrinter : public TracePrinter {
     line += ")\n";
   }
 
-  void format(std::string& line, const execmond_exec_failed_event& e) const override {
-    start(line, "FAIL", e.hdr);
+  void format(std::string& line, const execmond_exec_failed_event& e,
+              std::string_view unit) const override {
+    start(line, "FAIL", e.hdr, unit);
     line += '[';
     line += errno_name(e.error);
     line += "] ";
@@ -57,7 +61,8 @@ class TablePrinter : public TracePrinter {
   }
 
  private:
-  void start(std::string& line, const char* event, const execmond_event_header& hdr) const {
+  void start(std::string& line, const char* event, const execmond_event_header& hdr,
+             std::string_view unit) const {
     const std::size_t base = line.size();
     clock_.append_time_of_day(line, hdr.timestamp_ns);
     line += ' ';
@@ -69,6 +74,8 @@ class TablePrinter : public TracePrinter {
     pad_to(line, base + 40);
     line += std::to_string(hdr.ppid);
     pad_to(line, base + 48);
+    line += unit;  // printable already; a long one pushes the last column right
+    pad_to(line, base + 73);
   }
 
   static void append_path(std::string& line, const char (&path)[EXECMOND_FILENAME_LEN],

@@ -3,6 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "cgroups/cgroup_resolver.h"
+#include "cgroups/unified_hierarchy.h"
 #include "exit_codes.h"
 #include "runner.h"
 #include "trace/line_writer.h"
@@ -19,8 +26,9 @@ constexpr std::chrono::milliseconds kTracePollInterval{50};
 
 class TraceSink : public RecordSink {
  public:
-  TraceSink(const TraceFilter& filter, const TracePrinter& printer, LineWriter& output)
-      : filter_(filter), printer_(printer), output_(output) {}
+  TraceSink(const TraceFilter& filter, const TracePrinter& printer, CgroupResolver& cgroups,
+            LineWriter& output)
+      : filter_(filter), printer_(printer), cgroups_(cgroups), output_(output) {}
 
   void on_record(const void* data, std::size_t size) override {
     line_.clear();
@@ -32,7 +40,8 @@ class TraceSink : public RecordSink {
                           event.size);
           } else {
             constexpr bool kFailure = std::is_same_v<Event, const execmond_exec_failed_event*>;
-            if (filter_.shows(event->hdr, kFailure)) printer_.format(line_, *event);
+            const std::string_view unit = cgroups_.labels_for(event->hdr.cgroup_id).unit->text;
+            if (filter_.shows(event->hdr, kFailure, unit)) printer_.format(line_, *event, unit);
           }
         },
         decode_event(data, size));
@@ -43,9 +52,25 @@ class TraceSink : public RecordSink {
  private:
   const TraceFilter& filter_;
   const TracePrinter& printer_;
+  CgroupResolver& cgroups_;
   LineWriter& output_;
   std::string line_;  // reused: one allocation for the whole trace
 };
+
+// The UNIT column: every id unresolved when there is no cgroup v2 hierarchy.
+std::unique_ptr<CgroupResolver> cgroup_resolver() {
+  const std::optional<std::string> hierarchy = locate_unified_hierarchy();
+  if (hierarchy) {
+    try {
+      return std::make_unique<CgroupResolver>(*hierarchy, CgroupResolver::Limits{});
+    } catch (const std::system_error& error) {
+      spdlog::warn("{}: units are shown as execmond_unresolved", error.what());
+    }
+  } else {
+    spdlog::warn("no cgroup v2 hierarchy is mounted: units are shown as execmond_unresolved");
+  }
+  return std::make_unique<CgroupResolver>("", CgroupResolver::Limits{});
+}
 
 }  // namespace
 
@@ -56,7 +81,8 @@ int run_trace(const TraceOptions& options) {
   const TraceFilter filter(options);
   const auto printer = options.json ? make_json_printer(clock) : make_table_printer(clock);
   LineWriter output(STDOUT_FILENO);
-  TraceSink sink(filter, *printer, output);
+  const std::unique_ptr<CgroupResolver> cgroups = cgroup_resolver();
+  TraceSink sink(filter, *printer, *cgroups, output);
 
   ProbeOptions probe_options;
   probe_options.ring_buffer_size = kTraceRingBufferSize;

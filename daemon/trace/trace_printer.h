@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "events/records.h"
 #include "trace/wall_clock.h"
@@ -17,10 +18,14 @@ class TracePrinter {
   virtual ~TracePrinter() = default;
   // Text printed before the first event (the table's header), possibly empty.
   virtual std::string header() const = 0;
-  // Each appends one line, newline included, to `line`.
-  virtual void format(std::string& line, const execmond_exec_event& e) const = 0;
-  virtual void format(std::string& line, const execmond_exit_event& e) const = 0;
-  virtual void format(std::string& line, const execmond_exec_failed_event& e) const = 0;
+  // Each appends one line, newline included, to `line`. `unit` is the unit label of the
+  // record's cgroup (cgroups/cgroup_names.h).
+  virtual void format(std::string& line, const execmond_exec_event& e,
+                      std::string_view unit) const = 0;
+  virtual void format(std::string& line, const execmond_exit_event& e,
+                      std::string_view unit) const = 0;
+  virtual void format(std::string& line, const execmond_exec_failed_event& e,
+                      std::string_view unit) const = 0;
 };
 
 std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock);

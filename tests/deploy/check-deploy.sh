@@ -103,7 +103,7 @@ for p in panels(dashboard["panels"]):
     exprs += [(p["title"], t["expr"]) for t in p.get("targets", [])]
 
 fill = {"$__rate_interval": "2m", "$__range": "6h", "$topk": "10",
-        "$job": "execmond", "$instance": ".*", "$comm": ".*"}
+        "$job": "execmond", "$instance": ".*", "$comm": ".*", "$unit": ".*"}
 with open(sys.argv[2], "w") as out:
     out.write("groups:\n  - name: dashboard\n    rules:\n")
     for i, (title, expr) in enumerate(exprs):

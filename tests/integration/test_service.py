@@ -99,3 +99,28 @@ def test_self_metrics_are_present_and_plausible(daemon_factory):
     assert time.time() - 60 < started <= time.time() + 1
     assert 0 <= m.get("process_cpu_seconds_total") < 60
     assert d.stop() == 0
+
+
+def test_sighup_applies_new_filters_without_resetting_counts(daemon_factory, workload):
+    """A name excluded by a reload stops counting but keeps its counts; a name the old
+    filter excluded starts counting; the series bound moves too."""
+    prefix = workload.name()[:7]
+    kept, dropped, late = prefix + "keep", prefix + "drop", prefix + "late"
+    d = daemon_factory(f'include_comms: ["{prefix}*"]\nexclude_comms: ["{late}"]\n')
+    workload.run_parallel([(kept, [])] * 3 + [(dropped, [])] * 2 + [(late, [])] * 2)
+    m = d.wait_for(lambda m: m.get("execmond_exits_total", comm=dropped) == 2)
+    assert late not in m.series("execmond_execs_total")
+
+    reload(d, f'include_comms: ["{prefix}*"]\nexclude_comms: ["{dropped}"]\n'
+              "max_comm_series: 2000\n", expect="reload: applied the new max_comm_series")
+    assert "reload: applied the new include_comms/exclude_comms" in d.log.read_text()
+    time.sleep(0.3)  # the reader applies it between two drains
+    workload.run_parallel([(kept, [])] * 3 + [(dropped, [])] * 2 + [(late, [])] * 2)
+    m = d.wait_for(lambda m: m.get("execmond_exits_total", comm=late) == 2)
+    time.sleep(0.3)
+    m = d.metrics()
+    assert m.get("execmond_execs_total", comm=kept) == 6
+    assert m.get("execmond_execs_total", comm=dropped) == 2  # kept, no longer counting
+    assert m.get("execmond_execs_total", comm=late) == 2
+    assert m.get("execmond_comm_series_limit") == 2000
+    assert d.stop() == 0

@@ -25,7 +25,8 @@ import pytest
 from conftest import held_program_ids, leaked_execmond_programs, loaded_programs, require_tool
 
 TIMEOUT = 20  # seconds to wait for a line: generous, the host may be building
-TABLE_HEADER = "TIME     EVENT COMM             PID     PPID    FILENAME/EXIT CODE"
+TABLE_HEADER = ("TIME     EVENT COMM             PID     PPID    UNIT                     "
+                "FILENAME/EXIT CODE")
 RFC3339_NS = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{9})Z")
 NOBODY = 65534
 NOBODY_GID = 65533  # not the uid: a filter on the wrong id would show
@@ -163,9 +164,11 @@ def comms_shown(trace, prefix):
 
 
 def table_row(line):
-    """(event, comm, pid, ppid, rest) from the header's columns."""
+    """(event, comm, pid, ppid, rest) from the header's columns; the unit column holds a
+    unit (test_units.py checks which)."""
+    assert line[48:73].strip() and line[72] == " ", line
     return (line[9:15].rstrip(), line[15:32].rstrip(), int(line[32:40]), int(line[40:48]),
-            line[48:])
+            line[73:])
 
 
 # Runs under a name of the test's choosing and, on request, renames itself, tries execs
@@ -466,8 +469,8 @@ def test_table_shows_each_event_in_its_columns(tracer, workload, prefix, actors)
     the lifetime) and FAIL, with time, name, pid and ppid in their columns."""
     trace = tracer("--comm", prefix + "*")
     assert trace.text_lines()[0] == TABLE_HEADER
-    assert [TABLE_HEADER.index(h) for h in ("EVENT", "COMM", "PID ", "PPID", "FILENAME")] == [
-        9, 15, 32, 40, 48]
+    assert [TABLE_HEADER.index(h) for h in ("EVENT", "COMM", "PID ", "PPID", "UNIT",
+                                            "FILENAME")] == [9, 15, 32, 40, 48, 73]
     fates = {prefix + "ok": (["--sleep-ms", 120], "[0]"), prefix + "ex": (["--exit", 3], "[3]"),
              prefix + "kl": (["--signal", 9], "[SIGKILL]"),
              prefix + "te": (["--signal", 15], "[SIGTERM]")}

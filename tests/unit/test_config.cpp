@@ -86,12 +86,19 @@ include_comms: [nginx, "python*"]
 exclude_comms:
   - "*sh"
   - 'cron'
+labels: [comm, unit, container]
+include_units: [nginx.service, "user-*.slice"]
+exclude_units: ['*.scope']
 max_comm_series: 42
 ring_buffer_size: 64KiB
 poll_interval: 1s
 log_level: debug
 )",
                                      "execmond.yaml");
+  CHECK(config.unit_label);
+  CHECK(config.container_label);
+  CHECK(config.include_units == std::vector<std::string>{"nginx.service", "user-*.slice"});
+  CHECK(config.exclude_units == std::vector<std::string>{"*.scope"});
   CHECK(config.listen == "127.0.0.1:9100");
   CHECK(config.min_duration == milliseconds{1500});
   CHECK(config.include_comms == std::vector<std::string>{"nginx", "python*"});
@@ -237,7 +244,8 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
        R"(execmond.yaml:1:19: unknown key "poll_intervall" (did you mean "poll_interval"?))"},
       {"port: 9717",
        R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, include_comms, )"
-       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
+       R"(exclude_comms, labels, include_units, exclude_units, max_comm_series, ring_buffer_size, )"
+       R"(poll_interval, log_level))"},
       {"\"a\\tb\": 1",
        R"(execmond.yaml:1:1: this is not an execmond configuration (expected settings as )"
        R"("key: value" lines such as "listen: 0.0.0.0:9717"; what the file holds is not shown))"},
@@ -343,6 +351,40 @@ TEST_CASE("patterns that cannot work are rejected", "[config]") {
   CHECK(rejection("include_comms:\n  - nginx\n  - systemd-journald\n") ==
         R"(execmond.yaml:3:5: include_comms[1]: expected a pattern that can match a process name, )"
         R"(which the kernel cuts to 15 bytes (it sees "systemd-journal"), got "systemd-journald")");
+}
+
+TEST_CASE("labels: comm, optionally unit and container", "[config]") {
+  CHECK_FALSE(parse_config("labels: [comm]", "x").unit_label);
+  const Config unit = parse_config("labels: [comm, unit]", "x");
+  CHECK(unit.unit_label);
+  CHECK_FALSE(unit.container_label);
+  CHECK(parse_config("labels:\n  - container\n  - comm\n  - unit\n", "x").container_label);
+  const auto [yaml, expected] = GENERATE(table<std::string, std::string>({
+      {"labels: comm", R"(execmond.yaml:1:9: labels: expected a list of labels such as [comm] or )"
+                       R"([comm, unit, container], got "comm")"},
+      {"labels: [comm, pod]",
+       R"(execmond.yaml:1:16: labels[1]: expected comm, unit or container, got "pod")"},
+      {"labels:\n  - comm\n  - unit\n  - unit\n",
+       R"(execmond.yaml:4:5: labels[2]: expected each label once, got "unit")"},
+      {"labels: [comm, [unit]]",
+       R"(execmond.yaml:1:16: labels[1]: expected comm, unit or container, got a list)"},
+      {"labels: [unit]",
+       R"(execmond.yaml:1:9: labels: expected a list that includes comm, such as [comm, unit], )"
+       R"(got a list)"},
+      {"labels: []",
+       R"(execmond.yaml:1:9: labels: expected a list that includes comm, such as [comm, unit], )"
+       R"(got a list)"},
+      {"include_units: ['[x']\nlabels: [comm, unit]",
+       R"(execmond.yaml:1:17: include_units[0]: expected a ] closing the [ at byte 1 )"
+       R"((write \[ to match a [), got "[x")"},
+      {"log_level: info\nexclude_units: [a.service]\n",
+       R"(execmond.yaml:2:1: exclude_units: filters on the unit label, which needs )"
+       R"(labels: [comm, unit])"},
+  }));
+  CAPTURE(yaml);
+  CHECK(rejection(yaml) == expected);
+  // Empty unit filters need no unit label.
+  CHECK(parse_config("include_units: []\nexclude_units: []", "x") == Config{});
 }
 
 TEST_CASE("values that do not parse say what was expected and what was found", "[config]") {
@@ -522,9 +564,9 @@ TEST_CASE("config files are read from disk", "[config]") {
   }
   SECTION("a file too large to be a configuration") {
     const std::string path = scratch.write("huge.yaml", std::string((1 << 20) + 1, '#'));
-    CHECK_THROWS_WITH(load_config_file(path),
-                      "cannot read " + path +
-                          ": larger than 1024 KiB, which no execmond configuration is");
+    CHECK_THROWS_WITH(
+        load_config_file(path),
+        "cannot read " + path + ": larger than 1024 KiB, which no execmond configuration is");
   }
 }
 
@@ -545,8 +587,8 @@ TEST_CASE("errors never echo a foreign file's lines", "[config]") {
 // Regression: nesting past yaml-cpp's depth limit was reported as "bad file".
 TEST_CASE("YAML nested too deep says so", "[config]") {
   const std::string deep = "a: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
-  CHECK_THAT(rejection(deep), Catch::Contains("invalid YAML: nested more than") &&
-                                  Catch::Contains("levels deep"));
+  CHECK_THAT(rejection(deep),
+             Catch::Contains("invalid YAML: nested more than") && Catch::Contains("levels deep"));
 }
 
 TEST_CASE("configs compare equal field by field", "[config]") {
@@ -557,6 +599,10 @@ TEST_CASE("configs compare equal field by field", "[config]") {
   SECTION("min_duration") { changed.min_duration = nanoseconds{1}; }
   SECTION("include_comms") { changed.include_comms = {"a"}; }
   SECTION("exclude_comms") { changed.exclude_comms = {"a"}; }
+  SECTION("unit_label") { changed.unit_label = true; }
+  SECTION("container_label") { changed.container_label = true; }
+  SECTION("include_units") { changed.include_units = {"a"}; }
+  SECTION("exclude_units") { changed.exclude_units = {"a"}; }
   SECTION("max_comm_series") { changed.max_comm_series = 1; }
   SECTION("ring_buffer_size") { changed.ring_buffer_size = 65536; }
   SECTION("poll_interval") { changed.poll_interval = milliseconds{10}; }

@@ -36,20 +36,31 @@ TEST_CASE("each setting that differs is one change", "[reload]") {
     next.min_duration = std::chrono::milliseconds(5);
     CHECK(names(plan_reload(Config{}, next)) == std::vector<std::string_view>{"min_duration"});
   }
-  SECTION("either comm filter") {
+  SECTION("any filter") {
+    const std::vector<std::string_view> filters{
+        "include_comms/exclude_comms/include_units/exclude_units"};
     next.exclude_comms = {"sh"};
-    CHECK(names(plan_reload(Config{}, next)) ==
-          std::vector<std::string_view>{"include_comms/exclude_comms"});
+    CHECK(names(plan_reload(Config{}, next)) == filters);
     next.exclude_comms.clear();
     next.include_comms = {"nginx"};
-    CHECK(names(plan_reload(Config{}, next)) ==
-          std::vector<std::string_view>{"include_comms/exclude_comms"});
+    CHECK(names(plan_reload(Config{}, next)) == filters);
+    next.include_comms.clear();
+    next.exclude_units = {"cron.service"};
+    CHECK(names(plan_reload(Config{}, next)) == filters);
+  }
+  SECTION("labels") {
+    next.unit_label = true;
+    const ReloadPlan plan = plan_reload(Config{}, next);
+    CHECK(names(plan) == std::vector<std::string_view>{"labels"});
+    CHECK_FALSE(plan.changes[0].in_place);
+    CHECK_FALSE(plan.effective.unit_label);
   }
   SECTION("ring_buffer_size and max_comm_series") {
     next.ring_buffer_size = 1 << 20;
     next.max_comm_series = 7;
     CHECK(names(plan_reload(Config{}, next)) ==
           std::vector<std::string_view>{"max_comm_series", "ring_buffer_size"});
+    CHECK(plan_reload(Config{}, next).changes[0].in_place);  // up to kMaxCommSeries
   }
 }
 

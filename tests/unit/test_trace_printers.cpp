@@ -19,12 +19,14 @@ void fill(Record& r, std::uint32_t type, const char* comm) {
   r.hdr.gid = 100;
   std::strncpy(r.hdr.comm, comm, sizeof(r.hdr.comm));
   std::strncpy(r.hdr.parent_comm, "bash", sizeof(r.hdr.parent_comm));
+  r.hdr.cgroup_id = 4242;
 }
 
 template <typename Record>
-std::string line_of(const TracePrinter& printer, const Record& record) {
+std::string line_of(const TracePrinter& printer, const Record& record,
+                    std::string_view unit = "cron.service") {
   std::string line;
-  printer.format(line, record);
+  printer.format(line, record, unit);
   return line;
 }
 
@@ -66,12 +68,17 @@ TEST_CASE("table lines", "[trace]") {
   fill(exec, EXECMOND_EVENT_EXEC, "ls");
   std::strcpy(exec.filename, "/usr/bin/ls");
   const std::string exec_line = line_of(*table, exec);
-  CHECK(exec_line.substr(8) == " EXEC  ls               1235    1234    /usr/bin/ls\n");
+  CHECK(exec_line.substr(8) ==
+        " EXEC  ls               1235    1234    cron.service             /usr/bin/ls\n");
+  // A unit longer than its column pushes the last one right, by one space at least.
+  CHECK(line_of(*table, exec, "a-rather-long-unit-name.service").substr(48) ==
+        "a-rather-long-unit-name.service /usr/bin/ls\n");
 
   execmond_exit_event exit{};
   fill(exit, EXECMOND_EVENT_EXIT, "ls");
   exit.lifetime_ns = 12'000'000;
-  CHECK(line_of(*table, exit).substr(8) == " EXIT  ls               1235    1234    [0] (12ms)\n");
+  CHECK(line_of(*table, exit).substr(8) ==
+        " EXIT  ls               1235    1234    cron.service             [0] (12ms)\n");
   exit.exit_status = 11 | 0x80;
   CHECK(line_of(*table, exit).find("[SIGSEGV core] (12ms)") != std::string::npos);
 
@@ -81,7 +88,7 @@ TEST_CASE("table lines", "[trace]") {
   std::strcpy(failed.filename, "/nope");
   failed.hdr.flags = EXECMOND_FILENAME_TRUNCATED;
   CHECK(line_of(*table, failed).substr(8) ==
-        " FAIL  bash             1235    1234    [ENOENT] /nope...\n");
+        " FAIL  bash             1235    1234    cron.service             [ENOENT] /nope...\n");
 }
 
 TEST_CASE("JSON lines carry every field, escaped losslessly", "[trace]") {
@@ -97,7 +104,8 @@ TEST_CASE("JSON lines carry every field, escaped losslessly", "[trace]") {
   exec.args_size = sizeof(args) - 1;
   const std::string line = line_of(*json, exec);
   CHECK(line.rfind("{\"type\":\"exec\",\"pid\":1235,\"ppid\":1234,\"parent_comm\":\"bash\","
-                   "\"uid\":1000,\"gid\":100,\"comm\":\"a\\\"b\\\\\\\\c\\\\xff\",\"time\":\"",
+                   "\"uid\":1000,\"gid\":100,\"comm\":\"a\\\"b\\\\\\\\c\\\\xff\",\"unit\":"
+                   "\"cron.service\",\"cgroup\":4242,\"time\":\"",
                    0) == 0);
   CHECK(line.find("\"argv\":[\"x\",\"with space\",\"\",\"\\\\x0a\"],\"argv_truncated\":false}\n") !=
         std::string::npos);

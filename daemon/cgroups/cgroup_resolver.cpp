@@ -1,0 +1,229 @@
+#include "cgroups/cgroup_resolver.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+#include "cgroups/cgroup_names.h"
+
+namespace execmond {
+namespace {
+
+constexpr std::size_t kMisses = 1024;  // a power of two
+// Directories read between two looks at the clock.
+constexpr std::size_t kDirectoriesPerStep = 8;
+// Average bytes of a unit or container label, to size their text.
+constexpr std::size_t kBytesPerName = 48;
+
+std::chrono::nanoseconds steady_now() {
+  return std::chrono::steady_clock::now().time_since_epoch();
+}
+
+struct DirectoryCloser {
+  void operator()(DIR* directory) const { ::closedir(directory); }
+};
+
+}  // namespace
+
+CgroupResolver::CgroupResolver(const std::string& hierarchy, const Limits& limits, Clock clock)
+    : limits_(limits),
+      clock_(clock ? std::move(clock) : Clock(steady_now)),
+      units_(limits.max_units, limits.max_units * kBytesPerName, "execmond_overflow"),
+      containers_(limits.max_containers, limits.max_containers * kBytesPerName,
+                  "execmond_overflow"),
+      unresolved_unit_{kUnresolvedUnit},
+      unresolved_container_{kUnresolvedContainer},
+      misses_(std::make_unique<Miss[]>(kMisses)),
+      budget_(limits.walk_time_per_second) {
+  std::size_t slots = 16;
+  while (slots < 2 * limits_.max_cgroups) slots *= 2;  // at most half full
+  index_mask_ = slots - 1;
+  entries_ = std::make_unique<Entry[]>(slots);
+  budget_refilled_at_ = clock_();
+  if (hierarchy.empty()) return;  // no hierarchy: every id is unresolved
+  root_ = FileDescriptor(::open(hierarchy.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_) {
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot open the cgroup hierarchy " + hierarchy);
+  }
+}
+
+CgroupResolver::~CgroupResolver() = default;
+
+// Ids are sequential: a multiplicative hash spreads neighbours over the table.
+std::size_t CgroupResolver::home(std::uint64_t id) const {
+  return static_cast<std::size_t>((id * 0x9e3779b97f4a7c15ull) >> 17) & index_mask_;
+}
+
+CgroupResolver::Entry* CgroupResolver::find(std::uint64_t id) {
+  for (std::size_t i = home(id);; i = (i + 1) & index_mask_) {
+    Entry& entry = entries_[i];
+    if (entry.id == id) return &entry;
+    if (entry.id == 0) return nullptr;
+  }
+}
+
+CgroupLabels CgroupResolver::labels_for(std::uint64_t cgroup_id) {
+  if (cgroup_id != 0) {
+    if (const Entry* entry = find(cgroup_id)) return {entry->unit, entry->container};
+  }
+  return resolve_unknown(cgroup_id);
+}
+
+CgroupLabels CgroupResolver::unresolved() {
+  unresolved_events_.store(unresolved_events_.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+  return {&unresolved_unit_, &unresolved_container_};
+}
+
+CgroupLabels CgroupResolver::resolve_unknown(std::uint64_t id) {
+  if (id == 0 || !root_) return unresolved();  // a record without an id, or no hierarchy
+  Miss& miss = misses_[home(id) & (kMisses - 1)];
+  const bool missed_before = miss.id == id;
+  // Walks numbered above this one started after the id was first missed.
+  const std::uint64_t first_miss_walk = missed_before ? miss.walk : walks_started_;
+  // A walk that started after the first miss did not find it: the cgroup is gone.
+  if (last_walk_completed_ > first_miss_walk) return unresolved();
+  while (spend_budget()) {
+    if (next_pending_ == pending_.size()) start_walk();
+    const std::chrono::nanoseconds started = clock_();
+    walk_step();
+    budget_ -= clock_() - started;
+    if (next_pending_ == pending_.size()) end_walk();
+    if (const Entry* entry = find(id)) return {entry->unit, entry->container};
+    // The walk under way may have passed the cgroup's parent before the cgroup existed;
+    // one started since cannot have.
+    if (last_walk_completed_ > first_miss_walk) break;
+  }
+  if (!missed_before) miss = {id, first_miss_walk};
+  return unresolved();
+}
+
+// The whole hierarchy from its root, breadth first.
+void CgroupResolver::start_walk() {
+  ++walks_started_;
+  walks_started_count_.store(walks_started_, std::memory_order_relaxed);
+  pending_.assign(1, std::string());
+  next_pending_ = 0;
+  walk_directories_ = 1;
+  walk_truncated_ = false;
+  struct stat root_stat {};
+  if (::fstat(root_.get(), &root_stat) == 0) record(root_stat.st_ino, "/");
+}
+
+void CgroupResolver::end_walk() {
+  last_walk_completed_ = walks_started_;
+  walks_completed_.store(walks_completed_.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_relaxed);
+  if (!walk_truncated_) age_out();
+  pending_.clear();
+  pending_.shrink_to_fit();
+  next_pending_ = 0;
+}
+
+// Refills the token bucket for the time elapsed; true while walk time is left.
+bool CgroupResolver::spend_budget() {
+  const std::chrono::nanoseconds now = clock_();
+  const std::chrono::nanoseconds per_second = limits_.walk_time_per_second;
+  const auto elapsed = std::max(now - budget_refilled_at_, std::chrono::nanoseconds(0));
+  budget_refilled_at_ = now;
+  // elapsed * per_second / 1 s, in floating point: elapsed may be hours.
+  const double refill =
+      static_cast<double>(elapsed.count()) * 1e-9 * static_cast<double>(per_second.count());
+  budget_ =
+      std::min(per_second, budget_ + std::chrono::nanoseconds(static_cast<std::int64_t>(std::min(
+                                         refill, static_cast<double>(per_second.count())))));
+  return budget_.count() > 0;
+}
+
+void CgroupResolver::walk_step() {
+  for (std::size_t i = 0; i < kDirectoriesPerStep && next_pending_ < pending_.size(); ++i) {
+    // Moved out: visit() may grow pending_.
+    const std::string path = std::move(pending_[next_pending_++]);
+    visit(path);
+  }
+}
+
+// Reads one directory: each subdirectory is a cgroup whose id is its inode number.
+void CgroupResolver::visit(const std::string& path) {
+  directories_visited_.store(directories_visited_.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);
+  const int fd =
+      ::openat(root_.get(), path.empty() ? "." : path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // removed since it was listed
+  const std::unique_ptr<DIR, DirectoryCloser> directory(::fdopendir(fd));
+  if (!directory) {
+    ::close(fd);
+    return;
+  }
+  while (const dirent* item = ::readdir(directory.get())) {
+    if (item->d_type != DT_DIR) continue;  // cgroupfs and kernfs fill d_type
+    if (std::strcmp(item->d_name, ".") == 0 || std::strcmp(item->d_name, "..") == 0) continue;
+    std::string child = path.empty() ? std::string(item->d_name) : path + "/" + item->d_name;
+    record(item->d_ino, "/" + child);
+    if (walk_directories_ < limits_.max_cgroups) {
+      ++walk_directories_;
+      pending_.push_back(std::move(child));
+    } else {
+      walk_truncated_ = true;
+    }
+  }
+}
+
+// The walk saw cgroup `id` at `path` (relative to the hierarchy, with a leading '/').
+void CgroupResolver::record(std::uint64_t id, const std::string& path) {
+  if (id == 0) return;
+  for (std::size_t i = home(id);; i = (i + 1) & index_mask_) {
+    Entry& entry = entries_[i];
+    if (entry.id == id) {
+      entry.last_seen_walk = walks_started_;
+      return;
+    }
+    if (entry.id != 0) continue;
+    if (size_ == limits_.max_cgroups) return;  // full: resolved again once aged out
+    entry = {id, units_.intern(unit_label(path)), containers_.intern(container_label(path)),
+             walks_started_};
+    ++size_;
+    cached_.store(size_, std::memory_order_relaxed);
+    return;
+  }
+}
+
+// Linear probing without tombstones: the entries after the hole that would no longer be
+// reachable from their home move back into it.
+void CgroupResolver::erase_at(std::size_t hole) {
+  for (std::size_t next = (hole + 1) & index_mask_; entries_[next].id != 0;
+       next = (next + 1) & index_mask_) {
+    const std::size_t wanted = home(entries_[next].id);
+    // Does the probe from `wanted` to `next` pass the hole? (cyclically)
+    const bool passes_hole =
+        hole <= next ? (wanted <= hole || wanted > next) : (wanted <= hole && wanted > next);
+    if (passes_hole) {
+      entries_[hole] = entries_[next];
+      hole = next;
+    }
+  }
+  entries_[hole] = Entry{};
+  --size_;
+  cached_.store(size_, std::memory_order_relaxed);
+}
+
+// After a complete walk: cgroups missing from it and from the walk before are gone.
+void CgroupResolver::age_out() {
+  for (std::size_t slot = 0; slot <= index_mask_;) {
+    const Entry& entry = entries_[slot];
+    if (entry.id != 0 && entry.last_seen_walk + 1 < walks_started_) {
+      erase_at(slot);  // may move another entry here: look at this slot again
+    } else {
+      ++slot;
+    }
+  }
+}
+
+}  // namespace execmond
