@@ -1,7 +1,6 @@
 #include "daemon.h"
 
 #include <bpf/libbpf.h>
-#include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -10,6 +9,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bpf/dropped_events.h"
@@ -19,9 +19,10 @@
 #include "config/config.h"
 #include "config/units.h"
 #include "exit_codes.h"
+#include "http/endpoint_security.h"
+#include "http/metrics_server.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
-#include "service/listen_check.h"
 #include "service/logging.h"
 #include "service/shutdown_signal.h"
 #include "service/systemd_notify.h"
@@ -33,7 +34,19 @@ namespace {
 struct LoadedConfig {
   Config config;
   std::string source;
+  std::shared_ptr<const http::EndpointSecurity> security;
 };
+
+// --web.config.file wins over the key; a relative path in the file is taken from the
+// file's directory, as the web configuration takes its own certificate paths.
+std::optional<std::string> web_config_file(const DaemonOptions& options, const Config& config) {
+  if (options.web_config_file) return options.web_config_file;
+  if (config.web_config_file.empty()) return std::nullopt;
+  if (config.web_config_file.front() == '/' || !options.config_path) return config.web_config_file;
+  const auto slash = options.config_path->rfind('/');
+  if (slash == std::string::npos) return config.web_config_file;
+  return options.config_path->substr(0, slash + 1) + config.web_config_file;
+}
 
 LoadedConfig load_config(const DaemonOptions& options) {
   LoadedConfig loaded;
@@ -53,6 +66,7 @@ LoadedConfig load_config(const DaemonOptions& options) {
     }
     loaded.config.listen = *options.listen;
   }
+  loaded.security = http::load_endpoint_security(web_config_file(options, loaded.config));
   return loaded;
 }
 
@@ -118,17 +132,13 @@ int run_daemon(const DaemonOptions& options) {
   EventRecorder recorder(*metrics);
 
   std::unique_ptr<ProcessProbes> probes;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<http::MetricsServer> server;
   std::unique_ptr<RingBufferReader> reader;
 
   // Bind first: a port in use is found before anything is loaded into the kernel.
-  const ListenAddress listen_address = parse_listen_address(config.listen);
-  if (auto problem = why_cannot_listen(listen_address)) {
-    spdlog::critical("cannot serve /metrics on {}: {}", config.listen, *problem);
-    return exit_code::kCannotListen;
-  }
   try {
-    exposer = std::make_unique<prometheus::Exposer>(civetweb_listening_port(listen_address));
+    server =
+        std::make_unique<http::MetricsServer>(parse_listen_address(config.listen), loaded.security);
   } catch (const std::exception& error) {
     spdlog::critical("cannot serve /metrics on {}: {}", config.listen, error.what());
     return exit_code::kCannotListen;
@@ -147,9 +157,9 @@ int run_daemon(const DaemonOptions& options) {
 
   auto dropped = std::make_shared<DroppedEventsCollector>(*probes);
   auto build_info = build_info_registry();
-  exposer->RegisterCollectable(metrics);
-  exposer->RegisterCollectable(dropped);
-  exposer->RegisterCollectable(build_info);
+  server->add_collectable(metrics);
+  server->add_collectable(dropped);
+  server->add_collectable(build_info);
 
   try {
     reader = std::make_unique<RingBufferReader>(probes->ring_buffer_fd(), recorder,
@@ -159,9 +169,8 @@ int run_daemon(const DaemonOptions& options) {
     return exit_code::kRuntimeFailure;
   }
 
-  const auto ports = exposer->GetListeningPorts();
-  const std::string status = "serving /metrics on " + config.listen +
-                             (ports.empty() ? "" : " (port " + std::to_string(ports[0]) + ")");
+  const std::string status = "serving /metrics on " + config.listen + " (port " +
+                             std::to_string(server->port()) + "), " + loaded.security->describe();
   notify_ready(status);
   spdlog::info("ready: {}", status);
 
@@ -169,12 +178,11 @@ int run_daemon(const DaemonOptions& options) {
   notify_stopping();
   spdlog::info("{} received: shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   reader.reset();
-  // Detach before stopping the HTTP server, which takes civetweb up to 2 s. Removal
-  // waits for a scrape that is reading the kernel's counters.
-  exposer->RemoveCollectable(dropped);
+  // Removal waits for a scrape that is reading the kernel's counters.
+  server->remove_collectable(dropped);
   probes.reset();
   spdlog::info("programs detached");
-  exposer.reset();
+  server.reset();
   return exit_code::kOk;
 }
 

@@ -236,10 +236,12 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
        R"(execmond.yaml:1:19: unknown key "poll_intervall" (did you mean "poll_interval"?))"},
       {"port: 9717",
        R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, include_comms, )"
-       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
+       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level, )"
+       R"(web_config_file))"},
       {"\"a\\tb\": 1",
        R"(execmond.yaml:1:1: unknown key "a\tb" (known keys: listen, min_duration, include_comms, )"
-       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
+       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level, )"
+       R"(web_config_file))"},
   }));
   CAPTURE(yaml);
   CHECK(rejection(yaml) == expected);
