@@ -61,13 +61,13 @@ void for_each_setting(const ConfigSource& source, const YAML::Node& node, const 
       source.fail(key_node.Mark(), unknown_key_message(key, known));
     }
     if (!seen.insert(key).second) source.fail(key_node.Mark(), "duplicate key " + quoted(key));
-    read(Entry{source, key, key_node, setting.second});
+    const std::string qualified = prefix + key;  // what errors call the setting
+    read(key, Entry{source, qualified, key_node, setting.second});
   }
 }
 
 template <typename Value, std::size_t N>
-Value read_choice(const Entry& entry, const std::string& subject,
-                  const std::pair<std::string_view, Value> (&choices)[N]) {
+Value read_choice(const Entry& entry, const std::pair<std::string_view, Value> (&choices)[N]) {
   std::string expected = "expected one of";
   for (std::size_t i = 0; i < N; ++i) {
     expected += (i == 0 ? " " : ", ");
@@ -77,7 +77,7 @@ Value read_choice(const Entry& entry, const std::string& subject,
   for (const auto& [name, value] : choices) {
     if (name == text) return value;
   }
-  entry.reject(entry.value, subject, expected, describe(entry.value));
+  entry.reject(expected);
 }
 
 constexpr std::pair<std::string_view, ClientAuth> kClientAuthTypes[] = {
@@ -103,28 +103,22 @@ TlsSettings read_tls(const ConfigSource& source, const std::string& name, const 
   const std::string directory = directory_of(name);
   std::optional<YAML::Mark> max_version_mark;
   const auto read_path = [&](const Entry& entry, std::string& path, std::string& at) {
-    const std::string subject = "tls_server_config." + entry.key;
     const std::string& text = entry.scalar("expected a file name");
-    if (text.empty()) entry.reject(entry.value, subject, "expected a file name", "\"\"");
+    if (text.empty()) entry.reject("expected a file name");
     path = text.front() == '/' ? text : directory + text;
-    at = location(name, entry.value.Mark(), subject);
+    at = location(name, entry.value.Mark(), entry.key);
   };
   for_each_setting(
       source, section.value, "tls_server_config.",
       {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version"},
-      kUnsupportedTlsKeys, [&](const Entry& entry) {
-        const std::string subject = "tls_server_config." + entry.key;
-        if (entry.key == "cert_file") read_path(entry, tls.cert_file, tls.cert_file_at);
-        if (entry.key == "key_file") read_path(entry, tls.key_file, tls.key_file_at);
-        if (entry.key == "client_ca_file") {
-          read_path(entry, tls.client_ca_file, tls.client_ca_file_at);
-        }
-        if (entry.key == "client_auth_type") {
-          tls.client_auth = read_choice(entry, subject, kClientAuthTypes);
-        }
-        if (entry.key == "min_version") tls.min_version = read_choice(entry, subject, kTlsVersions);
-        if (entry.key == "max_version") {
-          tls.max_version = read_choice(entry, subject, kTlsVersions);
+      kUnsupportedTlsKeys, [&](const std::string& key, const Entry& entry) {
+        if (key == "cert_file") read_path(entry, tls.cert_file, tls.cert_file_at);
+        if (key == "key_file") read_path(entry, tls.key_file, tls.key_file_at);
+        if (key == "client_ca_file") read_path(entry, tls.client_ca_file, tls.client_ca_file_at);
+        if (key == "client_auth_type") tls.client_auth = read_choice(entry, kClientAuthTypes);
+        if (key == "min_version") tls.min_version = read_choice(entry, kTlsVersions);
+        if (key == "max_version") {
+          tls.max_version = read_choice(entry, kTlsVersions);
           max_version_mark = entry.value.Mark();
         }
       });
@@ -209,8 +203,8 @@ WebConfig parse_web_config(std::string_view yaml, const std::string& name) {
                 "expected tls_server_config and basic_auth_users settings, got " + describe(root));
   }
   for_each_setting(source, root, "", {"tls_server_config", "basic_auth_users"}, kUnsupportedTopKeys,
-                   [&](const Entry& entry) {
-                     if (entry.key == "tls_server_config") {
+                   [&](const std::string& key, const Entry& entry) {
+                     if (key == "tls_server_config") {
                        config.tls = read_tls(source, name, entry);
                      } else {
                        read_users(source, entry, config);
