@@ -41,8 +41,11 @@ void Connection::enter(Stage stage, Clock::time_point now, Clock::duration timeo
   deadline_ = timeout == Clock::duration::max() ? kNever : now + timeout;
 }
 
-Occupant Connection::occupant() const {
+Occupant Connection::occupant(Clock::time_point now) const {
   switch (stage_) {
+    case Stage::kWriting:
+      if (now - last_sent_ >= kStalledAfter) return {Occupant::Stage::kStalled, last_sent_};
+      return {Occupant::Stage::kServing, stage_since_};
     case Stage::kHandshake:
       return {Occupant::Stage::kIncomplete, stage_since_};
     case Stage::kReading:
@@ -124,6 +127,7 @@ void Connection::await(Stage stage, Request request, Clock::time_point now) {
 void Connection::respond(Response response, Clock::time_point now) {
   response_ = std::move(response);
   sent_ = 0;
+  last_sent_ = now;
   enter(Stage::kWriting, now, kWriteStallTimeout);
 }
 
@@ -160,6 +164,7 @@ Connection::Io Connection::send_plain(Clock::time_point now) {
       return errno == EAGAIN ? Io::kWouldBlock : Io::kClosed;
     }
     sent_ += static_cast<std::size_t>(written);
+    last_sent_ = now;
     deadline_ = now + kWriteStallTimeout;  // progress: the client reads
   }
   return Io::kDone;
@@ -177,6 +182,7 @@ Connection::Io Connection::send_tls(Clock::time_point now) {
     if (progress.status == TlsProgress::Status::kWouldBlock) return Io::kWouldBlock;
     if (progress.status != TlsProgress::Status::kDone) return Io::kClosed;
     sent_ += progress.bytes;
+    last_sent_ = now;
     deadline_ = now + kWriteStallTimeout;
   }
   return Io::kDone;

@@ -37,7 +37,7 @@ class Connection {
   int fd() const { return fd_.get(); }
   Stage stage() const { return stage_; }
   Clock::time_point deadline() const { return deadline_; }
-  Occupant occupant() const;
+  Occupant occupant(Clock::time_point now) const;
 
   // kHandshake: kDone once the handshake is complete (the stage is then kReading).
   // A plain HTTP request to the TLS port gets a plain 400 saying so, and kClosed.
@@ -79,6 +79,7 @@ class Connection {
   Request request_;
   Response response_;
   std::size_t sent_ = 0;  // of head then body
+  Clock::time_point last_sent_;
 };
 
 }  // namespace execmond::http

@@ -3,7 +3,8 @@
 namespace execmond::http {
 
 std::optional<std::size_t> choose_eviction(const std::vector<Occupant>& occupants) {
-  for (const auto stage : {Occupant::Stage::kIdle, Occupant::Stage::kIncomplete}) {
+  for (const auto stage :
+       {Occupant::Stage::kIdle, Occupant::Stage::kIncomplete, Occupant::Stage::kStalled}) {
     std::optional<std::size_t> oldest;
     for (std::size_t i = 0; i < occupants.size(); ++i) {
       if (occupants[i].stage != stage) continue;

@@ -71,6 +71,11 @@ std::shared_ptr<const Exposition> ExpositionRenderer::latest() const {
   return latest_;
 }
 
+void ExpositionRenderer::release(std::uint64_t cycle) {
+  std::lock_guard lock(mutex_);
+  if (latest_ && latest_->cycle == cycle) latest_.reset();
+}
+
 std::string ExpositionRenderer::render() {
   std::vector<prometheus::MetricFamily> families;
   {

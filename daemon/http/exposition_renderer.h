@@ -42,6 +42,8 @@ class ExpositionRenderer {
   std::uint64_t request(bool gzip);
   // The newest finished exposition; null before the first.
   std::shared_ptr<const Exposition> latest() const;
+  // Every scrape of `cycle` was served: let its exposition go unless a newer one came.
+  void release(std::uint64_t cycle);
 
  private:
   void run();

@@ -24,6 +24,8 @@ inline constexpr std::chrono::steady_clock::duration kTlsHandshakeTimeout = 5s;
 inline constexpr std::chrono::steady_clock::duration kKeepAliveTimeout = 60s;
 // A client that takes none of its response for this long is cut off.
 inline constexpr std::chrono::steady_clock::duration kWriteStallTimeout = 10s;
+// A client that has taken none of its response for this long may be evicted to make room.
+inline constexpr std::chrono::steady_clock::duration kStalledAfter = 1s;
 // How often deadlines are checked: they are enforced to within this.
 inline constexpr std::chrono::steady_clock::duration kDeadlineResolution = 250ms;
 

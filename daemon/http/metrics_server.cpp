@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <future>
 #include <stdexcept>
 
 #include "http/limits.h"
@@ -101,11 +102,20 @@ void MetricsServer::rebind(const ListenAddress& address) {
 }
 
 void MetricsServer::post(std::function<void()> command) {
+  // Applied by the loop before this returns, so that the caller's next connection sees it.
+  auto applied = std::make_shared<std::promise<void>>();
+  std::future<void> done = applied->get_future();
   {
     std::lock_guard lock(commands_mutex_);
-    commands_.push_back(std::move(command));
+    commands_.push_back([command = std::move(command), applied] {
+      command();
+      applied->set_value();
+    });
   }
   wake();
+  if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    spdlog::warn("/metrics: the server did not apply a change within 5 s");
+  }
 }
 
 void MetricsServer::wake() {
@@ -147,20 +157,20 @@ void MetricsServer::run() {
 }
 
 // Frees a slot by closing the connection that matters least; false if all are being served.
-bool MetricsServer::make_room() {
+bool MetricsServer::make_room(Clock::time_point now) {
   std::vector<Occupant> occupants;
   std::vector<std::uint64_t> ids;
   occupants.reserve(connections_.size());
   ids.reserve(connections_.size());
   for (const auto& [id, connection] : connections_) {
-    occupants.push_back(connection->occupant());
+    occupants.push_back(connection->occupant(now));
     ids.push_back(id);
   }
   const auto victim = choose_eviction(occupants);
   if (!victim) return false;
+  static constexpr const char* kStageNames[] = {"idle", "incomplete", "stalled"};
   spdlog::debug("/metrics: {} connections: closing the longest {} one to make room",
-                connections_.size(),
-                occupants[*victim].stage == Occupant::Stage::kIdle ? "idle" : "incomplete");
+                connections_.size(), kStageNames[static_cast<int>(occupants[*victim].stage)]);
   close(ids[*victim]);
   return true;
 }
@@ -171,7 +181,7 @@ void MetricsServer::accept_connections(Clock::time_point now) {
     FileDescriptor fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if ((errno == EMFILE || errno == ENFILE) && make_room()) continue;
+      if ((errno == EMFILE || errno == ENFILE) && make_room(now)) continue;
       if (errno == EMFILE || errno == ENFILE) {
         // Out of descriptors with nothing to evict: stop accepting until the next sweep.
         epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
@@ -179,7 +189,7 @@ void MetricsServer::accept_connections(Clock::time_point now) {
       }
       return;
     }
-    if (connections_.size() >= capacity_ && !make_room()) {
+    if (connections_.size() >= capacity_ && !make_room(now)) {
       spdlog::debug("/metrics: {} connections all being served: refusing one", connections_.size());
       continue;  // closed by its destructor
     }
@@ -357,6 +367,8 @@ void MetricsServer::serve_exposition(Clock::time_point now) {
     }
     drive(*connection, now);
   }
+  // The connections hold what they still send; nobody else needs these megabytes.
+  renderer_.release(exposition->cycle);
 }
 
 void MetricsServer::sweep(Clock::time_point now) {

@@ -41,9 +41,10 @@ class MetricsServer {
   // The port listened on (the kernel's choice for port 0).
   std::uint16_t port() const { return port_.load(); }
 
-  // For SIGHUP, from any thread. reload: reads the web configuration again (certificates
-  // included) and serves new connections with it; a ConfigError leaves the old one in
-  // force. rebind: listens on a new address, keeping open connections and every count; a
+  // For SIGHUP, from any thread but the server's; in force when they return.
+  // reload: reads the web configuration again (certificates included); new connections
+  // and every request after it use it; a ConfigError leaves the old one in force.
+  // rebind: listens on a new address, keeping open connections and every count; a
   // ListenError leaves the old address in use.
   void reload(const std::optional<std::string>& web_config_file);
   void rebind(const ListenAddress& address);
@@ -53,7 +54,7 @@ class MetricsServer {
   void wake();
   void run();
   void accept_connections(Clock::time_point now);
-  bool make_room();
+  bool make_room(Clock::time_point now);
   void drive(Connection& connection, Clock::time_point now);
   void handle_request(Connection& connection, const ParsedHead& parsed, Clock::time_point now);
   void authorize(Connection& connection, Request request, Clock::time_point now);

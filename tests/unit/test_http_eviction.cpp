@@ -22,6 +22,13 @@ TEST_CASE("then the oldest incomplete request") {
                          at(Stage::kIncomplete, 2)}) == std::optional<std::size_t>(2));
 }
 
+TEST_CASE("then the client that left its response unread longest") {
+  CHECK(choose_eviction({at(Stage::kServing, 0), at(Stage::kStalled, 4), at(Stage::kStalled, 3)}) ==
+        std::optional<std::size_t>(2));
+  CHECK(choose_eviction({at(Stage::kStalled, 0), at(Stage::kIncomplete, 9)}) ==
+        std::optional<std::size_t>(1));
+}
+
 TEST_CASE("never a connection being served") {
   CHECK(choose_eviction({at(Stage::kServing, 0), at(Stage::kServing, 1)}) == std::nullopt);
   CHECK(choose_eviction({}) == std::nullopt);
