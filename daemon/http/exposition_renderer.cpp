@@ -115,8 +115,9 @@ void ExpositionRenderer::run() {
         exposition->has_gzip = true;
       }
     } catch (const std::exception& error) {
-      // Served as it is: a scrape must get an answer even when a collector fails.
+      // Still published: the scrapes waiting for it must get an answer.
       spdlog::error("rendering /metrics failed: {}", error.what());
+      exposition->failed = true;
     }
 
     lock.lock();

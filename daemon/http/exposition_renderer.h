@@ -24,6 +24,7 @@ struct Exposition {
   // Compressed when a scrape of this cycle asked for gzip; else empty.
   std::string gzip;
   bool has_gzip = false;
+  bool failed = false;  // a collector threw: answered with 500
 };
 
 class ExpositionRenderer {

@@ -357,7 +357,7 @@ void MetricsServer::serve_exposition(Clock::time_point now) {
     const bool gzip = request.accepts_gzip && exposition->has_gzip;
     options.extra_headers =
         gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "Vary: Accept-Encoding\r\n";
-    if (exposition->text.empty()) {
+    if (exposition->failed) {
       connection->respond(make_status_response(500, false), now);
     } else {
       // Aliasing pointers: every scrape of this render shares its bytes.
