@@ -137,19 +137,24 @@ void MetricsServer::run() {
       return;
     }
     const Clock::time_point now = Clock::now();
-    for (int i = 0; i < count; ++i) {
-      const std::uint64_t tag = events[i].data.u64;
-      if (tag == kListenerTag) {
-        accept_connections(now);
-      } else if (tag == kWakeTag) {
-        on_wake(now);
-      } else if (const auto found = connections_.find(tag); found != connections_.end()) {
-        drive(*found->second, now);
+    try {
+      for (int i = 0; i < count; ++i) {
+        const std::uint64_t tag = events[i].data.u64;
+        if (tag == kListenerTag) {
+          accept_connections(now);
+        } else if (tag == kWakeTag) {
+          on_wake(now);
+        } else if (const auto found = connections_.find(tag); found != connections_.end()) {
+          drive(*found->second, now);
+        }
       }
-    }
-    if (now >= next_sweep) {
-      sweep(now);
-      next_sweep = now + kDeadlineResolution;
+      if (now >= next_sweep) {
+        sweep(now);
+        next_sweep = now + kDeadlineResolution;
+      }
+    } catch (const std::exception& error) {
+      // Out of memory, most likely: the other connections are still worth serving.
+      spdlog::error("/metrics: {}", error.what());
     }
   }
   for (auto& [id, connection] : connections_) connection->shut_down();
@@ -201,7 +206,13 @@ void MetricsServer::accept_connections(Clock::time_point now) {
       spdlog::warn("/metrics: {}", error.what());
       continue;
     }
-    watch(epoll_.get(), connection->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id);
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.u64 = id;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, connection->fd(), &event) != 0) {
+      spdlog::warn("/metrics: cannot watch a connection: {}", std::strerror(errno));
+      continue;
+    }
     Connection& added = *connection;
     connections_.emplace(id, std::move(connection));
     drive(added, now);
