@@ -29,8 +29,9 @@ std::string gzip_compress(const std::string& text) {
   return compressed;
 }
 
-ExpositionRenderer::ExpositionRenderer(std::function<void()> on_rendered)
-    : on_rendered_(std::move(on_rendered)), thread_([this] { run(); }) {}
+ExpositionRenderer::ExpositionRenderer(std::function<void()> on_rendered,
+                                       std::shared_ptr<prometheus::Collectable> last)
+    : last_(std::move(last)), on_rendered_(std::move(on_rendered)), thread_([this] { run(); }) {}
 
 ExpositionRenderer::~ExpositionRenderer() {
   {
@@ -82,6 +83,10 @@ std::string ExpositionRenderer::render() {
     std::lock_guard lock(collectables_mutex_);
     for (const auto& collectable : collectables_) {
       auto collected = collectable->Collect();
+      std::move(collected.begin(), collected.end(), std::back_inserter(families));
+    }
+    if (last_) {
+      auto collected = last_->Collect();
       std::move(collected.begin(), collected.end(), std::back_inserter(families));
     }
   }

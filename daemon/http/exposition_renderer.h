@@ -30,7 +30,9 @@ struct Exposition {
 class ExpositionRenderer {
  public:
   // `on_rendered` is called from the rendering thread after each render: wake the loop.
-  explicit ExpositionRenderer(std::function<void()> on_rendered);
+  // `last` is rendered after every added collectable (the endpoint's own metrics).
+  ExpositionRenderer(std::function<void()> on_rendered,
+                     std::shared_ptr<prometheus::Collectable> last);
   ~ExpositionRenderer();
   ExpositionRenderer(const ExpositionRenderer&) = delete;
   ExpositionRenderer& operator=(const ExpositionRenderer&) = delete;
@@ -63,6 +65,7 @@ class ExpositionRenderer {
 
   std::mutex collectables_mutex_;  // held while collecting
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+  std::shared_ptr<prometheus::Collectable> last_;
 
   std::function<void()> on_rendered_;
   std::thread thread_;

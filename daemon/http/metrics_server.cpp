@@ -53,7 +53,8 @@ MetricsServer::MetricsServer(const ListenAddress& address,
       listener_(listen_on(address)),
       port_(bound_port(listener_.get())),
       security_(std::move(security)),
-      renderer_([this] { wake(); }),
+      endpoint_metrics_(std::make_shared<EndpointMetrics>(capacity_)),
+      renderer_([this] { wake(); }, endpoint_metrics_),
       authenticator_([this] { wake(); }) {
   if (!epoll_) fail("epoll_create1");
   if (!wake_fd_) fail("eventfd");
@@ -174,6 +175,10 @@ bool MetricsServer::make_room(Clock::time_point now) {
   const auto victim = choose_eviction(occupants);
   if (!victim) return false;
   static constexpr const char* kStageNames[] = {"idle", "incomplete", "stalled"};
+  static constexpr EndpointMetrics::Drop kDrops[] = {EndpointMetrics::Drop::kEvictedIdle,
+                                                     EndpointMetrics::Drop::kEvictedIncomplete,
+                                                     EndpointMetrics::Drop::kEvictedStalled};
+  endpoint_metrics_->count_drop(kDrops[static_cast<int>(occupants[*victim].stage)]);
   spdlog::debug("/metrics: {} connections: closing the longest {} one to make room",
                 connections_.size(), kStageNames[static_cast<int>(occupants[*victim].stage)]);
   close(ids[*victim]);
@@ -196,6 +201,7 @@ void MetricsServer::accept_connections(Clock::time_point now) {
     }
     if (connections_.size() >= capacity_ && !make_room(now)) {
       spdlog::debug("/metrics: {} connections all being served: refusing one", connections_.size());
+      endpoint_metrics_->count_drop(EndpointMetrics::Drop::kRefused);
       continue;  // closed by its destructor
     }
     const std::uint64_t id = next_id_++;
@@ -215,6 +221,7 @@ void MetricsServer::accept_connections(Clock::time_point now) {
     }
     Connection& added = *connection;
     connections_.emplace(id, std::move(connection));
+    endpoint_metrics_->set_connections(connections_.size());
     drive(added, now);
   }
 }
@@ -259,13 +266,13 @@ void MetricsServer::handle_request(Connection& connection, const ParsedHead& par
   using Status = ParsedHead::Status;
   switch (parsed.status) {
     case Status::kBadRequest:
-      return connection.respond(make_status_response(400, false), now);
+      return respond(connection, make_status_response(400, false), now);
     case Status::kTooLarge:
-      return connection.respond(make_status_response(431, false), now);
+      return respond(connection, make_status_response(431, false), now);
     case Status::kBodyRefused:
-      return connection.respond(make_status_response(413, false), now);
+      return respond(connection, make_status_response(413, false), now);
     case Status::kVersionUnsupported:
-      return connection.respond(make_status_response(505, false), now);
+      return respond(connection, make_status_response(505, false), now);
     case Status::kIncomplete:
     case Status::kComplete:
       break;
@@ -277,7 +284,8 @@ void MetricsServer::handle_request(Connection& connection, const ParsedHead& par
 void MetricsServer::authorize(Connection& connection, Request request, Clock::time_point now) {
   if (security_->users.empty()) return route(connection, std::move(request), now);
   const auto deny = [&] {
-    connection.respond(
+    respond(
+        connection,
         make_status_response(401, request.keep_alive, request.method == Method::kHead,
                              "WWW-Authenticate: Basic realm=\"execmond\", charset=\"UTF-8\"\r\n"),
         now);
@@ -293,7 +301,8 @@ void MetricsServer::authorize(Connection& connection, Request request, Clock::ti
     case Authenticator::Verdict::kPending:
       return connection.await(Connection::Stage::kAuthorizing, std::move(request), now);
     case Authenticator::Verdict::kBusy:
-      return connection.respond(make_status_response(503, false, false, "Retry-After: 1\r\n"), now);
+      return respond(connection, make_status_response(503, false, false, "Retry-After: 1\r\n"),
+                     now);
   }
 }
 
@@ -301,17 +310,18 @@ void MetricsServer::route(Connection& connection, Request request, Clock::time_p
   const bool known = request.path == "/" || request.path == "/metrics";
   const bool head_only = request.method == Method::kHead;
   if (!known)
-    return connection.respond(make_status_response(404, request.keep_alive, head_only), now);
+    return respond(connection, make_status_response(404, request.keep_alive, head_only), now);
   if (request.method == Method::kOther) {
-    return connection.respond(
-        make_status_response(405, request.keep_alive, false, "Allow: GET, HEAD\r\n"), now);
+    return respond(connection,
+                   make_status_response(405, request.keep_alive, false, "Allow: GET, HEAD\r\n"),
+                   now);
   }
   if (request.path == "/") {
     ResponseOptions options;
     options.content_type = "text/html; charset=utf-8";
     options.keep_alive = request.keep_alive;
     options.head_only = head_only;
-    return connection.respond(make_response(options, landing_page()), now);
+    return respond(connection, make_response(options, landing_page()), now);
   }
   connection.awaited_cycle = renderer_.request(request.accepts_gzip);
   connection.await(Connection::Stage::kRendering, std::move(request), now);
@@ -336,7 +346,8 @@ void MetricsServer::on_wake(Clock::time_point now) {
       route(connection, connection.request(), now);
     } else {
       const Request& request = connection.request();
-      connection.respond(
+      respond(
+          connection,
           make_status_response(401, request.keep_alive, request.method == Method::kHead,
                                "WWW-Authenticate: Basic realm=\"execmond\", charset=\"UTF-8\"\r\n"),
           now);
@@ -350,6 +361,10 @@ void MetricsServer::on_wake(Clock::time_point now) {
 void MetricsServer::serve_exposition(Clock::time_point now) {
   const std::shared_ptr<const Exposition> exposition = renderer_.latest();
   if (!exposition) return;
+  if (exposition->cycle != last_counted_render_) {
+    endpoint_metrics_->count_render();
+    last_counted_render_ = exposition->cycle;
+  }
   std::vector<Connection*> ready;
   for (auto& [id, connection] : connections_) {
     if (connection->stage() == Connection::Stage::kRendering &&
@@ -369,12 +384,12 @@ void MetricsServer::serve_exposition(Clock::time_point now) {
     options.extra_headers =
         gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "Vary: Accept-Encoding\r\n";
     if (exposition->failed) {
-      connection->respond(make_status_response(500, false), now);
+      respond(*connection, make_status_response(500, false), now);
     } else {
       // Aliasing pointers: every scrape of this render shares its bytes.
       std::shared_ptr<const std::string> body(exposition,
                                               gzip ? &exposition->gzip : &exposition->text);
-      connection->respond(make_response(options, std::move(body)), now);
+      respond(*connection, make_response(options, std::move(body)), now);
     }
     drive(*connection, now);
   }
@@ -387,7 +402,10 @@ void MetricsServer::sweep(Clock::time_point now) {
   for (const auto& [id, connection] : connections_) {
     if (now >= connection->deadline()) expired.push_back(id);
   }
-  for (const std::uint64_t id : expired) close(id);
+  for (const std::uint64_t id : expired) {
+    endpoint_metrics_->count_drop(EndpointMetrics::Drop::kTimeout);
+    close(id);
+  }
   if (listener_paused_) {
     watch(epoll_.get(), listener_.get(), EPOLLIN, kListenerTag);
     listener_paused_ = false;
@@ -402,6 +420,12 @@ void MetricsServer::close(std::uint64_t id) {
     found->second->shut_down();
   }
   connections_.erase(found);  // closing the descriptor takes it out of epoll
+  endpoint_metrics_->set_connections(connections_.size());
+}
+
+void MetricsServer::respond(Connection& connection, Response response, Clock::time_point now) {
+  endpoint_metrics_->count_response(response.status);
+  connection.respond(std::move(response), now);
 }
 
 }  // namespace execmond::http

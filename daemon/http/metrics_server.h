@@ -19,6 +19,7 @@
 #include "config/units.h"
 #include "http/basic_auth.h"
 #include "http/connection.h"
+#include "http/endpoint_metrics.h"
 #include "http/endpoint_security.h"
 #include "http/exposition_renderer.h"
 #include "http/listener.h"
@@ -62,6 +63,7 @@ class MetricsServer {
   void on_wake(Clock::time_point now);
   void serve_exposition(Clock::time_point now);
   void sweep(Clock::time_point now);
+  void respond(Connection& connection, Response response, Clock::time_point now);
   void close(std::uint64_t id);
 
   std::size_t capacity_;
@@ -77,9 +79,11 @@ class MetricsServer {
   // The loop's own.
   std::shared_ptr<const EndpointSecurity> security_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::uint64_t last_counted_render_ = 0;
   std::uint64_t next_id_ = 2;  // 0 and 1 tag the listener and the wake-up descriptor
   std::atomic<bool> stopping_{false};
 
+  std::shared_ptr<EndpointMetrics> endpoint_metrics_;
   // Destroyed first: their threads wake the loop through wake_fd_.
   ExpositionRenderer renderer_;
   Authenticator authenticator_;

@@ -36,6 +36,7 @@ std::string_view reason(int status) {
 
 Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body) {
   Response response;
+  response.status = options.status;
   response.close = !options.keep_alive;
   std::string& head = response.head;
   head.reserve(256);

@@ -8,6 +8,7 @@
 namespace execmond::http {
 
 struct Response {
+  int status = 200;
   std::string head;                         // status line, headers, blank line
   std::shared_ptr<const std::string> body;  // null: none (HEAD, or a bodiless status)
   bool close = false;                       // close the connection once sent

@@ -94,6 +94,12 @@ def test_more_connections_than_the_table_holds_evict_the_oldest_incomplete(daemo
         held[-1].setblocking(False)
         with pytest.raises(BlockingIOError):
             held[-1].recv(100)  # the newest is still open, waiting for its request
+        m = d.metrics()
+        limit = m.get("execmond_http_connections_limit")
+        assert limit == 512
+        assert m.get("execmond_http_connections") <= limit
+        assert m.get("execmond_http_connections_dropped_total", reason="evicted_incomplete") >= \
+            600 - limit
     finally:
         for s in held:
             s.close()
@@ -204,6 +210,8 @@ def test_tls_and_basic_auth(daemon_factory, tmp_path):
     # Plain HTTP to the TLS port: no metrics, a plain answer saying TLS is needed.
     status, body, _ = timed_scrape(d.port)
     assert status == 400 and b"TLS" in body and b"execmond_" not in body
+    status, body, _ = https_scrape(d.port, context, "alice", "s3cret")
+    assert b'execmond_http_responses_total{code="401"} 3' in body
 
 
 def test_client_certificates_required_and_verified(daemon_factory, tmp_path):
