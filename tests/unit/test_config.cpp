@@ -115,6 +115,17 @@ TEST_CASE("accepted forms of each value", "[config]") {
                                         "[::1]:9717", "[::]:80", ":9717", "9717");
     CHECK(parse_config("listen: \"" + listen + "\"", "x").listen == listen);
   }
+  SECTION("web_config_file names a path") {
+    CHECK(parse_config("", "x").web_config_file.empty());
+    CHECK(parse_config("web_config_file: /etc/execmond/web.yml", "x").web_config_file ==
+          "/etc/execmond/web.yml");
+    CHECK_THROWS_WITH(parse_config("web_config_file: [a]", "x"),
+                      "x:1:18: web_config_file: expected the path of a web configuration file, "
+                      "got a list");
+    CHECK_THROWS_WITH(parse_config("web_config_file: ''", "x"),
+                      "x:1:18: web_config_file: expected the path of a web configuration file, "
+                      "got \"\"");
+  }
   SECTION("listen without quotes") {
     CHECK(parse_config("listen: 127.0.0.1:9717", "x").listen == "127.0.0.1:9717");
     CHECK(parse_config("listen: :9717", "x").listen == ":9717");
