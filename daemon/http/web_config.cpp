@@ -133,10 +133,11 @@ TlsSettings read_tls(const ConfigSource& source, const std::string& name, const 
                            std::string(kClientAuthTypes[static_cast<int>(tls.client_auth)].first) +
                            " needs client_ca_file, the CA that signs client certificates");
   }
-  if (!verifies && !tls.client_ca_file.empty()) {
+  // As the exporter-toolkit: a CA with no policy that asks for certificates is a mistake.
+  if (tls.client_auth == ClientAuth::kNoClientCert && !tls.client_ca_file.empty()) {
     source.fail(where,
-                "tls_server_config: client_ca_file is set but client_auth_type does not verify "
-                "client certificates (use VerifyClientCertIfGiven or RequireAndVerifyClientCert)");
+                "tls_server_config: client_ca_file is set but client_auth_type is NoClientCert "
+                "(use VerifyClientCertIfGiven or RequireAndVerifyClientCert)");
   }
   if (tls.min_version > tls.max_version) {
     source.fail(max_version_mark.value_or(where),

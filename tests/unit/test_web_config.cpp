@@ -102,8 +102,7 @@ TEST_CASE("every mistake in a web configuration is refused where it is") {
        "needs client_ca_file, the CA that signs client certificates"},
       {tls + "  client_ca_file: ca.crt\n",
        "/etc/execmond/web.yml:1:1: tls_server_config: client_ca_file is set but client_auth_type "
-       "does not verify client certificates (use VerifyClientCertIfGiven or "
-       "RequireAndVerifyClientCert)"},
+       "is NoClientCert (use VerifyClientCertIfGiven or RequireAndVerifyClientCert)"},
       {tls + "  min_version: TLS1.2\n",
        "/etc/execmond/web.yml:4:16: tls_server_config.min_version: expected one of TLS10, TLS11, "
        "TLS12, TLS13, got \"TLS1.2\""},
