@@ -171,8 +171,8 @@ def make_certificate(tmp_path, name, ca=None):
     return key, crt
 
 
-def bcrypt(password):
-    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** 6))
+def bcrypt(password, cost=6):
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** cost))
 
 
 def https_scrape(port, context, user=None, password=None):
@@ -212,6 +212,49 @@ def test_tls_and_basic_auth(daemon_factory, tmp_path):
     assert status == 400 and b"TLS" in body and b"execmond_" not in body
     status, body, _ = https_scrape(d.port, context, "alice", "s3cret")
     assert b'execmond_http_responses_total{code="401"} 3' in body
+
+    # Handshakes that never finish hold nobody up, and end at their deadline.
+    stalled = []
+    for i in range(100):
+        s = connect(d.port)
+        if i % 2:
+            s.sendall(b"\x16\x03\x01\x02\x00\x01")  # the start of a ClientHello
+        stalled.append(s)
+    start = time.monotonic()
+    status, body, _ = https_scrape(d.port, context, "alice", "s3cret")
+    assert status == 200 and time.monotonic() - start < SCRAPE_LIMIT_S
+    stalled[0].settimeout(10)
+    assert stalled[0].recv(100) == b""
+    assert time.monotonic() - start < 8
+    for s in stalled:
+        s.close()
+
+
+def test_a_flood_of_wrong_passwords_does_not_hold_up_scrapes(daemon_factory, tmp_path):
+    """bcrypt is slow on purpose (cost 10: tens of ms a check). Checks run off the event
+    loop, and a known-good password is checked once: the flood waits, the scrape does not."""
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users:\n  alice: '{bcrypt('s3cret', cost=10)}'\n")
+    d = daemon_factory(args=["--web.config.file", str(web)])
+    good = {"Authorization": "Basic " + base64.b64encode(b"alice:s3cret").decode()}
+    assert timed_scrape(d.port, headers=good)[0] == 200
+    flood = []
+    for i in range(200):
+        s = connect(d.port)
+        token = base64.b64encode(f"alice:wrong{i}".encode()).decode()
+        s.sendall(f"GET /metrics HTTP/1.1\r\nAuthorization: Basic {token}\r\n\r\n".encode())
+        flood.append(s)
+    for _ in range(5):
+        status, body, seconds = timed_scrape(d.port, headers=good)
+        assert status == 200 and b"execmond_build_info" in body
+        assert seconds < SCRAPE_LIMIT_S
+    answers = set()
+    for s in flood:
+        s.settimeout(10)
+        answers.add(s.recv(12))
+        s.close()
+    # Checked and refused, or turned away while too many checks were queued.
+    assert answers <= {b"HTTP/1.1 401", b"HTTP/1.1 503"} and b"HTTP/1.1 401" in answers
 
 
 def test_client_certificates_required_and_verified(daemon_factory, tmp_path):
