@@ -39,10 +39,11 @@ void reset_getopt() {
 }
 
 CommandLine parse_daemon(int argc, char* const argv[]) {
-  enum { kConfig = 1, kListen, kCheckConfig, kVersion, kHelp };
+  enum { kConfig = 1, kListen, kWebConfigFile, kCheckConfig, kVersion, kHelp };
   static const option kOptions[] = {
       {"config", required_argument, nullptr, kConfig},
       {"listen", required_argument, nullptr, kListen},
+      {"web.config.file", required_argument, nullptr, kWebConfigFile},
       {"check-config", no_argument, nullptr, kCheckConfig},
       {"version", no_argument, nullptr, kVersion},
       {"help", no_argument, nullptr, kHelp},
@@ -57,6 +58,9 @@ CommandLine parse_daemon(int argc, char* const argv[]) {
         break;
       case kListen:
         cli.daemon.listen = optarg;
+        break;
+      case kWebConfigFile:
+        cli.daemon.web_config_file = optarg;
         break;
       case kCheckConfig:
         cli.daemon.check_config = true;
@@ -142,7 +146,8 @@ CommandLine parse_command_line(int argc, char* const argv[]) {
 }
 
 const char* usage_text() {
-  return R"(Usage: execmond [--config PATH] [--listen HOST:PORT] [--check-config]
+  return R"(Usage: execmond [--config PATH] [--listen HOST:PORT] [--web.config.file PATH]
+                [--check-config]
        execmond trace [OPTIONS]   (live view of execs and exits; see execmond trace --help)
 
 Counts every exec and process exit on this host with eBPF and serves them to
@@ -152,6 +157,9 @@ Options:
   --config PATH        read the configuration from PATH (default: the embedded
                        default, identical to config/execmond.yaml)
   --listen HOST:PORT   serve /metrics on HOST:PORT, overriding the configuration
+  --web.config.file PATH
+                       TLS and basic auth of /metrics (Prometheus exporter-toolkit
+                       format), overriding the web_config_file key
   --check-config       validate the configuration, print the result and exit
   --version            print the version and exit
   -h, --help           print this help and exit

@@ -10,8 +10,9 @@
 namespace execmond {
 
 struct DaemonOptions {
-  std::optional<std::string> config_path;  // none: the embedded default
-  std::optional<std::string> listen;       // overrides the configuration's
+  std::optional<std::string> config_path;      // none: the embedded default
+  std::optional<std::string> listen;           // overrides the configuration's
+  std::optional<std::string> web_config_file;  // overrides web_config_file
   bool check_config = false;
 };
 

@@ -1,7 +1,6 @@
 #include "daemon.h"
 
 #include <bpf/libbpf.h>
-#include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -20,6 +19,8 @@
 #include "config/config.h"
 #include "config/units.h"
 #include "exit_codes.h"
+#include "http/endpoint_security.h"
+#include "http/metrics_server.h"
 #include "metrics/cgroup_metrics.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
@@ -27,7 +28,6 @@
 #include "metrics/self_metrics.h"
 #include "reload_plan.h"
 #include "runner.h"
-#include "service/listen_check.h"
 #include "service/systemd_notify.h"
 #include "service/watchdog.h"
 #include "version.h"
@@ -38,9 +38,22 @@ namespace {
 struct LoadedConfig {
   Config config;
   std::string source;
+  std::shared_ptr<const http::EndpointSecurity> security;
 };
 
-// The file (or the embedded default), with the command line's overrides applied.
+// --web.config.file wins over the key; a relative path in the file is taken from the
+// file's directory, as the web configuration takes its own certificate paths.
+std::optional<std::string> web_config_file(const DaemonOptions& options, const Config& config) {
+  if (options.web_config_file) return options.web_config_file;
+  if (config.web_config_file.empty()) return std::nullopt;
+  if (config.web_config_file.front() == '/' || !options.config_path) return config.web_config_file;
+  const auto slash = options.config_path->rfind('/');
+  if (slash == std::string::npos) return config.web_config_file;
+  return options.config_path->substr(0, slash + 1) + config.web_config_file;
+}
+
+// The file (or the embedded default), with the command line's overrides applied, and the
+// web configuration it names read and checked.
 LoadedConfig load_config(const DaemonOptions& options) {
   LoadedConfig loaded;
   if (options.config_path) {
@@ -59,6 +72,7 @@ LoadedConfig load_config(const DaemonOptions& options) {
     }
     loaded.config.listen = *options.listen;
   }
+  loaded.security = http::load_endpoint_security(web_config_file(options, loaded.config));
   return loaded;
 }
 
@@ -122,7 +136,10 @@ std::unique_ptr<CgroupResolver> cgroup_resolver(const Config& config) {
 class Daemon {
  public:
   Daemon(const DaemonOptions& options, LoadedConfig loaded, Runner& runner)
-      : options_(options), config_(std::move(loaded.config)), runner_(runner) {}
+      : options_(options),
+        config_(std::move(loaded.config)),
+        security_(std::move(loaded.security)),
+        runner_(runner) {}
 
   // Binds, attaches and starts reading; nullopt once ready, else the exit code.
   std::optional<int> start();
@@ -136,13 +153,14 @@ class Daemon {
 
   const DaemonOptions& options_;
   Config config_;  // what runs now
+  std::shared_ptr<const http::EndpointSecurity> security_;
   Runner& runner_;
   SystemdWatchdog watchdog_;
   std::shared_ptr<ProcessMetrics> metrics_;
   std::unique_ptr<CgroupResolver> cgroups_;  // only with the unit or container label
   std::shared_ptr<CgroupMetrics> cgroup_metrics_;
   std::unique_ptr<EventRecorder> recorder_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<http::MetricsServer> server_;
   std::shared_ptr<DroppedEventsCollector> dropped_;
   // The server holds weak references: these live as long as the daemon.
   std::shared_ptr<ReloadStatus> reload_status_ = std::make_shared<ReloadStatus>();
@@ -157,13 +175,9 @@ std::optional<int> Daemon::start() {
   recorder_ = std::make_unique<EventRecorder>(*metrics_, cgroups_.get());
 
   // Bind first: a port in use is found before anything is loaded into the kernel.
-  const ListenAddress listen_address = parse_listen_address(config_.listen);
-  if (auto problem = why_cannot_listen(listen_address)) {
-    spdlog::critical("cannot serve /metrics on {}: {}", config_.listen, *problem);
-    return exit_code::kCannotListen;
-  }
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(civetweb_listening_port(listen_address));
+    server_ =
+        std::make_unique<http::MetricsServer>(parse_listen_address(config_.listen), security_);
   } catch (const std::exception& error) {
     spdlog::critical("cannot serve /metrics on {}: {}", config_.listen, error.what());
     return exit_code::kCannotListen;
@@ -177,14 +191,14 @@ std::optional<int> Daemon::start() {
                    : "no task storage on this kernel: lifetimes start at fork");
 
   dropped_ = std::make_shared<DroppedEventsCollector>(probes);
-  exposer_->RegisterCollectable(metrics_);
-  exposer_->RegisterCollectable(dropped_);
-  exposer_->RegisterCollectable(build_info_);
-  exposer_->RegisterCollectable(reload_status_);
-  exposer_->RegisterCollectable(self_metrics_);
+  server_->add_collectable(metrics_);
+  server_->add_collectable(dropped_);
+  server_->add_collectable(build_info_);
+  server_->add_collectable(reload_status_);
+  server_->add_collectable(self_metrics_);
   if (cgroups_) {
     cgroup_metrics_ = std::make_shared<CgroupMetrics>(*cgroups_);
-    exposer_->RegisterCollectable(cgroup_metrics_);
+    server_->add_collectable(cgroup_metrics_);
   }
 
   // The reader proves it is alive to systemd's watchdog: a stuck reader is restarted.
@@ -195,9 +209,8 @@ std::optional<int> Daemon::start() {
     return exit_code::kRuntimeFailure;
   }
 
-  const auto ports = exposer_->GetListeningPorts();
-  const std::string status = "serving /metrics on " + config_.listen +
-                             (ports.empty() ? "" : " (port " + std::to_string(ports[0]) + ")");
+  const std::string status = "serving /metrics on " + config_.listen + " (port " +
+                             std::to_string(server_->port()) + "), " + security_->describe();
   notify_ready(status);
   spdlog::info("ready: {}", status);
   return std::nullopt;
@@ -227,13 +240,12 @@ int Daemon::serve() {
 
 void Daemon::stop() {
   runner_.stop_reader();
-  // Detach before stopping the HTTP server, which takes civetweb up to 2 s. Removal
-  // waits for a scrape that is reading the kernel's counters.
-  if (exposer_ && dropped_) exposer_->RemoveCollectable(dropped_);
-  if (exposer_ && cgroup_metrics_) exposer_->RemoveCollectable(cgroup_metrics_);
+  // Removal waits for a scrape that is reading the kernel's counters or the resolver.
+  if (server_ && dropped_) server_->remove_collectable(dropped_);
+  if (server_ && cgroup_metrics_) server_->remove_collectable(cgroup_metrics_);
   runner_.detach();
   spdlog::info("programs detached");
-  exposer_.reset();
+  server_.reset();
 }
 
 // SIGHUP: read the configuration again and apply what changed, resetting no counter. A
@@ -251,6 +263,23 @@ void Daemon::reload() {
     return;
   }
   const ReloadPlan plan = plan_reload(config_, next.config);
+  // The one step that can still fail: bind the new address before anything else changes.
+  if (next.config.listen != config_.listen) {
+    try {
+      server_->rebind(parse_listen_address(next.config.listen));
+    } catch (const std::exception& error) {
+      reload_status_->record_failure();
+      spdlog::error(
+          "reload failed, still running on the previous configuration: cannot serve "
+          "/metrics on {}: {}",
+          next.config.listen, error.what());
+      notify_ready("reload failed: cannot listen on " + next.config.listen);
+      return;
+    }
+  }
+  // Certificates and passwords are read again on every reload, changed file or not.
+  security_ = next.security;
+  server_->reload(security_);
   bool series_table_changed = false;
   for (const SettingChange& change : plan.changes) {
     series_table_changed |= change.in_place && (change.setting == Setting::kSeriesFilters ||
@@ -282,6 +311,8 @@ void Daemon::apply(const SettingChange& change, const Config& next) {
     case Setting::kLogLevel:
       spdlog::set_level(next.log_level);
       break;
+    case Setting::kWebConfigFile:
+      break;  // reload() hands every reload's web configuration to the server
     case Setting::kPollInterval:
       runner_.reader().set_poll_interval(next.poll_interval);
       break;
@@ -289,6 +320,7 @@ void Daemon::apply(const SettingChange& change, const Config& next) {
     case Setting::kSeriesBound:
       break;  // posted to the reader once for both, by reload()
     case Setting::kListen:
+      break;  // rebound by reload() before anything else
     case Setting::kMinDuration:
     case Setting::kLabels:
     case Setting::kRingBufferSize:

@@ -14,8 +14,8 @@ struct SettingRule {
 };
 
 constexpr SettingRule kRules[] = {
-    // prometheus-cpp's civetweb server cannot rebind.
-    {Setting::kListen, "listen", false,
+    // The server binds the new address before it lets go of the old one.
+    {Setting::kListen, "listen", true,
      [](const Config& a, const Config& b) { return a.listen != b.listen; },
      [](Config& e, const Config& r) { e.listen = r.listen; }},
     // Read-only data of the loaded programs.
@@ -54,6 +54,9 @@ constexpr SettingRule kRules[] = {
     {Setting::kPollInterval, "poll_interval", true,
      [](const Config& a, const Config& b) { return a.poll_interval != b.poll_interval; },
      [](Config& e, const Config& r) { e.poll_interval = r.poll_interval; }},
+    {Setting::kWebConfigFile, "web_config_file", true,
+     [](const Config& a, const Config& b) { return a.web_config_file != b.web_config_file; },
+     [](Config& e, const Config& r) { e.web_config_file = r.web_config_file; }},
     {Setting::kLogLevel, "log_level", true,
      [](const Config& a, const Config& b) { return a.log_level != b.log_level; },
      [](Config& e, const Config& r) { e.log_level = r.log_level; }},

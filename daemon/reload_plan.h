@@ -18,6 +18,7 @@ enum class Setting {
   kLabels,
   kRingBufferSize,
   kPollInterval,
+  kWebConfigFile,
   kLogLevel,
 };
 

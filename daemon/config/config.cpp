@@ -1,23 +1,14 @@
 #include "config/config.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <map>
-#include <memory>
-#include <system_error>
 
+#include "config/located_yaml.h"
 #include "config/units.h"
-#include "service/file_descriptor.h"
 
 namespace execmond {
 namespace {
@@ -29,186 +20,6 @@ constexpr std::uint64_t kMinRingBufferSize = std::uint64_t{64} << 10;
 constexpr std::uint64_t kMaxRingBufferSize = std::uint64_t{1} << 30;
 constexpr milliseconds kMinPollInterval{10};
 constexpr milliseconds kMaxPollInterval = seconds{10};
-
-// The text being parsed and the name errors give it.
-class ConfigSource {
- public:
-  ConfigSource(std::string_view text, const std::string& name) : text_(text), name_(name) {}
-
-  const std::string& text() const { return text_; }
-
-  // Just past the last character, for the rare yaml-cpp error that carries no position.
-  YAML::Mark end_mark() const {
-    YAML::Mark mark;
-    const std::size_t newline = text_.rfind('\n');
-    const std::size_t line_start = newline == std::string::npos ? 0 : newline + 1;
-    mark.pos = static_cast<int>(text_.size());
-    mark.line = static_cast<int>(std::count(text_.begin(), text_.end(), '\n'));
-    mark.column = static_cast<int>(text_.size() - line_start);
-    return mark;
-  }
-
-  // Every rejection goes through here, so every message starts with "<source>:<line>:<col>: ".
-  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
-    throw ConfigError(name_ + ":" + std::to_string(mark.line + 1) + ":" +
-                      std::to_string(mark.column + 1) + ": " + message);
-  }
-
-  // yaml-cpp 0.7 accepts a quoted scalar left open at the end of the file, swallowing every
-  // line after it into the value; this catches what the parser let through.
-  void check_quote_closed(const YAML::Node& scalar) const {
-    const auto open = static_cast<std::size_t>(scalar.Mark().pos);
-    if (scalar.Tag() != "!" || open >= text_.size()) return;
-    const char quote = text_[open];
-    if (quote != '"' && quote != '\'') return;  // a block scalar
-    for (std::size_t i = open + 1; i < text_.size(); ++i) {
-      if (quote == '"' && text_[i] == '\\') {
-        ++i;  // an escape, maybe of a quote
-      } else if (text_[i] == quote) {
-        if (quote == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
-          ++i;  // '' is a quote inside single quotes
-        } else {
-          return;
-        }
-      }
-    }
-    fail(scalar.Mark(), std::string("invalid YAML: expected a closing ") + quote +
-                            " for the value that starts here");
-  }
-
-  // Where a null node was written. yaml-cpp marks "~" and "null" right, but an empty value at
-  // the token after it, possibly lines below.
-  YAML::Mark null_mark(const YAML::Mark& mark) const {
-    const std::string_view at = std::string_view(text_).substr(
-        std::min<std::size_t>(static_cast<std::size_t>(std::max(mark.pos, 0)), text_.size()));
-    for (const std::string_view literal : {"~", "null", "Null", "NULL"}) {
-      if (at.substr(0, literal.size()) != literal) continue;
-      const std::string_view after = at.substr(literal.size());
-      if (after.empty() || std::string_view(" \t\r\n,]}#").find(after.front()) != after.npos) {
-        return mark;
-      }
-    }
-    return last_written_before(mark);
-  }
-
-  // The last character written before `next`, skipping blanks and comments: the "-" of an
-  // empty item, the end of a "---".
-  YAML::Mark last_written_before(const YAML::Mark& next) const {
-    std::size_t end = std::min(static_cast<std::size_t>(std::max(next.pos, 0)), text_.size());
-    int line = next.line;
-    while (true) {
-      const std::size_t newline = end == 0 ? std::string::npos : text_.rfind('\n', end - 1);
-      const std::size_t line_start = newline == std::string::npos ? 0 : newline + 1;
-      std::string_view written(text_.data() + line_start, end - line_start);
-      written = written.substr(0, comment_start(written));
-      const std::size_t last = written.find_last_not_of(" \t\r");
-      if (last != std::string_view::npos) {
-        YAML::Mark mark;
-        mark.pos = static_cast<int>(line_start + last);
-        mark.line = line;
-        mark.column = static_cast<int>(last);
-        return mark;
-      }
-      if (line_start == 0) return next;
-      end = line_start - 1;
-      --line;
-    }
-  }
-
- private:
-  // Where a YAML comment starts on a line of indicators ("- # none"), or npos.
-  static std::size_t comment_start(std::string_view line) {
-    for (std::size_t i = 0; i < line.size(); ++i) {
-      if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) return i;
-    }
-    return std::string_view::npos;
-  }
-
-  std::string text_;
-  std::string name_;
-};
-
-// A scalar as an error shows it: quoted, escaped, cut when long.
-std::string quoted(std::string_view text) {
-  constexpr std::size_t kMaxShown = 60;
-  std::string shown = "\"";
-  std::size_t i = 0;
-  for (; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (i >= kMaxShown && (c & 0xC0) != 0x80) break;  // cut between UTF-8 characters
-    if (c == '"' || c == '\\') {
-      shown += '\\';
-      shown += static_cast<char>(c);
-    } else if (c == '\n') {
-      shown += "\\n";
-    } else if (c == '\t') {
-      shown += "\\t";
-    } else if (c < 0x20 || c == 0x7F) {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-      shown += escaped;
-    } else {
-      shown += static_cast<char>(c);
-    }
-  }
-  shown += '"';
-  if (i < text.size()) shown += "...";
-  return shown;
-}
-
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return quoted(node.Scalar());
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    default:
-      return "nothing";
-  }
-}
-
-// One `key: value` entry of the file.
-struct Entry {
-  const ConfigSource& source;
-  const std::string& key;
-  const YAML::Node& key_node;
-  const YAML::Node& value;
-
-  // Where to point at `node`, this entry's value or a part of it.
-  YAML::Mark where(const YAML::Node& node) const {
-    if (!node.IsNull()) return node.Mark();
-    if (&node == &value) return key_node.Mark();  // "key:" with nothing after it
-    return source.null_mark(node.Mark());
-  }
-
-  // "<subject>: <expected>, got <found>", placed at `node`.
-  [[noreturn]] void reject(const YAML::Node& node, const std::string& subject,
-                           const std::string& expected, const std::string& found) const {
-    source.fail(where(node), subject + ": " + expected + ", got " + found);
-  }
-  [[noreturn]] void reject(const std::string& expected) const {
-    reject(value, key, expected, describe(value));
-  }
-
-  const std::string& scalar(const std::string& expected) const {
-    if (!value.IsScalar()) reject(expected);
-    source.check_quote_closed(value);
-    return value.Scalar();
-  }
-
-  // Runs one of the units.h parsers on the scalar value, placing its complaint.
-  template <typename Parser>
-  auto parse(const std::string& expected, Parser parser) const {
-    const std::string& text = scalar(expected);
-    try {
-      return parser(text);
-    } catch (const InvalidValue& error) {
-      reject(error.what());
-    }
-  }
-};
 
 void read_listen(const Entry& entry, Config& config) {
   entry.parse(R"(expected host:port such as 0.0.0.0:9717 or "[::]:9717" (quote IPv6 addresses))",
@@ -325,6 +136,12 @@ void read_poll_interval(const Entry& entry, Config& config) {
   config.poll_interval = std::chrono::duration_cast<milliseconds>(interval);
 }
 
+void read_web_config_file(const Entry& entry, Config& config) {
+  const std::string& path = entry.scalar("expected the path of a web configuration file");
+  if (path.empty()) entry.reject("expected the path of a web configuration file");
+  config.web_config_file = path;
+}
+
 void read_log_level(const Entry& entry, Config& config) {
   struct Level {
     std::string_view name;
@@ -361,131 +178,13 @@ constexpr Key kKeys[] = {
     {"ring_buffer_size", read_ring_buffer_size},
     {"poll_interval", read_poll_interval},
     {"log_level", read_log_level},
+    {"web_config_file", read_web_config_file},
 };
 
-// Levenshtein distance, ignoring case: "Listen" and "lisen" are both near "listen".
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      const std::size_t substituted = diagonal + (same ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substituted});
-    }
-  }
-  return row[b.size()];
-}
-
-// Setting names are short identifiers. Anything else means this is not an execmond file
-// (`--config /etc/shadow`): say so without echoing what the foreign file holds.
-bool looks_like_setting_name(std::string_view key) {
-  constexpr std::size_t kMaxShownKey = 40;
-  return !key.empty() && key.size() <= kMaxShownKey &&
-         std::all_of(key.begin(), key.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-         });
-}
-
-constexpr const char* kNotAConfigFile =
-    "this is not an execmond configuration (expected settings as \"key: value\" lines such as "
-    "\"listen: 0.0.0.0:9717\"; what the file holds is not shown)";
-
 std::string unknown_key_message(const std::string& key) {
-  if (!looks_like_setting_name(key)) return kNotAConfigFile;
-  const Key* closest = nullptr;
-  std::size_t closest_distance = 0;
-  for (const Key& known : kKeys) {
-    const std::size_t distance = edit_distance(key, known.name);
-    if (closest == nullptr || distance < closest_distance) {
-      closest = &known;
-      closest_distance = distance;
-    }
-  }
-  std::string message = "unknown key " + quoted(key);
-  // A third of the name may be wrong and it still reads as a typo ("ring_buffer").
-  if (closest_distance <= std::max<std::size_t>(2, closest->name.size() / 3)) {
-    return message + " (did you mean \"" + std::string(closest->name) + "\"?)";
-  }
-  message += " (known keys:";
-  for (const Key& known : kKeys) {
-    message += ' ';
-    message += known.name;
-    if (&known != &kKeys[std::size(kKeys) - 1]) message += ',';
-  }
-  return message + ")";
-}
-
-// Only the first document counts, so a second one is more likely a mistake than a wish.
-YAML::Node load_single_document(const ConfigSource& source) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(source.text());
-  } catch (const YAML::DeepRecursion& error) {
-    source.fail(error.mark.is_null() ? source.end_mark() : error.mark,
-                "invalid YAML: nested more than " + std::to_string(error.depth() - 1) +
-                    " levels deep here; execmond's settings nest at most two levels");
-  } catch (const YAML::ParserException& error) {
-    std::string message = "invalid YAML: " + error.msg;
-    if (error.msg == YAML::ErrorMsg::UNKNOWN_ANCHOR) {
-      message += R"( (a value starting with * is an alias in YAML: quote patterns such as "*sh"))";
-    }
-    source.fail(error.mark.is_null() ? source.end_mark() : error.mark, message);
-  }
-  if (documents.empty()) return YAML::Node();
-  if (documents.size() > 1) {
-    source.fail(source.last_written_before(documents[1].Mark()),
-                "expected a single YAML document, found a second one");
-  }
-  return documents.front();
-}
-
-// A configuration is a few KiB: anything larger is not one (a mistyped --config
-// /dev/zero would otherwise be read until memory runs out).
-constexpr std::size_t kMaxConfigFileSize = std::size_t{1} << 20;
-
-const char* file_kind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-std::string read_whole_file(const std::string& path) {
-  const auto cannot_read = [&path](int error) {
-    return ConfigError("cannot read " + path + ": " + std::generic_category().message(error));
-  };
-  // O_NONBLOCK: opening a FIFO nobody writes would otherwise wait forever.
-  const FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  if (!fd) throw cannot_read(errno);
-  struct stat status {};
-  if (fstat(fd.get(), &status) != 0) throw cannot_read(errno);
-  if (!S_ISREG(status.st_mode))
-    throw ConfigError("cannot read " + path + ": it is " + file_kind(status.st_mode) +
-                      ", not a configuration file");
-  const auto too_large = [&path] {
-    return ConfigError("cannot read " + path + ": larger than " +
-                       std::to_string(kMaxConfigFileSize >> 10) +
-                       " KiB, which no execmond configuration is");
-  };
-  if (static_cast<std::uint64_t>(status.st_size) > kMaxConfigFileSize) throw too_large();
-  std::string text;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t count = read(fd.get(), buffer, sizeof buffer);
-    if (count < 0 && errno == EINTR) continue;
-    if (count < 0) throw cannot_read(errno);
-    if (count == 0) break;
-    text.append(buffer, static_cast<std::size_t>(count));
-    if (text.size() > kMaxConfigFileSize) throw too_large();  // grew while being read
-  }
-  return text;
+  std::vector<std::string_view> names;
+  for (const Key& known : kKeys) names.push_back(known.name);
+  return execmond::unknown_key_message(key, names);
 }
 
 }  // namespace
@@ -496,7 +195,8 @@ bool Config::operator==(const Config& other) const {
          unit_label == other.unit_label && container_label == other.container_label &&
          include_units == other.include_units && exclude_units == other.exclude_units &&
          max_comm_series == other.max_comm_series && ring_buffer_size == other.ring_buffer_size &&
-         poll_interval == other.poll_interval && log_level == other.log_level;
+         poll_interval == other.poll_interval && log_level == other.log_level &&
+         web_config_file == other.web_config_file;
 }
 
 Config parse_config(std::string_view yaml, const std::string& source_name) {

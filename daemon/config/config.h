@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/located_yaml.h"
+
 namespace execmond {
 
 // The largest max_comm_series: ~19 MiB of counters, ~250000 series for Prometheus. The
@@ -39,14 +41,11 @@ struct Config {
   // How often the reader drains the ring buffer when no wake-up came.
   std::chrono::milliseconds poll_interval{200};
   spdlog::level::level_enum log_level = spdlog::level::info;
+  // TLS and basic auth of /metrics, in the exporter-toolkit web configuration format.
+  // Empty: plain HTTP, no authentication.
+  std::string web_config_file;
 
   bool operator==(const Config& other) const;
-};
-
-// A configuration mistake, located: "<source>:<line>:<column>: <what was expected>".
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 // Parses YAML text; `source` names it in errors (a path, or "<embedded default>").

@@ -225,13 +225,6 @@ ListenAddress parse_listen_address(std::string_view text) {
   return address;
 }
 
-std::string civetweb_listening_port(const ListenAddress& address) {
-  std::string port = std::to_string(address.port);
-  if (address.host.empty()) return port;
-  if (address.ipv6) return "[" + address.host + "]:" + port;
-  return address.host + ":" + port;
-}
-
 namespace {
 
 // Checks the syntax; returns how many bytes the shortest text it matches has.

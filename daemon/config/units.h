@@ -46,10 +46,6 @@ struct ListenAddress {
 // are rejected: a literal address says exactly which interface exposes the metrics.
 ListenAddress parse_listen_address(std::string_view text);
 
-// The address in civetweb's listening_ports syntax, which prometheus::Exposer takes:
-// "127.0.0.1:9717", "[::1]:9717", or "9717" for every IPv4 interface.
-std::string civetweb_listening_port(const ListenAddress& address);
-
 // The kernel keeps at most this many bytes of a process name (TASK_COMM_LEN - 1).
 inline constexpr std::size_t kMaxCommLength = 15;
 

@@ -135,7 +135,7 @@ def leaked_execmond_programs():
 
 
 class Daemon:
-    def __init__(self, binary, config_text, tmp_path, env=None):
+    def __init__(self, binary, config_text, tmp_path, env=None, args=()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/metrics"
         self.config = tmp_path / f"execmond-{self.port}.yaml"
@@ -143,12 +143,14 @@ class Daemon:
         self.log = tmp_path / f"execmond-{self.port}.log"
         self.binary = binary
         self.env = dict(os.environ, **(env or {}))
+        self.args = list(args)
         self.proc = None
 
     def start(self):
         self.log_file = open(self.log, "w")
         self.proc = subprocess.Popen(
-            [self.binary, "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}"],
+            [self.binary, "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}",
+             *self.args],
             stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -191,8 +193,8 @@ class Daemon:
 def daemon_factory(execmond_binary, tmp_path):
     started = []
 
-    def make(config_text="", env=None):
-        d = Daemon(execmond_binary, config_text, tmp_path, env).start()
+    def make(config_text="", env=None, args=()):
+        d = Daemon(execmond_binary, config_text, tmp_path, env, args).start()
         started.append(d)
         return d
 

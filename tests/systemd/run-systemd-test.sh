@@ -375,7 +375,7 @@ teardown() {
 metric() {
   local selector=$1
   in_container curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null |
-    awk -v want="$selector" '$1 == want { print $2; exit }'
+    awk -v want="$selector" '$1 == want && !found { print $2; found = 1 }'
 }
 
 # Polls until the sample equals the expected value (counts arrive within the daemon's

@@ -26,6 +26,9 @@ TEST_CASE("daemon options", "[cli]") {
   const CommandLine full = parse({"--config", "/etc/x.yaml", "--listen", "127.0.0.1:1"});
   CHECK(*full.daemon.config_path == "/etc/x.yaml");
   CHECK(*full.daemon.listen == "127.0.0.1:1");
+  CHECK_FALSE(full.daemon.web_config_file);
+  CHECK(*parse({"--web.config.file", "/etc/web.yml"}).daemon.web_config_file == "/etc/web.yml");
+  CHECK_THROWS_AS(parse({"--web.config.file"}), UsageError);
 
   CHECK(parse({"--check-config", "--config", "a.yaml"}).action ==
         CommandLine::Action::kCheckConfig);

@@ -123,6 +123,17 @@ TEST_CASE("accepted forms of each value", "[config]") {
                                         "[::1]:9717", "[::]:80", ":9717", "9717");
     CHECK(parse_config("listen: \"" + listen + "\"", "x").listen == listen);
   }
+  SECTION("web_config_file names a path") {
+    CHECK(parse_config("", "x").web_config_file.empty());
+    CHECK(parse_config("web_config_file: /etc/execmond/web.yml", "x").web_config_file ==
+          "/etc/execmond/web.yml");
+    CHECK_THROWS_WITH(parse_config("web_config_file: [a]", "x"),
+                      "x:1:18: web_config_file: expected the path of a web configuration file, "
+                      "got a list");
+    CHECK_THROWS_WITH(parse_config("web_config_file: ''", "x"),
+                      "x:1:18: web_config_file: expected the path of a web configuration file, "
+                      "got \"\"");
+  }
   SECTION("listen without quotes") {
     CHECK(parse_config("listen: 127.0.0.1:9717", "x").listen == "127.0.0.1:9717");
     CHECK(parse_config("listen: :9717", "x").listen == ":9717");
@@ -245,7 +256,7 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
       {"port: 9717",
        R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, include_comms, )"
        R"(exclude_comms, labels, include_units, exclude_units, max_comm_series, ring_buffer_size, )"
-       R"(poll_interval, log_level))"},
+       R"(poll_interval, log_level, web_config_file))"},
       {"\"a\\tb\": 1",
        R"(execmond.yaml:1:1: this is not an execmond configuration (expected settings as )"
        R"("key: value" lines such as "listen: 0.0.0.0:9717"; what the file holds is not shown))"},

@@ -1,0 +1,187 @@
+#include "config/located_yaml.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/depthguard.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <system_error>
+
+#include "service/file_descriptor.h"
+
+namespace execmond {
+namespace {
+
+// Levenshtein distance, ignoring case: "Listen" and "lisen" are both near "listen".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      const std::size_t substituted = diagonal + (same ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substituted});
+    }
+  }
+  return row[b.size()];
+}
+
+// Setting names are short identifiers. Anything else means this is not an execmond file
+// (`--config /etc/shadow`): say so without echoing what the foreign file holds.
+bool looks_like_setting_name(std::string_view key) {
+  constexpr std::size_t kMaxShownKey = 40;
+  return !key.empty() && key.size() <= kMaxShownKey &&
+         std::all_of(key.begin(), key.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+         });
+}
+
+// A configuration is a few KiB: anything larger is not one (a mistyped --config
+// /dev/zero would otherwise be read until memory runs out).
+constexpr std::size_t kMaxConfigFileSize = std::size_t{1} << 20;
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+const char* const kNotAConfigFile =
+    "this is not an execmond configuration (expected settings as \"key: value\" lines such as "
+    "\"listen: 0.0.0.0:9717\"; what the file holds is not shown)";
+
+std::string quoted(std::string_view text) {
+  constexpr std::size_t kMaxShown = 60;
+  std::string shown = "\"";
+  std::size_t i = 0;
+  for (; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (i >= kMaxShown && (c & 0xC0) != 0x80) break;  // cut between UTF-8 characters
+    if (c == '"' || c == '\\') {
+      shown += '\\';
+      shown += static_cast<char>(c);
+    } else if (c == '\n') {
+      shown += "\\n";
+    } else if (c == '\t') {
+      shown += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      shown += escaped;
+    } else {
+      shown += static_cast<char>(c);
+    }
+  }
+  shown += '"';
+  if (i < text.size()) shown += "...";
+  return shown;
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return quoted(node.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "nothing";
+  }
+}
+
+std::string unknown_key_message(const std::string& key,
+                                const std::vector<std::string_view>& known) {
+  if (!looks_like_setting_name(key)) return kNotAConfigFile;
+  std::string_view closest;
+  std::size_t closest_distance = 0;
+  for (const std::string_view name : known) {
+    const std::size_t distance = edit_distance(key, name);
+    if (closest.empty() || distance < closest_distance) {
+      closest = name;
+      closest_distance = distance;
+    }
+  }
+  std::string message = "unknown key " + quoted(key);
+  // A third of the name may be wrong and it still reads as a typo ("ring_buffer").
+  if (!closest.empty() && closest_distance <= std::max<std::size_t>(2, closest.size() / 3)) {
+    return message + " (did you mean \"" + std::string(closest) + "\"?)";
+  }
+  message += " (known keys:";
+  for (std::size_t i = 0; i < known.size(); ++i) {
+    message += ' ';
+    message += known[i];
+    if (i + 1 < known.size()) message += ',';
+  }
+  return message + ")";
+}
+
+YAML::Node load_single_document(const ConfigSource& source) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(source.text());
+  } catch (const YAML::DeepRecursion& error) {
+    source.fail(error.mark.is_null() ? source.end_mark() : error.mark,
+                "invalid YAML: nested more than " + std::to_string(error.depth() - 1) +
+                    " levels deep here; execmond's settings nest at most two levels");
+  } catch (const YAML::ParserException& error) {
+    std::string message = "invalid YAML: " + error.msg;
+    if (error.msg == YAML::ErrorMsg::UNKNOWN_ANCHOR) {
+      message += R"( (a value starting with * is an alias in YAML: quote patterns such as "*sh"))";
+    }
+    source.fail(error.mark.is_null() ? source.end_mark() : error.mark, message);
+  }
+  if (documents.empty()) return YAML::Node();
+  if (documents.size() > 1) {
+    source.fail(source.last_written_before(documents[1].Mark()),
+                "expected a single YAML document, found a second one");
+  }
+  return documents.front();
+}
+
+std::string read_whole_file(const std::string& path) {
+  const auto cannot_read = [&path](int error) {
+    return ConfigError("cannot read " + path + ": " + std::generic_category().message(error));
+  };
+  // O_NONBLOCK: opening a FIFO nobody writes would otherwise wait forever.
+  const FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) throw cannot_read(errno);
+  struct stat status {};
+  if (fstat(fd.get(), &status) != 0) throw cannot_read(errno);
+  if (!S_ISREG(status.st_mode))
+    throw ConfigError("cannot read " + path + ": it is " + file_kind(status.st_mode) +
+                      ", not a configuration file");
+  const auto too_large = [&path] {
+    return ConfigError("cannot read " + path + ": larger than " +
+                       std::to_string(kMaxConfigFileSize >> 10) +
+                       " KiB, which no execmond configuration is");
+  };
+  if (static_cast<std::uint64_t>(status.st_size) > kMaxConfigFileSize) throw too_large();
+  std::string text;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t count = read(fd.get(), buffer, sizeof buffer);
+    if (count < 0 && errno == EINTR) continue;
+    if (count < 0) throw cannot_read(errno);
+    if (count == 0) break;
+    text.append(buffer, static_cast<std::size_t>(count));
+    if (text.size() > kMaxConfigFileSize) throw too_large();  // grew while being read
+  }
+  return text;
+}
+
+}  // namespace execmond

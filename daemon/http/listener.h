@@ -1,0 +1,24 @@
+// The listening socket of /metrics.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+
+#include "config/units.h"
+#include "service/file_descriptor.h"
+
+namespace execmond::http {
+
+// Why an address could not be bound, in words an operator can act on.
+class ListenError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A non-blocking socket bound to `address` and listening.
+FileDescriptor listen_on(const ListenAddress& address);
+
+// The port a listening socket got (the kernel's choice for port 0).
+std::uint16_t bound_port(int fd);
+
+}  // namespace execmond::http

@@ -1,0 +1,44 @@
+// An HTTP/1.x request head, parsed from the bytes received so far, however reads split
+// them. Only what the endpoint needs is kept.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace execmond::http {
+
+enum class Method { kGet, kHead, kOther };
+
+struct Request {
+  Method method = Method::kOther;
+  std::string path;  // without the query string
+  bool keep_alive = true;
+  bool accepts_gzip = false;
+  std::optional<std::string> authorization;
+};
+
+struct ParsedHead {
+  enum class Status {
+    kIncomplete,          // no blank line yet: read more
+    kComplete,            // `request` is set; `length` bytes of the buffer were the head
+    kBadRequest,          // 400
+    kTooLarge,            // 431: no blank line within kMaxRequestHead bytes
+    kBodyRefused,         // 413: this endpoint takes no request body
+    kVersionUnsupported,  // 505
+  };
+  Status status = Status::kIncomplete;
+  Request request;
+  std::size_t length = 0;
+};
+
+// Parses the request head at the start of `received`. Bytes after the head (a pipelined
+// request) are left for the next call.
+ParsedHead parse_request_head(std::string_view received);
+
+// Whether an Accept-Encoding value accepts gzip: "gzip", "deflate, gzip;q=0.5", not
+// "gzip;q=0".
+bool accepts_gzip(std::string_view accept_encoding);
+
+}  // namespace execmond::http

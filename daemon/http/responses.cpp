@@ -1,0 +1,85 @@
+#include "http/responses.h"
+
+#include "version.h"
+
+namespace execmond::http {
+namespace {
+
+std::string_view reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+}  // namespace
+
+Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body) {
+  Response response;
+  response.status = options.status;
+  response.close = !options.keep_alive;
+  std::string& head = response.head;
+  head.reserve(256);
+  head += "HTTP/1.1 ";
+  head += std::to_string(options.status);
+  head += ' ';
+  head += reason(options.status);
+  head += "\r\nContent-Type: ";
+  head += options.content_type;
+  head += "\r\nContent-Length: ";
+  head += std::to_string(body ? body->size() : 0);
+  head += "\r\n";
+  head += options.extra_headers;
+  head += options.keep_alive ? "" : "Connection: close\r\n";
+  head += "\r\n";
+  if (!options.head_only) response.body = std::move(body);
+  return response;
+}
+
+Response make_status_response(int status, bool keep_alive, bool head_only,
+                              std::string_view extra_headers) {
+  ResponseOptions options;
+  options.status = status;
+  options.keep_alive = keep_alive;
+  options.head_only = head_only;
+  options.extra_headers = extra_headers;
+  return make_response(options,
+                       std::make_shared<const std::string>(std::string(reason(status)) + "\n"));
+}
+
+std::shared_ptr<const std::string> landing_page() {
+  static const auto page = std::make_shared<const std::string>(
+      "<!DOCTYPE html>\n"
+      "<html lang=\"en\">\n"
+      "<head><meta charset=\"utf-8\"><title>execmond</title></head>\n"
+      "<body>\n"
+      "<h1>execmond</h1>\n"
+      "<p>Process exec and exit metrics from eBPF, version " EXECMOND_VERSION
+      ".</p>\n"
+      "<p><a href=\"/metrics\">Metrics</a></p>\n"
+      "</body>\n"
+      "</html>\n");
+  return page;
+}
+
+}  // namespace execmond::http

@@ -1,0 +1,33 @@
+// The responses the endpoint sends: a status line and headers in front of a shared body.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace execmond::http {
+
+struct Response {
+  int status = 200;
+  std::string head;                         // status line, headers, blank line
+  std::shared_ptr<const std::string> body;  // null: none (HEAD, or a bodiless status)
+  bool close = false;                       // close the connection once sent
+};
+
+struct ResponseOptions {
+  int status = 200;
+  std::string_view content_type = "text/plain; charset=utf-8";
+  std::string_view extra_headers;  // each ending in \r\n
+  bool keep_alive = true;
+  bool head_only = false;  // HEAD: the headers of the GET, no body
+};
+
+Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body);
+// A short text body saying what the status means ("Not Found\n").
+Response make_status_response(int status, bool keep_alive, bool head_only = false,
+                              std::string_view extra_headers = {});
+
+// The HTML page on "/": the program, its version, a link to /metrics.
+std::shared_ptr<const std::string> landing_page();
+
+}  // namespace execmond::http
