@@ -12,6 +12,7 @@
 #include <memory>
 #include <system_error>
 
+#include "binaries/path_glob.h"
 #include "config/units.h"
 
 namespace execmond {
@@ -309,6 +310,45 @@ struct Key {
   void (*read)(const Entry&, Config&);
 };
 
+void read_allowed_binaries(const Entry& entry, Config& config) {
+  if (!entry.value.IsSequence()) {
+    entry.reject(R"(expected a list of path patterns such as ["/usr/bin/*", "/usr/lib/**"])");
+  }
+  std::vector<std::string> patterns;
+  for (const YAML::Node& item : entry.value) {
+    const std::string subject = entry.key + "[" + std::to_string(patterns.size()) + "]";
+    if (!item.IsScalar()) {
+      entry.reject(item, subject, R"(expected a path pattern such as "/usr/bin/*")",
+                   describe(item));
+    }
+    entry.source.check_quote_closed(item);
+    try {
+      PathGlob{item.Scalar()};
+    } catch (const InvalidGlob& error) {
+      entry.reject(item, subject, error.what(), describe(item));
+    }
+    patterns.push_back(item.Scalar());
+  }
+  config.allowed_binaries = std::move(patterns);
+}
+
+constexpr Key kBinariesKeys[] = {
+    {"allow", read_allowed_binaries},
+};
+
+void read_map(const ConfigSource& source, const YAML::Node& map, const std::string& prefix,
+              const Key* keys_begin, const Key* keys_end, Config& config);
+
+void read_binaries(const Entry& entry, Config& config) {
+  if (!entry.value.IsMap()) {
+    entry.reject(R"(expected a section such as "allow: ["/usr/bin/*"]" on the next lines, )"
+                 "indented");
+  }
+  config.allowed_binaries.emplace();  // the section alone turns the feature on
+  read_map(entry.source, entry.value, entry.key + ".", std::begin(kBinariesKeys),
+           std::end(kBinariesKeys), config);
+}
+
 constexpr Key kKeys[] = {
     {"listen", read_listen},
     {"min_duration", read_min_duration},
@@ -318,6 +358,7 @@ constexpr Key kKeys[] = {
     {"ring_buffer_size", read_ring_buffer_size},
     {"poll_interval", read_poll_interval},
     {"log_level", read_log_level},
+    {"binaries", read_binaries},
 };
 
 // Levenshtein distance, ignoring case: "Listen" and "lisen" are both near "listen".
@@ -338,13 +379,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string unknown_key_message(const std::string& key) {
+std::string unknown_key_message(const std::string& key, const Key* keys_begin,
+                                const Key* keys_end) {
   const Key* closest = nullptr;
   std::size_t closest_distance = 0;
-  for (const Key& known : kKeys) {
-    const std::size_t distance = edit_distance(key, known.name);
+  for (const Key* known = keys_begin; known != keys_end; ++known) {
+    const std::size_t distance = edit_distance(key, known->name);
     if (closest == nullptr || distance < closest_distance) {
-      closest = &known;
+      closest = known;
       closest_distance = distance;
     }
   }
@@ -354,12 +396,43 @@ std::string unknown_key_message(const std::string& key) {
     return message + " (did you mean \"" + std::string(closest->name) + "\"?)";
   }
   message += " (known keys:";
-  for (const Key& known : kKeys) {
+  for (const Key* known = keys_begin; known != keys_end; ++known) {
     message += ' ';
-    message += known.name;
-    if (&known != &kKeys[std::size(kKeys) - 1]) message += ',';
+    message += known->name;
+    if (known + 1 != keys_end) message += ',';
   }
   return message + ")";
+}
+
+// Reads each "key: value" of `map` with its reader; `prefix` names a section's keys
+// ("binaries.") in errors.
+void read_map(const ConfigSource& source, const YAML::Node& map, const std::string& prefix,
+              const Key* keys_begin, const Key* keys_end, Config& config) {
+  std::map<std::string, int> line_of_key;
+  for (const auto& setting : map) {
+    const YAML::Node& key_node = setting.first;
+    if (!key_node.IsScalar()) {
+      source.fail(key_node.Mark(),
+                  R"(expected a setting name such as "listen", got )" + describe(key_node));
+    }
+    source.check_quote_closed(key_node);
+    const std::string& key = key_node.Scalar();
+    const auto* known = std::find_if(
+        keys_begin, keys_end, [&key](const Key& candidate) { return candidate.name == key; });
+    if (known == keys_end) {
+      std::string message = unknown_key_message(key, keys_begin, keys_end);
+      if (!prefix.empty()) message += " in section \"" + prefix.substr(0, prefix.size() - 1) + "\"";
+      source.fail(key_node.Mark(), message);
+    }
+    const auto [first, inserted] = line_of_key.emplace(key, key_node.Mark().line + 1);
+    if (!inserted) {
+      source.fail(key_node.Mark(), "duplicate key " + quoted(prefix + key) +
+                                       " (first set on line " + std::to_string(first->second) +
+                                       ")");
+    }
+    const std::string name = prefix + key;
+    known->read(Entry{source, name, key_node, setting.second}, config);
+  }
 }
 
 // Only the first document counts, so a second one is more likely a mistake than a wish.
@@ -406,7 +479,8 @@ bool Config::operator==(const Config& other) const {
   return listen == other.listen && min_duration == other.min_duration &&
          include_comms == other.include_comms && exclude_comms == other.exclude_comms &&
          max_comm_series == other.max_comm_series && ring_buffer_size == other.ring_buffer_size &&
-         poll_interval == other.poll_interval && log_level == other.log_level;
+         poll_interval == other.poll_interval && log_level == other.log_level &&
+         allowed_binaries == other.allowed_binaries;
 }
 
 Config parse_config(std::string_view yaml, const std::string& source_name) {
@@ -420,26 +494,7 @@ Config parse_config(std::string_view yaml, const std::string& source_name) {
                              R"("listen: 0.0.0.0:9717", got )" +
                                  describe(root));
   }
-  std::map<std::string, int> line_of_key;
-  for (const auto& setting : root) {
-    const YAML::Node& key_node = setting.first;
-    if (!key_node.IsScalar()) {
-      source.fail(key_node.Mark(),
-                  R"(expected a setting name such as "listen", got )" + describe(key_node));
-    }
-    source.check_quote_closed(key_node);
-    const std::string& key = key_node.Scalar();
-    const auto* known =
-        std::find_if(std::begin(kKeys), std::end(kKeys),
-                     [&key](const Key& candidate) { return candidate.name == key; });
-    if (known == std::end(kKeys)) source.fail(key_node.Mark(), unknown_key_message(key));
-    const auto [first, inserted] = line_of_key.emplace(key, key_node.Mark().line + 1);
-    if (!inserted) {
-      source.fail(key_node.Mark(), "duplicate key " + quoted(key) + " (first set on line " +
-                                       std::to_string(first->second) + ")");
-    }
-    known->read(Entry{source, key, key_node, setting.second}, config);
-  }
+  read_map(source, root, "", std::begin(kKeys), std::end(kKeys), config);
   return config;
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ struct Config {
   // How often the reader drains the ring buffer when no wake-up came.
   std::chrono::milliseconds poll_interval{200};
   spdlog::level::level_enum log_level = spdlog::level::info;
+  // `binaries: allow:` globs on resolved executable paths. No section: binaries are
+  // neither resolved nor judged.
+  std::optional<std::vector<std::string>> allowed_binaries;
 
   bool operator==(const Config& other) const;
 };

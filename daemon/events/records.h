@@ -17,8 +17,13 @@ namespace execmond {
 
 static_assert(sizeof(execmond_event_header) == 64);
 static_assert(offsetof(execmond_event_header, comm) == 32);
-static_assert(sizeof(execmond_exec_event) == 64 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
-static_assert(offsetof(execmond_exec_event, args) == 64 + EXECMOND_FILENAME_LEN + 8);
+static_assert(sizeof(execmond_binary_id) == 24);
+static_assert(offsetof(execmond_exec_event, binary) == 64);
+static_assert(offsetof(execmond_exec_event, filename) == 64 + 24);
+static_assert(sizeof(execmond_exec_event) ==
+              64 + 24 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
+static_assert(offsetof(execmond_exec_event, args) == 64 + 24 + EXECMOND_FILENAME_LEN + 8);
+static_assert(sizeof(execmond_binary_event) == 64 + 24 + 2 * EXECMOND_PATH_LEN);
 static_assert(sizeof(execmond_exit_event) == 64 + 24);
 static_assert(sizeof(execmond_exec_failed_event) == 64 + 8 + EXECMOND_FILENAME_LEN);
 
@@ -77,8 +82,9 @@ struct MalformedRecord {
   std::uint32_t type;  // 0 when the record is too short to carry one
 };
 
-using Event = std::variant<const execmond_exec_event*, const execmond_exit_event*,
-                           const execmond_exec_failed_event*, MalformedRecord>;
+using Event =
+    std::variant<const execmond_exec_event*, const execmond_exit_event*,
+                 const execmond_exec_failed_event*, const execmond_binary_event*, MalformedRecord>;
 
 // Checks a ring buffer record's type and size. The views point into `data`, which the
 // ring buffer owns only for the duration of the callback.

@@ -31,12 +31,17 @@ class TraceSink : public RecordSink {
     std::visit(
         [&](auto&& event) {
           using Event = std::decay_t<decltype(event)>;
-          if constexpr (std::is_same_v<Event, MalformedRecord>) {
+          if constexpr (std::is_same_v<Event, const execmond_binary_event*>) {
+          } else if constexpr (std::is_same_v<Event, MalformedRecord>) {
             spdlog::error("malformed ring buffer record (type {}, {} bytes)", event.type,
                           event.size);
           } else {
             constexpr bool kFailure = std::is_same_v<Event, const execmond_exec_failed_event*>;
-            if (filter_.shows(event->hdr, kFailure)) printer_.format(line_, *event);
+            if constexpr (std::is_same_v<Event, const execmond_exec_event*>) {
+              if (filter_.shows(event->hdr, kFailure)) printer_.format(line_, *event, nullptr);
+            } else {
+              if (filter_.shows(event->hdr, kFailure)) printer_.format(line_, *event);
+            }
           }
         },
         decode_event(data, size));
@@ -69,6 +74,7 @@ int run_trace(const TraceOptions& options) {
   probe_options.min_duration = std::chrono::milliseconds(options.min_duration_ms);
   probe_options.wakeup_bytes = 0;
   probe_options.capture_args = true;
+  probe_options.resolve_binaries = true;  // trace shows the path of every exec
 
   std::unique_ptr<ProcessProbes> probes;
   try {

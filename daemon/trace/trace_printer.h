@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "binaries/resolved_binary.h"
 #include "events/records.h"
 #include "trace/wall_clock.h"
 
@@ -18,7 +19,9 @@ class TracePrinter {
   // Text printed before the first event (the table's header), possibly empty.
   virtual std::string header() const = 0;
   // Each appends one line, newline included, to `line`.
-  virtual void format(std::string& line, const execmond_exec_event& e) const = 0;
+  // `binary`: the exec's resolved binary, when its binary record was seen.
+  virtual void format(std::string& line, const execmond_exec_event& e,
+                      const ResolvedBinary* binary) const = 0;
   virtual void format(std::string& line, const execmond_exit_event& e) const = 0;
   virtual void format(std::string& line, const execmond_exec_failed_event& e) const = 0;
 };

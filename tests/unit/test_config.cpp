@@ -66,8 +66,14 @@ TEST_CASE("the shipped default config is the built-in default", "[config]") {
   const std::string on_disk = read_file(EXECMOND_SOURCE_DIR "/config/execmond.yaml");
   REQUIRE_FALSE(on_disk.empty());
   CHECK(embedded_default_config() == on_disk);
-  CHECK(parse_config(embedded_default_config(), "<embedded default>") == Config{});
-  CHECK(load_config_file(EXECMOND_SOURCE_DIR "/config/execmond.yaml") == Config{});
+  // Every default but one: the shipped file turns the binaries allow-list on.
+  Config shipped;
+  shipped.allowed_binaries = {"/usr/bin/*",        "/usr/sbin/*",     "/usr/lib/**",
+                              "/usr/lib64/**",     "/usr/libexec/**", "/usr/local/bin/*",
+                              "/usr/local/sbin/*", "/bin/*",          "/sbin/*",
+                              "/lib/**",           "/lib64/**",       "/snap/**"};
+  CHECK(parse_config(embedded_default_config(), "<embedded default>") == shipped);
+  CHECK(load_config_file(EXECMOND_SOURCE_DIR "/config/execmond.yaml") == shipped);
 }
 
 TEST_CASE("a file with no settings means every default", "[config]") {
@@ -236,10 +242,10 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
        R"(execmond.yaml:1:19: unknown key "poll_intervall" (did you mean "poll_interval"?))"},
       {"port: 9717",
        R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, include_comms, )"
-       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
+       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level, binaries))"},
       {"\"a\\tb\": 1",
        R"(execmond.yaml:1:1: unknown key "a\tb" (known keys: listen, min_duration, include_comms, )"
-       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
+       R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level, binaries))"},
   }));
   CAPTURE(yaml);
   CHECK(rejection(yaml) == expected);

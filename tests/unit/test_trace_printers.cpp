@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "trace/trace_printer.h"
 #include "trace/wall_clock.h"
@@ -24,7 +25,11 @@ void fill(Record& r, std::uint32_t type, const char* comm) {
 template <typename Record>
 std::string line_of(const TracePrinter& printer, const Record& record) {
   std::string line;
-  printer.format(line, record);
+  if constexpr (std::is_same_v<Record, execmond_exec_event>) {
+    printer.format(line, record, nullptr);
+  } else {
+    printer.format(line, record);
+  }
   return line;
 }
 
