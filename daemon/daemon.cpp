@@ -113,8 +113,10 @@ int run_daemon(const DaemonOptions& options) {
   // Before any thread exists, so that every thread inherits the blocked signals.
   ShutdownSignal shutdown_signal;
 
+  // Every series a reload may allow is reserved now; untouched, it costs no memory.
   auto metrics = std::make_shared<ProcessMetrics>(
-      MetricsOptions{config.max_comm_series, config.include_comms, config.exclude_comms});
+      MetricsOptions{config.max_comm_series, config.include_comms, config.exclude_comms},
+      kMaxCommSeries);
   EventRecorder recorder(*metrics);
 
   std::unique_ptr<ProcessProbes> probes;

@@ -21,8 +21,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// 10000 names: ~19 MiB of counters here, and ~250000 series for Prometheus.
-constexpr std::uint64_t kMaxCommSeries = 10'000;
 constexpr std::uint64_t kMinRingBufferSize = std::uint64_t{64} << 10;
 constexpr std::uint64_t kMaxRingBufferSize = std::uint64_t{1} << 30;
 constexpr milliseconds kMinPollInterval{10};

@@ -13,6 +13,10 @@
 
 namespace execmond {
 
+// The largest max_comm_series: ~19 MiB of counters, ~250000 series for Prometheus. The
+// daemon reserves this many series at start, so that a reload can raise the bound.
+inline constexpr std::size_t kMaxCommSeries = 10'000;
+
 // Defaults here are the ones config/execmond.yaml spells out; a unit test keeps the two
 // equal.
 struct Config {

@@ -24,6 +24,9 @@ class CommLabel {
   CommLabel() = default;
   // Bytes past CommName::kCapacity are ignored.
   explicit CommLabel(std::string_view comm);
+  explicit CommLabel(const CommName& comm) : CommLabel(comm.view()) {}
+  // The value of the series that holds every name beyond the bound: kOverflowCommLabel.
+  static CommLabel overflow();
 
   std::string_view view() const { return {chars_, size_}; }
 
@@ -33,7 +36,8 @@ class CommLabel {
 };
 
 // The label value of the series that holds every name beyond max_comm_series. No name
-// encodes to it: an encoding without `\` is exactly as long as its comm, at most
+// encodes to it, so no series of a real name, whatever its other labels, has this label
+// set: an encoding without `\` is exactly as long as its comm, at most
 // CommName::kCapacity (16) bytes, and this is 17 characters without a `\`.
 inline constexpr std::string_view kOverflowCommLabel = "execmond_overflow";
 static_assert(kOverflowCommLabel.size() > CommName::kCapacity &&

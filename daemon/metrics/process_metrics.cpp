@@ -96,7 +96,7 @@ ClientMetric counter(std::uint64_t value) { return counter(ClientMetric{}, value
 
 // Cumulative counts from one read of the per-bucket counts, and a count equal to the
 // +Inf bucket: the exposition stays a valid histogram while exits are being added.
-ClientMetric lifetime_histogram(std::string_view comm, const CommStats& stats) {
+ClientMetric lifetime_histogram(std::string_view comm, const ProcessStats& stats) {
   ClientMetric metric = labelled(comm);
   auto& histogram = metric.histogram;
   histogram.bucket.resize(duration_buckets::kBucketCount);
@@ -113,7 +113,7 @@ ClientMetric lifetime_histogram(std::string_view comm, const CommStats& stats) {
   return metric;
 }
 
-void add_series(std::string_view comm, const CommStats& stats,
+void add_series(std::string_view comm, const ProcessStats& stats,
                 std::vector<MetricFamily>& families) {
   families[kExecs].metric.push_back(counter(labelled(comm), stats.execs.value()));
   families[kExits].metric.push_back(counter(labelled(comm), stats.exits.value()));
@@ -138,18 +138,23 @@ void add_series(std::string_view comm, const CommStats& stats,
 
 }  // namespace
 
-ProcessMetrics::ProcessMetrics(const MetricsOptions& options)
-    : table_(options.max_comm_series, CommFilter(options.include_comms, options.exclude_comms)) {}
+ProcessMetrics::ProcessMetrics(const MetricsOptions& options, std::size_t series_capacity)
+    : table_(series_capacity, options.max_comm_series,
+             CommFilter(options.include_comms, options.exclude_comms)) {}
+
+void ProcessMetrics::apply(const MetricsOptions& options) {
+  table_.apply(options.max_comm_series, CommFilter(options.include_comms, options.exclude_comms));
+}
 
 void ProcessMetrics::record_exec(const CommName& comm) {
-  CommStats* stats = table_.stats_for_event(comm);
+  ProcessStats* stats = table_.stats_for_event(comm);
   if (stats == nullptr) return;
   stats->execs.add(1);
 }
 
 void ProcessMetrics::record_exit(const CommName& comm, ExitStatus status,
                                  std::uint64_t lifetime_ns) {
-  CommStats* stats = table_.stats_for_event(comm);
+  ProcessStats* stats = table_.stats_for_event(comm);
   if (stats == nullptr) return;
   stats->exits.add(1);
   if (status.signaled())
@@ -161,7 +166,7 @@ void ProcessMetrics::record_exit(const CommName& comm, ExitStatus status,
 }
 
 void ProcessMetrics::record_exec_failure(const CommName& comm, int error) {
-  CommStats* stats = table_.stats_for_event(comm);
+  ProcessStats* stats = table_.stats_for_event(comm);
   if (stats == nullptr) return;
   stats->exec_failures_by_errno[errno_slot(error)].add(1);
 }
@@ -170,9 +175,9 @@ std::vector<MetricFamily> ProcessMetrics::Collect() const {
   std::vector<MetricFamily> families = empty_families();
   const std::size_t series = table_.series_count();
   for (std::size_t i = 0; i < series; ++i)
-    add_series(table_.series_label(i), table_.series(i), families);
+    add_series(table_.series_labels(i).view(), table_.series(i), families);
   const std::uint64_t overflow_events = table_.overflow_events();
-  if (overflow_events > 0) add_series(kOverflowCommLabel, table_.overflow(), families);
+  if (overflow_events > 0) add_series(table_.overflow_labels().view(), table_.overflow(), families);
   families[kCommSeries].metric.push_back(gauge(static_cast<double>(series)));
   families[kCommSeriesLimit].metric.push_back(gauge(static_cast<double>(table_.series_limit())));
   families[kOverflowEvents].metric.push_back(counter(overflow_events));

@@ -9,8 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "events/comm_filter.h"
 #include "events/records.h"
-#include "metrics/comm_table.h"
+#include "metrics/comm_label.h"
+#include "metrics/process_stats.h"
+#include "metrics/series_table.h"
 
 namespace execmond {
 
@@ -40,7 +43,16 @@ struct MetricsOptions {
 // comm is encoded as comm_label.h describes.
 class ProcessMetrics : public prometheus::Collectable {
  public:
-  explicit ProcessMetrics(const MetricsOptions& options);
+  // Room for `series_capacity` series (>= options.max_comm_series) is reserved now, so
+  // that apply() can raise the bound up to it.
+  ProcessMetrics(const MetricsOptions& options, std::size_t series_capacity);
+  explicit ProcessMetrics(const MetricsOptions& options)
+      : ProcessMetrics(options, options.max_comm_series) {}
+
+  // On the thread that records (the daemon posts it to the reader thread on reload):
+  // new filters and series bound, max_comm_series <= series_capacity. No counter is
+  // reset; series the new filters exclude stop counting and keep their values.
+  void apply(const MetricsOptions& options);
 
   // A successful exec; `comm` is the name after it.
   void record_exec(const CommName& comm);
@@ -52,7 +64,8 @@ class ProcessMetrics : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  CommTable table_;
+  using SeriesByComm = SeriesTable<CommName, ProcessStats, CommLabel, CommFilter>;
+  SeriesByComm table_;
 };
 
 }  // namespace execmond

@@ -1,0 +1,282 @@
+// The bounded key -> stats map: one series per key, a fixed number of them, filters
+// decided once per key and a bounded cost per event whatever keys arrive.
+#include <fnmatch.h>
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "events/comm_filter.h"
+#include "metrics/comm_label.h"
+#include "metrics/process_stats.h"
+#include "metrics/series_table.h"
+
+namespace {
+
+using execmond::CommFilter;
+using execmond::CommLabel;
+using execmond::CommName;
+using CommStats = execmond::ProcessStats;
+
+struct CommTable : execmond::SeriesTable<CommName, CommStats, CommLabel, CommFilter> {
+  CommTable(std::size_t max_series, CommFilter filter)
+      : SeriesTable(max_series, max_series, std::move(filter)) {}
+  std::string_view series_label(std::size_t index) const { return series_labels(index).view(); }
+};
+
+CommStats* stats(CommTable& table, const std::string& name) {
+  return table.stats_for_event(CommName(name));
+}
+
+}  // namespace
+
+TEST_CASE("each name has one slot, labelled with its encoding", "[comm_table]") {
+  CommTable table(10, CommFilter());
+  CommStats* bash = stats(table, "bash");
+  REQUIRE(bash != nullptr);
+  CHECK(stats(table, "bash") == bash);
+  CommStats* ls = stats(table, "ls");
+  CHECK(ls != bash);
+  CHECK(stats(table, "bash") == bash);
+  REQUIRE(table.series_count() == 2);
+  CHECK(table.series_label(0) == "bash");
+  CHECK(table.series_label(1) == "ls");
+  CHECK(&table.series(0) == bash);
+  CHECK(&table.series(1) == ls);
+  CHECK(table.series_limit() == 10);
+  CHECK(table.overflow_events() == 0);
+}
+
+TEST_CASE("names that share their first eight bytes, or are empty, stay apart", "[comm_table]") {
+  CommTable table(10, CommFilter());
+  CommStats* a = stats(table, "abcdefgh1");
+  CommStats* b = stats(table, "abcdefgh2");
+  CommStats* prefix = stats(table, "abcdefgh");
+  CommStats* empty = stats(table, "");
+  CommStats* escaped = stats(table, "a\\x41");
+  CommStats* plain = stats(table, "aA");
+  CHECK(std::set<CommStats*>{a, b, prefix, empty, escaped, plain}.size() == 6);
+  CHECK(stats(table, "") == empty);
+  CHECK(table.series_label(3) == "");
+  CHECK(table.series_label(4) == "a\\\\x41");
+}
+
+TEST_CASE("a thousand names each keep their slot", "[comm_table]") {
+  CommTable table(1000, CommFilter());
+  std::vector<CommStats*> slots;
+  for (int i = 0; i < 1000; ++i) slots.push_back(stats(table, "worker-" + std::to_string(i)));
+  CHECK(std::set<CommStats*>(slots.begin(), slots.end()).size() == 1000);
+  for (int i = 0; i < 1000; ++i) REQUIRE(stats(table, "worker-" + std::to_string(i)) == slots[i]);
+  CHECK(table.series_count() == 1000);
+  CHECK(table.overflow_events() == 0);
+}
+
+TEST_CASE("names beyond max_comm_series share the overflow slot", "[comm_table]") {
+  CommTable table(3, CommFilter());
+  CommStats* first = stats(table, "one");
+  stats(table, "two");
+  stats(table, "three");
+  CHECK(table.overflow_events() == 0);
+
+  CHECK(stats(table, "four") == &table.overflow());
+  CHECK(stats(table, "five") == &table.overflow());
+  CHECK(stats(table, "four") == &table.overflow());
+  CHECK(table.overflow_events() == 3);
+  CHECK(table.series_count() == 3);
+  // Names that had a slot keep it.
+  CHECK(stats(table, "one") == first);
+  CHECK(table.overflow_events() == 3);
+}
+
+TEST_CASE("with max_comm_series 0 every name overflows", "[comm_table]") {
+  CommTable table(0, CommFilter());
+  CHECK(stats(table, "bash") == &table.overflow());
+  CHECK(table.series_count() == 0);
+  CHECK(table.overflow_events() == 1);
+}
+
+TEST_CASE("include globs admit, exclude globs win", "[comm_table][filter]") {
+  const CommFilter filter({"ba*", "kworker*", "python3.[0-9]*"}, {"bad*"});
+  CHECK(filter.admits(CommName("bash")));
+  CHECK(filter.admits(CommName("kworker/0:1-events")));  // '*' crosses '/'
+  CHECK(filter.admits(CommName("python3.11")));
+  CHECK_FALSE(filter.admits(CommName("python3")));
+  CHECK_FALSE(filter.admits(CommName("badger")));
+  CHECK_FALSE(filter.admits(CommName("ls")));
+  CHECK_FALSE(filter.admits(CommName("")));
+
+  const CommFilter exclude_only({}, {"sshd*", "cron"});
+  CHECK(exclude_only.admits(CommName("bash")));
+  CHECK(exclude_only.admits(CommName("crond")));
+  CHECK_FALSE(exclude_only.admits(CommName("cron")));
+  CHECK_FALSE(exclude_only.admits(CommName("sshd: root")));
+
+  CHECK(CommFilter().admits(CommName("anything")));
+}
+
+TEST_CASE("excluded names get no slot and consume no series", "[comm_table][filter]") {
+  CommTable table(2, CommFilter({}, {"x*"}));
+  for (int round = 0; round < 3; ++round)
+    for (int i = 0; i < 10; ++i) CHECK(stats(table, "x" + std::to_string(i)) == nullptr);
+  CHECK(table.series_count() == 0);
+  CommStats* a = stats(table, "a");
+  CommStats* b = stats(table, "b");
+  CHECK(a != nullptr);
+  CHECK(b != nullptr);
+  CHECK(a != b);
+  CHECK(table.series_count() == 2);
+  CHECK(stats(table, "x9") == nullptr);
+  CHECK(stats(table, "c") == &table.overflow());
+  CHECK(table.overflow_events() == 1);
+}
+
+TEST_CASE("with an include list, other names are excluded, not overflowed",
+          "[comm_table][filter]") {
+  CommTable table(1, CommFilter({"nginx"}, {}));
+  CHECK(stats(table, "bash") == nullptr);
+  CHECK(stats(table, "nginx") != nullptr);
+  CHECK(stats(table, "bash") == nullptr);
+  CHECK(table.overflow_events() == 0);
+  CHECK(table.series_count() == 1);
+}
+
+namespace {
+
+// A filter that counts every glob it evaluates: the per-event cost the table bounds.
+struct CountingFilter {
+  std::vector<std::string> exclude_globs;
+  std::uint64_t* globs_evaluated;
+
+  bool admits(const CommName& comm) const {
+    const std::string name(comm.view());
+    for (const std::string& glob : exclude_globs) {
+      ++*globs_evaluated;
+      if (fnmatch(glob.c_str(), name.c_str(), 0) == 0) return false;
+    }
+    return true;
+  }
+};
+
+using CountingTable = execmond::SeriesTable<CommName, CommStats, CommLabel, CountingFilter>;
+
+std::vector<std::string> long_filter_list() {
+  std::vector<std::string> globs;
+  for (int i = 0; i < 100; ++i) globs.push_back("nomatch-" + std::to_string(i) + "-*");
+  globs.push_back("x*");
+  return globs;
+}
+
+}  // namespace
+
+TEST_CASE("a burst of new names runs each name's globs once, however many arrive",
+          "[series_table][filter]") {
+  // The defect: names past max_comm_series and excluded names past a cache that stopped
+  // filling re-ran every glob on every event; 20,000 new names stalled the reader 12 s.
+  std::uint64_t globs = 0;
+  const std::vector<std::string> list = long_filter_list();
+  CountingTable table(10, 10, CountingFilter{list, &globs});
+  constexpr int kNames = 20'000;
+  constexpr int kEventsPerName = 3;  // exec, exit, and a failed exec
+  for (int i = 0; i < kNames; ++i) {
+    const CommName excluded("x" + std::to_string(i));
+    const CommName admitted("w" + std::to_string(i));
+    for (int e = 0; e < kEventsPerName; ++e) {
+      REQUIRE(table.stats_for_event(excluded) == nullptr);
+      REQUIRE(table.stats_for_event(admitted) != nullptr);
+    }
+  }
+  // One filter run per name, not per event: the verdicts of excluded names and of names
+  // past the bound are cached, the cache evicting old verdicts for new ones.
+  CHECK(table.filter_runs() == 2 * kNames);
+  CHECK(globs == kNames * list.size() + kNames * list.size());
+  CHECK(table.series_count() == 10);
+  CHECK(table.overflow_events() == (kNames - 10) * kEventsPerName);
+
+  // A name evicted from the cache is decided again, once.
+  const std::uint64_t runs = table.filter_runs();
+  CHECK(table.stats_for_event(CommName("x0")) == nullptr);
+  CHECK(table.stats_for_event(CommName("x0")) == nullptr);
+  CHECK(table.filter_runs() <= runs + 1);
+}
+
+TEST_CASE("names with a series never run the filter again", "[series_table][filter]") {
+  std::uint64_t globs = 0;
+  CountingTable table(100, 100, CountingFilter{long_filter_list(), &globs});
+  for (int round = 0; round < 50; ++round)
+    for (int i = 0; i < 100; ++i) table.stats_for_event(CommName("w" + std::to_string(i)));
+  CHECK(table.filter_runs() == 100);
+}
+
+namespace {
+
+// A composite key, as the daemon's (comm, unit, container) or (path, comm).
+struct CommAndUnit {
+  CommName comm;
+  std::uint64_t unit;
+};
+struct CommAndUnitLabels {
+  explicit CommAndUnitLabels(const CommAndUnit& key)
+      : comm(key.comm), unit("u" + std::to_string(key.unit)) {}
+  static CommAndUnitLabels overflow() { return CommAndUnitLabels(); }
+  CommAndUnitLabels() : comm(CommLabel::overflow()), unit("overflow") {}
+  CommLabel comm;
+  std::string unit;
+};
+struct AdmitAll {
+  bool admits(const CommAndUnit&) const { return true; }
+};
+using CompositeTable = execmond::SeriesTable<CommAndUnit, CommStats, CommAndUnitLabels, AdmitAll>;
+
+}  // namespace
+
+TEST_CASE("composite keys: one series per combination, the bound over all of them",
+          "[series_table]") {
+  CompositeTable table(4, 4, AdmitAll{});
+  CommStats* sh_a = table.stats_for_event({CommName("sh"), 1});
+  CommStats* sh_b = table.stats_for_event({CommName("sh"), 2});
+  CommStats* ls_a = table.stats_for_event({CommName("ls"), 1});
+  CHECK(std::set<CommStats*>{sh_a, sh_b, ls_a}.size() == 3);
+  CHECK(table.stats_for_event({CommName("sh"), 1}) == sh_a);
+  REQUIRE(table.series_count() == 3);
+  CHECK(table.series_labels(1).comm.view() == "sh");
+  CHECK(table.series_labels(1).unit == "u2");
+  table.stats_for_event({CommName("ls"), 2});
+  CHECK(table.stats_for_event({CommName("ls"), 3}) == &table.overflow());
+  CHECK(table.stats_for_event({CommName("cat"), 1}) == &table.overflow());
+  CHECK(table.overflow_events() == 2);
+  CHECK(table.overflow_labels().comm.view() == "execmond_overflow");
+}
+
+TEST_CASE("apply: bounds and filters change, counters stay", "[series_table][reload]") {
+  execmond::SeriesTable<CommName, CommStats, CommLabel, CommFilter> table(5, 2, CommFilter());
+  CommStats* a = table.stats_for_event(CommName("a"));
+  a->execs.add(7);
+  CommStats* b = table.stats_for_event(CommName("b"));
+  CHECK(table.stats_for_event(CommName("c")) == &table.overflow());
+  CHECK(table.series_limit() == 2);
+
+  // Raised: the name that overflowed before gets its own series now.
+  table.apply(4, CommFilter());
+  CHECK(table.series_limit() == 4);
+  CommStats* c = table.stats_for_event(CommName("c"));
+  CHECK(c != &table.overflow());
+  CHECK(table.series_count() == 3);
+
+  // A filter that excludes "a": its series stops counting but keeps its value.
+  table.apply(4, CommFilter({}, {"a"}));
+  CHECK(table.stats_for_event(CommName("a")) == nullptr);
+  CHECK(table.stats_for_event(CommName("b")) == b);
+  REQUIRE(table.series_count() == 3);
+  CHECK(table.series_labels(0).view() == "a");
+  CHECK(table.series(0).execs.value() == 7);
+
+  // Lowered below the series in use: they keep counting, new names overflow.
+  table.apply(1, CommFilter());
+  CHECK(table.stats_for_event(CommName("a")) == a);
+  CHECK(table.stats_for_event(CommName("d")) == &table.overflow());
+  CHECK(table.series_count() == 3);
+
+  CHECK_THROWS_AS(table.apply(6, CommFilter()), std::invalid_argument);
+}
