@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "binaries/binary_allow_list.h"
+#include "binaries/unexpected_binaries.h"
 #include "bpf/dropped_events.h"
 #include "bpf/libbpf_logging.h"
 #include "bpf/process_probes.h"
@@ -21,6 +23,7 @@
 #include "exit_codes.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
+#include "metrics/unexpected_binary_metrics.h"
 #include "service/listen_check.h"
 #include "service/logging.h"
 #include "service/shutdown_signal.h"
@@ -76,6 +79,7 @@ ProbeOptions probe_options(const Config& config) {
   options.min_duration = config.min_duration;
   // A quarter full wakes the reader at once; less waits for its periodic poll.
   options.wakeup_bytes = config.ring_buffer_size / 4;
+  options.resolve_binaries = config.allowed_binaries.has_value();
   return options;
 }
 
@@ -147,10 +151,23 @@ int run_daemon(const DaemonOptions& options) {
                    ? "task storage: lifetimes start at exec"
                    : "no task storage on this kernel: lifetimes start at fork");
 
+  // The binaries stage exists even with the feature off, so that a reload can turn it on:
+  // set_resolve_binaries() on the probes, replace_allow_list() posted to the reader.
+  auto unexpected_metrics = std::make_shared<UnexpectedBinaryMetrics>();
+  const UnexpectedExecLog unexpected_log;
+  UnexpectedBinaries binaries(
+      *probes, *unexpected_metrics, unexpected_log,
+      BinaryAllowList(config.allowed_binaries.value_or(std::vector<std::string>{})));
+  recorder.send_binaries_to(&binaries);
+  if (config.allowed_binaries)
+    spdlog::info("binaries: {} allow-list patterns; unexpected execs are counted and logged",
+                 config.allowed_binaries->size());
+
   auto dropped = std::make_shared<DroppedEventsCollector>(*probes);
   auto build_info = build_info_registry();
   exposer->RegisterCollectable(metrics);
   exposer->RegisterCollectable(dropped);
+  exposer->RegisterCollectable(unexpected_metrics);
   exposer->RegisterCollectable(build_info);
 
   try {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "binaries/allowed_binary_cache.h"
+
 struct execmond_bpf;
 struct execmond_binary_id;
 
@@ -47,17 +49,6 @@ enum class ExecFailureHook {
   kNone,                // neither is available: failed execs are not seen
 };
 
-// The kernel's cache of binaries the allow-list admits (bpf/binaries.bpf.h): an exec of
-// one sends no binary record.
-class AllowedBinaryCache {
- public:
-  virtual ~AllowedBinaryCache() = default;
-  // One bpf() system call: call it once per newly allowed binary, never per exec.
-  virtual void allow(const struct execmond_binary_id& binary) = 0;
-  // Forgets every entry (the allow-list changed).
-  virtual void clear() = 0;
-};
-
 class ProcessProbes : public AllowedBinaryCache {
  public:
   // Opens, configures, loads and attaches the skeleton; throws ProbeError. On failure
@@ -79,7 +70,7 @@ class ProcessProbes : public AllowedBinaryCache {
 
   // Turns path resolution in the kernel on or off, at once; any thread.
   void set_resolve_binaries(bool on);
-  void allow(const struct execmond_binary_id& binary) override;
+  void allow(const execmond_binary_id& binary) override;
   void clear() override;
 
  private:
