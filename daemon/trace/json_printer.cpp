@@ -4,7 +4,7 @@
 //
 // {"type":"exec","time":"…","pid":1235,"ppid":1234,"parent_comm":"bash","uid":0,"gid":0,
 //  "comm":"ls","filename":"/usr/bin/ls","filename_truncated":false,"path":"/usr/bin/ls",
-//  "interpreter":null,"binary_flags":2,"deleted":false,"memfd":false,
+//  "interpreter":null,"binary_flags":0,"deleted":false,"memfd":false,
 //  "path_truncated":false,"argv":["ls","-l"],"argv_truncated":false}
 // {"type":"exit",…,"start_time":"…","end_time":"…","lifetime_ns":12000000,
 //  "start_is_fork":false,"exit_code":0,"signal":null,"core_dumped":false}

@@ -3,9 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <optional>
+#include <unordered_map>
+
+#include "binaries/binary_allow_list.h"
 #include "bpf/libbpf_logging.h"
 #include "bpf/process_probes.h"
 #include "bpf/ring_buffer_reader.h"
+#include "config/config.h"
 #include "exit_codes.h"
 #include "service/logging.h"
 #include "service/shutdown_signal.h"
@@ -21,10 +26,34 @@ constexpr std::size_t kTraceRingBufferSize = std::size_t{16} << 20;
 // The reader is woken for every record; this only bounds a missed wake-up.
 constexpr std::chrono::milliseconds kTracePollInterval{50};
 
+// Binary records wait here for the exec record that follows them (same pid and time):
+// records of other CPUs may come in between.
+class PendingBinaries {
+ public:
+  void add(const execmond_binary_event& e) {
+    if (pending_.size() >= kMaxPending) pending_.clear();  // execs lost with the ring full
+    pending_[e.hdr.pid] = e;
+  }
+  // The exec's binary record, or nullopt when it was lost; forgets it.
+  std::optional<execmond_binary_event> take(const execmond_exec_event& e) {
+    const auto found = pending_.find(e.hdr.pid);
+    if (found == pending_.end()) return std::nullopt;
+    std::optional<execmond_binary_event> binary;
+    if (found->second.hdr.timestamp_ns == e.hdr.timestamp_ns) binary = found->second;
+    pending_.erase(found);
+    return binary;
+  }
+
+ private:
+  static constexpr std::size_t kMaxPending = 4096;
+  std::unordered_map<std::uint32_t, execmond_binary_event> pending_;
+};
+
 class TraceSink : public RecordSink {
  public:
-  TraceSink(const TraceFilter& filter, const TracePrinter& printer, LineWriter& output)
-      : filter_(filter), printer_(printer), output_(output) {}
+  TraceSink(const TraceFilter& filter, const TracePrinter& printer, LineWriter& output,
+            const BinaryAllowList* unexpected_only)
+      : filter_(filter), printer_(printer), output_(output), unexpected_only_(unexpected_only) {}
 
   void on_record(const void* data, std::size_t size) override {
     line_.clear();
@@ -32,16 +61,16 @@ class TraceSink : public RecordSink {
         [&](auto&& event) {
           using Event = std::decay_t<decltype(event)>;
           if constexpr (std::is_same_v<Event, const execmond_binary_event*>) {
+            pending_.add(*event);
           } else if constexpr (std::is_same_v<Event, MalformedRecord>) {
             spdlog::error("malformed ring buffer record (type {}, {} bytes)", event.type,
                           event.size);
+          } else if constexpr (std::is_same_v<Event, const execmond_exec_event*>) {
+            on_exec(*event);
           } else {
             constexpr bool kFailure = std::is_same_v<Event, const execmond_exec_failed_event*>;
-            if constexpr (std::is_same_v<Event, const execmond_exec_event*>) {
-              if (filter_.shows(event->hdr, kFailure)) printer_.format(line_, *event, nullptr);
-            } else {
-              if (filter_.shows(event->hdr, kFailure)) printer_.format(line_, *event);
-            }
+            if (!unexpected_only_ && filter_.shows(event->hdr, kFailure))
+              printer_.format(line_, *event);
           }
         },
         decode_event(data, size));
@@ -50,11 +79,33 @@ class TraceSink : public RecordSink {
   }
 
  private:
+  void on_exec(const execmond_exec_event& e) {
+    const std::optional<execmond_binary_event> record = pending_.take(e);
+    if (!filter_.shows(e.hdr, false)) return;
+    std::optional<ResolvedBinary> binary;
+    if (record) binary.emplace(*record);
+    // A lost binary record leaves the exec unjudged: not shown as unexpected.
+    if (unexpected_only_ && (!binary || unexpected_only_->allows(*binary))) return;
+    printer_.format(line_, e, binary ? &*binary : nullptr);
+  }
+
   const TraceFilter& filter_;
   const TracePrinter& printer_;
   LineWriter& output_;
+  const BinaryAllowList* unexpected_only_;  // null: every exec
+  PendingBinaries pending_;
   std::string line_;  // reused: one allocation for the whole trace
 };
+
+// The daemon's allow-list: --config's, or the embedded default's.
+BinaryAllowList unexpected_allow_list(const TraceOptions& options) {
+  const std::string source = options.config_path.value_or("<embedded default>");
+  const Config config = options.config_path ? load_config_file(*options.config_path)
+                                            : parse_config(embedded_default_config(), source);
+  if (!config.allowed_binaries)
+    throw ConfigError(source + " has no \"binaries: allow:\" section to judge binaries by");
+  return BinaryAllowList(*config.allowed_binaries);
+}
 
 }  // namespace
 
@@ -63,11 +114,21 @@ int run_trace(const TraceOptions& options) {
   route_libbpf_logs_to_spdlog();
   ShutdownSignal shutdown_signal;  // before any thread exists
 
+  std::optional<BinaryAllowList> allow_list;
+  if (options.unexpected_only) {
+    try {
+      allow_list = unexpected_allow_list(options);
+    } catch (const ConfigError& error) {
+      spdlog::critical("--unexpected: {}", error.what());
+      return exit_code::kConfigInvalid;
+    }
+  }
+
   const WallClock clock;
   const TraceFilter filter(options);
   const auto printer = options.json ? make_json_printer(clock) : make_table_printer(clock);
   LineWriter output(STDOUT_FILENO);
-  TraceSink sink(filter, *printer, output);
+  TraceSink sink(filter, *printer, output, allow_list ? &*allow_list : nullptr);
 
   ProbeOptions probe_options;
   probe_options.ring_buffer_size = kTraceRingBufferSize;
