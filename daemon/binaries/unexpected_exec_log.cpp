@@ -43,10 +43,10 @@ void UnexpectedExecLog::write(const execmond_binary_event& e, const ResolvedBina
   const std::string flags = qualifiers(binary.flags());
   // The kernel's dev_t packs 12 bits of major above 20 of minor, not glibc's layout.
   const unsigned kernel_major = e.binary.dev >> 20, kernel_minor = e.binary.dev & 0xfffff;
-  const std::string message = "unexpected exec: " + path + " (comm " + comm + ", pid " +
-                              std::to_string(e.hdr.pid) + ", uid " + std::to_string(e.hdr.uid) +
-                              ", parent " + parent_comm + " " + std::to_string(e.hdr.ppid) + ")";
   if (to_journal_) {
+    const std::string message = "unexpected exec of " + path + " as " + comm + " (pid " +
+                                std::to_string(e.hdr.pid) + ", uid " + std::to_string(e.hdr.uid) +
+                                ", parent " + parent_comm + " " + std::to_string(e.hdr.ppid) + ")";
     sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=4", "EXECMOND_EVENT=unexpected_exec",
                     "EXECMOND_PATH=%s", path.c_str(), "EXECMOND_INTERPRETER=%s",
                     interpreter.c_str(), "EXECMOND_COMM=%s", comm.c_str(), "EXECMOND_PID=%u",
@@ -58,10 +58,10 @@ void UnexpectedExecLog::write(const execmond_binary_event& e, const ResolvedBina
     return;
   }
   spdlog::warn(
-      "{} path={} interpreter={} comm={} pid={} ppid={} parent_comm={} uid={} gid={} inode={} "
-      "device={}:{} flags={}",
-      message, path, interpreter.empty() ? "-" : interpreter, comm, e.hdr.pid, e.hdr.ppid,
-      parent_comm, e.hdr.uid, e.hdr.gid, e.binary.ino, kernel_major, kernel_minor, flags);
+      "unexpected exec: path={} interpreter={} comm={} pid={} ppid={} parent_comm={} uid={} "
+      "gid={} inode={} device={}:{} flags={}",
+      path, interpreter.empty() ? "-" : interpreter, comm, e.hdr.pid, e.hdr.ppid, parent_comm,
+      e.hdr.uid, e.hdr.gid, e.binary.ino, kernel_major, kernel_minor, flags);
 }
 
 }  // namespace execmond

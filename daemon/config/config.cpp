@@ -339,8 +339,9 @@ void read_map(const ConfigSource& source, const YAML::Node& map, const std::stri
 
 void read_binaries(const Entry& entry, Config& config) {
   if (!entry.value.IsMap()) {
-    entry.reject(R"(expected a section such as "allow: ["/usr/bin/*"]" on the next lines, )"
-                 "indented");
+    entry.reject(
+        "expected a section: \"allow:\" and a list of path patterns, on the next lines, "
+        "indented");
   }
   config.allowed_binaries.emplace();  // the section alone turns the feature on
   read_map(entry.source, entry.value, entry.key + ".", std::begin(kBinariesKeys),
