@@ -94,27 +94,38 @@ static __always_inline void read_binary_id(struct file *file, struct execmond_bi
 	id->flags = 0;
 }
 
-/* Prepends "/name" of `dentry` to the path ending at `pos`; returns the new start, or
- * -1 when it does not fit. */
-static __always_inline int prepend_name(char *buf, int pos, struct dentry *dentry)
+/* Prepends "/name" of the dentry at `dentry_addr` to the path in this CPU's scratch that
+ * starts at `pos`; returns the new start, or -1 when it does not fit.
+ *
+ * A global function, so the verifier checks it once on its own and its callers see only
+ * an unknown return value: with the precise position inside the path walk's loop, 5.10's
+ * verifier explored every combination of branches across iterations and gave up (E2BIG). */
+__noinline int execmond_prepend_name(__u64 dentry_addr, int pos)
 {
-	__u32 len = BPF_CORE_READ(dentry, d_name.len) & NAME_MASK;
-	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	struct dentry *dentry = (struct dentry *)dentry_addr;
+	__u32 zero = 0;
+	struct path_scratch *scratch = bpf_map_lookup_elem(&path_scratches, &zero);
+	__u32 len;
+	const unsigned char *name;
 
+	if (!scratch || pos > PATH_END)
+		return -1;
+	len = BPF_CORE_READ(dentry, d_name.len) & NAME_MASK;
+	name = BPF_CORE_READ(dentry, d_name.name);
 	if (pos < (int)len + 1)
 		return -1;
 	pos -= len;
-	bpf_probe_read_kernel(buf + (pos & PATH_MASK), len, name);
+	bpf_probe_read_kernel(scratch->buf + (pos & PATH_MASK), len, name);
 	pos -= 1;
-	buf[pos & PATH_MASK] = '/';
+	scratch->buf[pos & PATH_MASK] = '/';
 	return pos;
 }
 
 /* Writes the path of (mnt, dentry) as the process with root `root` names it, ending at
- * PATH_END; returns where it starts. d_path()'s walk (fs/d_path.c prepend_path()),
- * bounded. */
+ * PATH_END in this CPU's scratch; returns where it starts. d_path()'s walk
+ * (fs/d_path.c prepend_path()), bounded. */
 static __noinline int prepend_path(struct vfsmount *vfsmnt, struct dentry *dentry,
-				   struct path *root, char *buf, __u32 *flags)
+				   struct path *root, __u32 *flags)
 {
 	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	struct vfsmount *root_mnt = BPF_CORE_READ(root, mnt);
@@ -140,7 +151,7 @@ static __noinline int prepend_path(struct vfsmount *vfsmnt, struct dentry *dentr
 			continue;
 		}
 		parent = BPF_CORE_READ(dentry, d_parent);
-		next = prepend_name(buf, pos, dentry);
+		next = execmond_prepend_name((__u64)dentry, pos);
 		if (next < 0)
 			break;
 		pos = next;
@@ -185,7 +196,7 @@ static __always_inline void resolve_binary(struct task_struct *task, struct file
 	__u32 flags = 0;
 	int start, end = PATH_END;
 
-	start = prepend_path(BPF_CORE_READ(file, f_path.mnt), dentry, &fs->root, buf, &flags);
+	start = prepend_path(BPF_CORE_READ(file, f_path.mnt), dentry, &fs->root, &flags);
 	/* d_unlinked() (unhashed, not a root), or no link left (memfd, O_TMPFILE). */
 	if ((!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry) ||
 	    BPF_CORE_READ(file, f_inode, i_nlink) == 0) {
@@ -224,7 +235,7 @@ static __always_inline void resolve_script(struct task_struct *task, const char 
 		struct fs_struct *fs = BPF_CORE_READ(task, fs);
 
 		start = prepend_path(BPF_CORE_READ(fs, pwd.mnt), BPF_CORE_READ(fs, pwd.dentry),
-				     &fs->root, buf, &flags);
+				     &fs->root, &flags);
 		buf[PATH_END] = '/';
 		n = bpf_probe_read_kernel_str(buf + PATH_END + 1, PATH_MASK, filename);
 		end = PATH_END + 1 + (n > 0 ? n - 1 : 0);
@@ -232,7 +243,7 @@ static __always_inline void resolve_script(struct task_struct *task, const char 
 		n = bpf_probe_read_kernel_str(buf + PATH_END, EXECMOND_PATH_LEN, filename);
 		end = PATH_END + (n > 0 ? n - 1 : 0);
 	}
-	if (!copy_path(e->script, buf, start, end) || (flags & EXECMOND_BINARY_PATH_TRUNCATED))
+	if (!copy_path(e->script, buf, start, end) || flags) /* cut, or a cwd outside the root */
 		e->binary.flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
 }
 
