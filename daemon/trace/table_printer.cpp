@@ -29,12 +29,8 @@ class TablePrinter : public TracePrinter {
   void format(std::string& line, const execmond_exec_event& e,
               const ResolvedBinary* binary) const override {
     start(line, "EXEC", e.hdr);
+    (void)binary;  // the table keeps the caller's filename; --json has the resolved path
     append_path(line, e.filename, e.hdr.flags);
-    // The file that really ran, where it differs from what the caller named.
-    if (binary && binary->path() != field_text(e.filename)) {
-      line += " -> ";
-      append_escaped_bytes(line, binary->path());
-    }
     line += '\n';
   }
 
@@ -75,10 +71,6 @@ class TablePrinter : public TracePrinter {
     pad_to(line, base + 40);
     line += std::to_string(hdr.ppid);
     pad_to(line, base + 48);
-  }
-
-  static std::string_view field_text(const char (&path)[EXECMOND_FILENAME_LEN]) {
-    return {path, strnlen(path, sizeof(path))};
   }
 
   static void append_path(std::string& line, const char (&path)[EXECMOND_FILENAME_LEN],
