@@ -343,9 +343,13 @@ void read_binaries(const Entry& entry, Config& config) {
         "expected a section: \"allow:\" and a list of path patterns, on the next lines, "
         "indented");
   }
-  config.allowed_binaries.emplace();  // the section alone turns the feature on
   read_map(entry.source, entry.value, entry.key + ".", std::begin(kBinariesKeys),
            std::end(kBinariesKeys), config);
+  // A section without its list would judge every binary unexpected: surely a mistake.
+  if (!config.allowed_binaries) {
+    entry.reject(entry.value, entry.key,
+                 "expected \"allow:\" and a list of path patterns in the section", "none");
+  }
 }
 
 constexpr Key kKeys[] = {

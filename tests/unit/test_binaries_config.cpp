@@ -30,8 +30,6 @@ TEST_CASE("the binaries section is read", "[config][binaries]") {
   const Config empty = parse_config("binaries:\n  allow: []\n", "x");
   REQUIRE(empty.allowed_binaries.has_value());
   CHECK(empty.allowed_binaries->empty());
-  // A section without allow: on, nothing allowed.
-  CHECK(parse_config("binaries: {}\n", "x").allowed_binaries.has_value());
 }
 
 TEST_CASE("binaries section mistakes are located and explained", "[config][binaries]") {
@@ -41,6 +39,9 @@ TEST_CASE("binaries section mistakes are located and explained", "[config][binar
   CHECK(rejection("binaries: [\"/usr/bin/*\"]\n") ==
         "execmond.yaml:1:11: binaries: expected a section: \"allow:\" and a list of path "
         "patterns, on the next lines, indented, got a list");
+  CHECK(rejection("binaries: {}\n") ==
+        "execmond.yaml:1:11: binaries: expected \"allow:\" and a list of path patterns in the "
+        "section, got none");
   CHECK(rejection("binaries:\n  alow: []\n") ==
         "execmond.yaml:2:3: unknown key \"alow\" (did you mean \"allow\"?) in section "
         "\"binaries\"");

@@ -1,8 +1,10 @@
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -93,7 +95,53 @@ TEST_CASE("limits are configurable and time never runs backwards", "[binaries][r
   CHECK(limiter.admit("/a", 6 * kSecond));
 }
 
+// Routes spdlog into a string for the life of the object.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text_);
+    sink->set_pattern("%l %v");
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::string text() const { return text_.str(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream text_;
+};
+
+TEST_CASE("an unexpected exec is one structured line, rate-limited per path", "[binaries]") {
+  RecordingCache cache;
+  UnexpectedBinaryMetrics metrics;
+  const UnexpectedExecLog log(false);
+  UnexpectedBinaries binaries(cache, metrics, log, BinaryAllowList({"/usr/bin/*"}));
+  CapturedLog captured;
+  auto e = binary_record("/usr/bin/dash", "run\nme", 77, EXECMOND_BINARY_SCRIPT);
+  std::string("/tmp/x/../run.sh").copy(e.script, sizeof(e.script));
+  e.hdr.pid = 4242;
+  e.hdr.ppid = 4241;
+  e.hdr.uid = 1000;
+  e.hdr.gid = 100;
+  std::strncpy(e.hdr.parent_comm, "bash", sizeof(e.hdr.parent_comm));
+  e.binary.dev = (8u << 20) | 1;
+  for (int i = 0; i < 8; ++i) binaries.on_binary(e);
+  const std::string text = captured.text();
+  CHECK(text.rfind(
+            "warning unexpected exec: path=/tmp/run.sh interpreter=/usr/bin/dash comm=run\\x0ame "
+            "pid=4242 ppid=4241 parent_comm=bash uid=1000 gid=100 inode=77 device=8:1 "
+            "flags=none\n",
+            0) == 0);
+  // Five lines at once for one path, the rest counted.
+  std::size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  CHECK(lines == 5);
+  CHECK(scalar(metrics, "execmond_unexpected_exec_logs_suppressed_total") == 3);
+  CHECK(unexpected_execs(metrics).at({"/tmp/run.sh", "run\\x0ame"}) == 8);
+}
+
 TEST_CASE("allowed binaries are cached in the kernel, unexpected ones counted", "[binaries]") {
+  CapturedLog quiet;
   RecordingCache cache;
   UnexpectedBinaryMetrics metrics;
   const UnexpectedExecLog log(false);
