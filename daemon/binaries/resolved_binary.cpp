@@ -27,6 +27,7 @@ std::size_t fold_dot_components(std::string_view path, char* out) {
 
 ResolvedBinary::ResolvedBinary(const execmond_binary_event& e)
     : executable_(e.path, strnlen(e.path, sizeof(e.path))), flags_(e.binary.flags) {
+  if (executable_.empty()) executable_ = kUnresolvedPath;
   if (is_script())
     script_size_ = fold_dot_components({e.script, strnlen(e.script, sizeof(e.script))}, script_);
 }

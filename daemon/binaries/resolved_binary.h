@@ -15,12 +15,17 @@ inline constexpr std::uint32_t kNeverAllowedBinaryFlags =
     EXECMOND_BINARY_DELETED | EXECMOND_BINARY_MEMFD | EXECMOND_BINARY_PATH_TRUNCATED |
     EXECMOND_BINARY_SCRIPT_TRUNCATED | EXECMOND_BINARY_UNREACHABLE;
 
+// The path of a binary the kernel sent no path for: never a real path (those start
+// with '/'), never allowed (the record is flagged truncated).
+inline constexpr std::string_view kUnresolvedPath = "(unresolved)";
+
 // Views of one record, valid while it is: no allocation.
 class ResolvedBinary {
  public:
   explicit ResolvedBinary(const execmond_binary_event& e);
 
-  // The file that runs: for a script, its interpreter.
+  // The file that runs: for a script, its interpreter. kUnresolvedPath when the kernel
+  // could not resolve it (its scratch buffer was taken by a preempted walk).
   std::string_view executable() const { return executable_; }
   // Scripts: the script, "." and ".." folded; empty otherwise.
   std::string_view script() const { return {script_, script_size_}; }

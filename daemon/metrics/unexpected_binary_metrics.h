@@ -28,8 +28,9 @@ struct UnexpectedExecKey {
 };
 
 // Label values, rendered once per series as comm_label.h renders a comm: the path's bytes
-// escaped losslessly into valid UTF-8. A path label is empty or starts with "/", which
-// escaping keeps, so no path renders to the overflow value kOverflowPathLabel.
+// escaped losslessly into valid UTF-8. A path starts with "/", which escaping keeps, or
+// is "(unresolved)" (binaries/resolved_binary.h), so none renders to the overflow value
+// kOverflowPathLabel.
 struct UnexpectedExecLabels {
   explicit UnexpectedExecLabels(const UnexpectedExecKey& key);
   UnexpectedExecLabels(std::string path_label, std::string comm_label)

@@ -171,4 +171,13 @@ TEST_CASE("a binary with no honest name is never allowed", "[glob]") {
   CHECK_FALSE(BinaryAllowList({"/tmp/*.sh"}).allows(ResolvedBinary(e)));
 }
 
+TEST_CASE("a binary the kernel could not resolve has a name no path has", "[glob]") {
+  execmond_binary_event e{};
+  e.binary.flags = EXECMOND_BINARY_PATH_TRUNCATED;
+  const ResolvedBinary unresolved(e);
+  CHECK(unresolved.path() == kUnresolvedPath);
+  CHECK(kUnresolvedPath.front() != '/');
+  CHECK_FALSE(BinaryAllowList({"/**"}).allows(unresolved));
+}
+
 }  // namespace execmond
