@@ -11,11 +11,13 @@
 #define EXECMOND_COMM_LEN 16	  /* TASK_COMM_LEN */
 #define EXECMOND_FILENAME_LEN 256 /* longer paths are cut and flagged */
 #define EXECMOND_ARGS_LEN 4096	  /* argv bytes captured for `execmond trace` */
+#define EXECMOND_PATH_LEN 1024	  /* resolved paths: longer ones are cut and flagged */
 
 enum execmond_event_type {
 	EXECMOND_EVENT_EXEC = 1,
 	EXECMOND_EVENT_EXIT = 2,
 	EXECMOND_EVENT_EXEC_FAILED = 3,
+	EXECMOND_EVENT_BINARY = 4,
 };
 
 /* Bits of `flags` in the records below. */
@@ -27,13 +29,43 @@ enum execmond_event_flags {
 	EXECMOND_START_IS_FORK = 1u << 2,
 };
 
+/* Bits of `struct execmond_binary_id`'s flags. */
+enum execmond_binary_flags {
+	/* Exec: the identity is in allowed_binaries and no binary record was sent. */
+	EXECMOND_BINARY_ALLOWED = 1u << 0,
+	/* Exec: a binary record with this identity was sent just before it. */
+	EXECMOND_BINARY_RESOLVED = 1u << 1,
+	/* The file that runs is an interpreter started by binfmt_script or binfmt_misc. */
+	EXECMOND_BINARY_SCRIPT = 1u << 2,
+	/* The file has no name left (unlinked, or memfd): its path ends in " (deleted)". */
+	EXECMOND_BINARY_DELETED = 1u << 3,
+	/* A memfd_create() file: its path is "/memfd:NAME (deleted)". */
+	EXECMOND_BINARY_MEMFD = 1u << 4,
+	/* The path, or the script's, did not fit (or was deeper than the walk goes). */
+	EXECMOND_BINARY_PATH_TRUNCATED = 1u << 5,
+	EXECMOND_BINARY_SCRIPT_TRUNCATED = 1u << 6,
+	/* The file is outside the process's root (a mount since detached, another
+	 * namespace's): the path is as seen from the mount it belongs to. */
+	EXECMOND_BINARY_UNREACHABLE = 1u << 7,
+};
+
+/* Which file an exec ran: the kernel's identity of it. A rewritten, replaced or renamed
+ * file changes its ctime, so (dev, ino, ctime) names one version of one file. */
+struct execmond_binary_id {
+	__u64 ino;
+	__u64 ctime_ns; /* change time, ns since the epoch */
+	__u32 dev;	/* the superblock's s_dev, as the kernel encodes it */
+	__u32 flags;	/* enum execmond_binary_flags */
+};
+
 /* Indexes of the per-CPU `dropped_events` counters: a record the ring buffer had no
  * room for. */
 enum execmond_drop_reason {
 	EXECMOND_DROP_EXEC = 0,
 	EXECMOND_DROP_EXIT = 1,
 	EXECMOND_DROP_EXEC_FAILED = 2,
-	EXECMOND_DROP_REASONS = 3,
+	EXECMOND_DROP_BINARY = 3,
+	EXECMOND_DROP_REASONS = 4,
 };
 
 /* Common head of every record: the reader dispatches on `type`. */
@@ -55,6 +87,7 @@ struct execmond_event_header {
  * capture_args set (`execmond trace`); records without it end before `args`. */
 struct execmond_exec_event {
 	struct execmond_event_header hdr;
+	struct execmond_binary_id binary; /* zero unless binaries are resolved */
 	char filename[EXECMOND_FILENAME_LEN];
 	__u32 args_size; /* bytes of NUL-separated argv in args */
 	__u32 pad;
@@ -77,6 +110,19 @@ struct execmond_exec_failed_event {
 	__s32 error; /* positive errno */
 	__u32 pad;
 	char filename[EXECMOND_FILENAME_LEN]; /* the path tried */
+};
+
+/* The resolved path of the file an exec ran, sent just before that exec's record (same
+ * pid and timestamp) when its identity is not in allowed_binaries. Paths are absolute as
+ * seen from the process's root, like /proc/PID/exe; a cut path keeps its last
+ * components and still starts with '/'. */
+struct execmond_binary_event {
+	struct execmond_event_header hdr;
+	struct execmond_binary_id binary;
+	char path[EXECMOND_PATH_LEN]; /* the file that runs: for a script, its interpreter */
+	/* Scripts only: the path the caller gave, made absolute against its working
+	 * directory (symlinks in it are not followed: the kernel has closed that file). */
+	char script[EXECMOND_PATH_LEN];
 };
 
 #endif /* EXECMOND_H */

@@ -13,6 +13,7 @@
 #define EXECMOND_LIFECYCLE_BPF_H
 
 #include "events.bpf.h"
+#include "binaries.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
@@ -54,13 +55,17 @@ static __always_inline void emit_exec(struct task_struct *task, struct linux_bin
 {
 	struct execmond_exec_event *e;
 	__u64 size = capture_args ? sizeof(*e) : offsetof(struct execmond_exec_event, args);
+	struct execmond_binary_id binary = {};
 
+	if (resolve_binaries) /* first: a binary record precedes its exec's */
+		identify_binary(task, bprm, now, &binary);
 	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e) {
 		count_drop(EXECMOND_DROP_EXEC);
 		return;
 	}
 	fill_header(&e->hdr, EXECMOND_EVENT_EXEC, task, now);
+	e->binary = binary;
 	e->hdr.flags |= read_kernel_path(e->filename, BPF_CORE_READ(bprm, filename));
 	e->args_size = 0;
 	e->pad = 0;

@@ -82,7 +82,7 @@ CommandLine parse_daemon(int argc, char* const argv[]) {
 }
 
 CommandLine parse_trace(int argc, char* const argv[]) {
-  enum { kJson = 1, kComm, kExcludeComm, kUnit, kUid, kPid, kFailed, kHelp };
+  enum { kJson = 1, kComm, kExcludeComm, kUnit, kUid, kPid, kFailed, kUnexpected, kConfig, kHelp };
   static const option kOptions[] = {
       {"json", no_argument, nullptr, kJson},
       {"min-duration", required_argument, nullptr, 'd'},
@@ -92,6 +92,8 @@ CommandLine parse_trace(int argc, char* const argv[]) {
       {"uid", required_argument, nullptr, kUid},
       {"pid", required_argument, nullptr, kPid},
       {"failed", no_argument, nullptr, kFailed},
+      {"unexpected", no_argument, nullptr, kUnexpected},
+      {"config", required_argument, nullptr, kConfig},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -125,6 +127,12 @@ CommandLine parse_trace(int argc, char* const argv[]) {
         break;
       case kFailed:
         trace.failed_only = true;
+        break;
+      case kUnexpected:
+        trace.unexpected_only = true;
+        break;
+      case kConfig:
+        trace.config_path = optarg;
         break;
       case 'h':
       case kHelp:
@@ -173,8 +181,11 @@ Exit codes: 0 ok, 1 run-time failure, 2 bad command line, 3 invalid configuratio
 const char* trace_usage_text() {
   return R"(Usage: execmond trace [--json] [-d MS] [--comm GLOB]... [--exclude-comm GLOB]...
                       [--unit GLOB]... [--uid UID] [--pid PID] [--failed]
+                      [--unexpected [--config PATH]]
 
 Prints one line per exec, exit and failed exec as it happens, until interrupted.
+Each exec shows the resolved path of the file that ran (JSON: "path", and for a
+script "interpreter").
 
 Options:
   --json                  one JSON object per line instead of a table
@@ -186,6 +197,10 @@ Options:
   --uid UID               only processes of this user id
   --pid PID               only this process and its direct children
   --failed                only failed execs
+  --unexpected            only execs of binaries outside the allow-list: the
+                          "binaries: allow:" section of the daemon's configuration
+  --config PATH           the configuration --unexpected reads (default: the
+                          embedded default, identical to config/execmond.yaml)
   -h, --help              print this help and exit
 )";
 }

@@ -25,6 +25,10 @@ struct TraceOptions {
   std::optional<std::uint32_t> uid;
   std::optional<std::uint32_t> pid;
   bool failed_only = false;
+  // Only execs of binaries the allow-list does not admit; the list is the `binaries`
+  // section of config_path, or of the embedded default.
+  bool unexpected_only = false;
+  std::optional<std::string> config_path;
 };
 
 struct CommandLine {

@@ -13,6 +13,8 @@
 #include <string>
 #include <system_error>
 
+#include "binaries/binary_allow_list.h"
+#include "binaries/unexpected_binaries.h"
 #include "bpf/dropped_events.h"
 #include "cgroups/cgroup_resolver.h"
 #include "cgroups/unified_hierarchy.h"
@@ -26,6 +28,7 @@
 #include "metrics/process_metrics.h"
 #include "metrics/reload_status.h"
 #include "metrics/self_metrics.h"
+#include "metrics/unexpected_binary_metrics.h"
 #include "reload_plan.h"
 #include "runner.h"
 #include "service/systemd_notify.h"
@@ -96,6 +99,7 @@ ProbeOptions probe_options(const Config& config) {
   options.min_duration = config.min_duration;
   // A quarter full wakes the reader at once; less waits for its periodic poll.
   options.wakeup_bytes = config.ring_buffer_size / 4;
+  options.resolve_binaries = config.allowed_binaries.has_value();
   return options;
 }
 
@@ -160,6 +164,11 @@ class Daemon {
   std::unique_ptr<CgroupResolver> cgroups_;  // only with the unit or container label
   std::shared_ptr<CgroupMetrics> cgroup_metrics_;
   std::unique_ptr<EventRecorder> recorder_;
+  // The binaries stage exists even with the feature off, so that a reload can turn it on.
+  std::shared_ptr<UnexpectedBinaryMetrics> unexpected_metrics_ =
+      std::make_shared<UnexpectedBinaryMetrics>();
+  UnexpectedExecLog unexpected_log_;
+  std::unique_ptr<UnexpectedBinaries> binaries_;
   std::unique_ptr<http::MetricsServer> server_;
   std::shared_ptr<DroppedEventsCollector> dropped_;
   // The server holds weak references: these live as long as the daemon.
@@ -190,9 +199,18 @@ std::optional<int> Daemon::start() {
                    ? "task storage: lifetimes start at exec"
                    : "no task storage on this kernel: lifetimes start at fork");
 
+  binaries_ = std::make_unique<UnexpectedBinaries>(
+      probes, *unexpected_metrics_, unexpected_log_,
+      BinaryAllowList(config_.allowed_binaries.value_or(std::vector<std::string>{})));
+  recorder_->send_binaries_to(binaries_.get());
+  if (config_.allowed_binaries)
+    spdlog::info("binaries: {} allow-list patterns; unexpected execs are counted and logged",
+                 config_.allowed_binaries->size());
+
   dropped_ = std::make_shared<DroppedEventsCollector>(probes);
   server_->add_collectable(metrics_);
   server_->add_collectable(dropped_);
+  server_->add_collectable(unexpected_metrics_);
   server_->add_collectable(build_info_);
   server_->add_collectable(reload_status_);
   server_->add_collectable(self_metrics_);
@@ -211,6 +229,7 @@ std::optional<int> Daemon::start() {
 
   const std::string status = "serving /metrics on " + config_.listen + " (port " +
                              std::to_string(server_->port()) + "), " + security_->describe();
+  server_->mark_ready();
   notify_ready(status);
   spdlog::info("ready: {}", status);
   return std::nullopt;
@@ -243,6 +262,8 @@ void Daemon::stop() {
   // Removal waits for a scrape that is reading the kernel's counters or the resolver.
   if (server_ && dropped_) server_->remove_collectable(dropped_);
   if (server_ && cgroup_metrics_) server_->remove_collectable(cgroup_metrics_);
+  if (recorder_) recorder_->send_binaries_to(nullptr);
+  binaries_.reset();  // it writes to the programs' cache of allowed binaries
   runner_.detach();
   spdlog::info("programs detached");
   server_.reset();
@@ -281,7 +302,9 @@ void Daemon::reload() {
   security_ = next.security;
   server_->reload(security_);
   bool series_table_changed = false;
+  bool allow_list_changed = false;
   for (const SettingChange& change : plan.changes) {
+    allow_list_changed |= change.setting == Setting::kAllowedBinaries;
     series_table_changed |= change.in_place && (change.setting == Setting::kSeriesFilters ||
                                                 change.setting == Setting::kSeriesBound);
     if (change.in_place) {
@@ -300,6 +323,16 @@ void Daemon::reload() {
       metrics->apply(options);
     });
   }
+  // The allow-list's verdicts live on the reader; the kernel resolves paths only while
+  // there is a list to judge them by.
+  if (allow_list_changed) {
+    const std::vector<std::string> patterns =
+        plan.effective.allowed_binaries.value_or(std::vector<std::string>{});
+    runner_.reader().post([binaries = binaries_.get(), patterns] {
+      binaries->replace_allow_list(BinaryAllowList(patterns));
+    });
+    runner_.probes().set_resolve_binaries(plan.effective.allowed_binaries.has_value());
+  }
   if (plan.changes.empty()) spdlog::info("reload: the configuration did not change");
   config_ = plan.effective;
   reload_status_->record_success();
@@ -311,6 +344,8 @@ void Daemon::apply(const SettingChange& change, const Config& next) {
     case Setting::kLogLevel:
       spdlog::set_level(next.log_level);
       break;
+    case Setting::kAllowedBinaries:
+      break;  // posted to the reader by reload()
     case Setting::kWebConfigFile:
       break;  // reload() hands every reload's web configuration to the server
     case Setting::kPollInterval:

@@ -57,6 +57,10 @@ constexpr SettingRule kRules[] = {
     {Setting::kWebConfigFile, "web_config_file", true,
      [](const Config& a, const Config& b) { return a.web_config_file != b.web_config_file; },
      [](Config& e, const Config& r) { e.web_config_file = r.web_config_file; }},
+    // Verdicts are judged again; the kernel's cache of allowed files is emptied.
+    {Setting::kAllowedBinaries, "binaries", true,
+     [](const Config& a, const Config& b) { return a.allowed_binaries != b.allowed_binaries; },
+     [](Config& e, const Config& r) { e.allowed_binaries = r.allowed_binaries; }},
     {Setting::kLogLevel, "log_level", true,
      [](const Config& a, const Config& b) { return a.log_level != b.log_level; },
      [](Config& e, const Config& r) { e.log_level = r.log_level; }},

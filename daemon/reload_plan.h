@@ -19,6 +19,7 @@ enum class Setting {
   kRingBufferSize,
   kPollInterval,
   kWebConfigFile,
+  kAllowedBinaries,
   kLogLevel,
 };
 

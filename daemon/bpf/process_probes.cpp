@@ -104,6 +104,7 @@ ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, bool wi
   rodata->min_duration_ns = static_cast<__u64>(options.min_duration.count());
   rodata->wakeup_bytes = options.wakeup_bytes;
   rodata->capture_args = options.capture_args;
+  skeleton->bss->resolve_binaries = options.resolve_binaries;
 
   auto& progs = skeleton->progs;
   int err =
@@ -215,6 +216,29 @@ std::uint64_t ProcessProbes::dropped_events() const {
     for (__u64 count : per_cpu) total += count;
   }
   return total;
+}
+
+void ProcessProbes::set_resolve_binaries(bool on) {
+  // .bss is mapped into this process: the programs see the store at once.
+  __atomic_store_n(&skeleton_->bss->resolve_binaries, on, __ATOMIC_RELAXED);
+}
+
+void ProcessProbes::allow(const execmond_binary_id& binary) {
+  execmond_binary_id key = binary;
+  key.flags = 0;
+  const __u8 allowed = 1;
+  const int err = bpf_map__update_elem(skeleton_->maps.allowed_binaries, &key, sizeof(key),
+                                       &allowed, sizeof(allowed), BPF_ANY);
+  // Not fatal: the binary is resolved again at its next exec.
+  if (err) spdlog::debug("cannot cache an allowed binary: {}", error_text(err));
+}
+
+void ProcessProbes::clear() {
+  bpf_map* map = skeleton_->maps.allowed_binaries;
+  execmond_binary_id key{};
+  // Deleting the first key each time: iteration would skip keys deleted under it.
+  while (bpf_map__get_next_key(map, nullptr, &key, sizeof(key)) == 0)
+    if (bpf_map__delete_elem(map, &key, sizeof(key), 0) != 0) break;
 }
 
 std::vector<std::string> ProcessProbes::attached_programs() const {

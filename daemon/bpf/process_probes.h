@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "binaries/allowed_binary_cache.h"
+
 struct execmond_bpf;
+struct execmond_binary_id;
 
 namespace execmond {
 
@@ -20,6 +23,9 @@ struct ProbeOptions {
   // record (latency over efficiency, for `execmond trace`).
   std::size_t wakeup_bytes = 0;
   bool capture_args = false;
+  // Resolve the path of each binary not in the allowed-binaries cache (changeable later
+  // with set_resolve_binaries()).
+  bool resolve_binaries = false;
 };
 
 // Why the programs could not be loaded: each has its own remedy and exit code.
@@ -43,7 +49,7 @@ enum class ExecFailureHook {
   kNone,                // neither is available: failed execs are not seen
 };
 
-class ProcessProbes {
+class ProcessProbes : public AllowedBinaryCache {
  public:
   // Opens, configures, loads and attaches the skeleton; throws ProbeError. On failure
   // nothing stays loaded or attached.
@@ -61,6 +67,11 @@ class ProcessProbes {
   bool tracks_exec_time() const { return tracks_exec_time_; }
   bool tracks_exec_failures() const { return exec_failure_hook_ != ExecFailureHook::kNone; }
   std::vector<std::string> attached_programs() const;
+
+  // Turns path resolution in the kernel on or off, at once; any thread.
+  void set_resolve_binaries(bool on);
+  void allow(const execmond_binary_id& binary) override;
+  void clear() override;
 
  private:
   struct SkeletonDeleter {

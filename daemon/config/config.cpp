@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 
+#include "binaries/path_glob.h"
 #include "config/located_yaml.h"
 #include "config/units.h"
 
@@ -166,6 +167,51 @@ struct Key {
   void (*read)(const Entry&, Config&);
 };
 
+void read_allowed_binaries(const Entry& entry, Config& config) {
+  if (!entry.value.IsSequence()) {
+    entry.reject(R"(expected a list of path patterns such as ["/usr/bin/*", "/usr/lib/**"])");
+  }
+  std::vector<std::string> patterns;
+  for (const YAML::Node& item : entry.value) {
+    const std::string subject = entry.key + "[" + std::to_string(patterns.size()) + "]";
+    if (!item.IsScalar()) {
+      entry.reject(item, subject, R"(expected a path pattern such as "/usr/bin/*")",
+                   describe(item));
+    }
+    entry.source.check_quote_closed(item);
+    try {
+      PathGlob{item.Scalar()};
+    } catch (const InvalidGlob& error) {
+      entry.reject(item, subject, error.what(), describe(item));
+    }
+    patterns.push_back(item.Scalar());
+  }
+  config.allowed_binaries = std::move(patterns);
+}
+
+constexpr Key kBinariesKeys[] = {
+    {"allow", read_allowed_binaries},
+};
+
+std::map<std::string, YAML::Mark> read_map(const ConfigSource& source, const YAML::Node& map,
+                                           const std::string& prefix, const Key* keys_begin,
+                                           const Key* keys_end, Config& config);
+
+void read_binaries(const Entry& entry, Config& config) {
+  if (!entry.value.IsMap()) {
+    entry.reject(
+        "expected a section: \"allow:\" and a list of path patterns, on the next lines, "
+        "indented");
+  }
+  read_map(entry.source, entry.value, entry.key + ".", std::begin(kBinariesKeys),
+           std::end(kBinariesKeys), config);
+  // A section without its list would judge every binary unexpected: surely a mistake.
+  if (!config.allowed_binaries) {
+    entry.reject(entry.value, entry.key,
+                 "expected \"allow:\" and a list of path patterns in the section", "none");
+  }
+}
+
 constexpr Key kKeys[] = {
     {"listen", read_listen},
     {"min_duration", read_min_duration},
@@ -179,12 +225,41 @@ constexpr Key kKeys[] = {
     {"poll_interval", read_poll_interval},
     {"log_level", read_log_level},
     {"web_config_file", read_web_config_file},
+    {"binaries", read_binaries},
 };
 
-std::string unknown_key_message(const std::string& key) {
-  std::vector<std::string_view> names;
-  for (const Key& known : kKeys) names.push_back(known.name);
-  return execmond::unknown_key_message(key, names);
+// Reads each "key: value" of `map` with its reader; `prefix` names a section's keys
+// ("binaries.") in errors. Returns where each key was set.
+std::map<std::string, YAML::Mark> read_map(const ConfigSource& source, const YAML::Node& map,
+                                           const std::string& prefix, const Key* keys_begin,
+                                           const Key* keys_end, Config& config) {
+  std::map<std::string, YAML::Mark> where;
+  for (const auto& setting : map) {
+    const YAML::Node& key_node = setting.first;
+    if (!key_node.IsScalar()) {
+      source.fail(key_node.Mark(),
+                  R"(expected a setting name such as "listen", got )" + describe(key_node));
+    }
+    source.check_quote_closed(key_node);
+    const std::string& key = key_node.Scalar();
+    const auto* known = std::find_if(
+        keys_begin, keys_end, [&key](const Key& candidate) { return candidate.name == key; });
+    if (known == keys_end) {
+      std::vector<std::string_view> names;
+      for (const Key* k = keys_begin; k != keys_end; ++k) names.push_back(k->name);
+      std::string message = unknown_key_message(key, names);
+      if (!prefix.empty()) message += " in section \"" + prefix.substr(0, prefix.size() - 1) + "\"";
+      source.fail(key_node.Mark(), message);
+    }
+    const auto [first, inserted] = where.emplace(key, key_node.Mark());
+    if (!inserted) {
+      source.fail(key_node.Mark(), "duplicate key " + quoted(prefix + key) +
+                                       " (first set on line " +
+                                       std::to_string(first->second.line + 1) + ")");
+    }
+    known->read(Entry{source, prefix + key, key_node, setting.second}, config);
+  }
+  return where;
 }
 
 }  // namespace
@@ -196,7 +271,7 @@ bool Config::operator==(const Config& other) const {
          include_units == other.include_units && exclude_units == other.exclude_units &&
          max_comm_series == other.max_comm_series && ring_buffer_size == other.ring_buffer_size &&
          poll_interval == other.poll_interval && log_level == other.log_level &&
-         web_config_file == other.web_config_file;
+         web_config_file == other.web_config_file && allowed_binaries == other.allowed_binaries;
 }
 
 Config parse_config(std::string_view yaml, const std::string& source_name) {
@@ -212,34 +287,16 @@ Config parse_config(std::string_view yaml, const std::string& source_name) {
                              R"("listen: 0.0.0.0:9717", got )" +
                                  describe(root));
   }
-  std::map<std::string, int> line_of_key;
-  std::map<std::string, YAML::Mark> unit_filters;  // where include/exclude_units were set
-  for (const auto& setting : root) {
-    const YAML::Node& key_node = setting.first;
-    if (!key_node.IsScalar()) {
-      source.fail(key_node.Mark(),
-                  R"(expected a setting name such as "listen", got )" + describe(key_node));
-    }
-    source.check_quote_closed(key_node);
-    const std::string& key = key_node.Scalar();
-    const auto* known =
-        std::find_if(std::begin(kKeys), std::end(kKeys),
-                     [&key](const Key& candidate) { return candidate.name == key; });
-    if (known == std::end(kKeys)) source.fail(key_node.Mark(), unknown_key_message(key));
-    const auto [first, inserted] = line_of_key.emplace(key, key_node.Mark().line + 1);
-    if (!inserted) {
-      source.fail(key_node.Mark(), "duplicate key " + quoted(key) + " (first set on line " +
-                                       std::to_string(first->second) + ")");
-    }
-    known->read(Entry{source, key, key_node, setting.second}, config);
-    if (key == "include_units" || key == "exclude_units") unit_filters[key] = key_node.Mark();
-  }
+  const auto where = read_map(source, root, "", std::begin(kKeys), std::end(kKeys), config);
   // The filters decide per series, so what they look at must be one of its labels.
-  for (const auto& [key, mark] : unit_filters) {
+  for (const char* key : {"include_units", "exclude_units"}) {
+    const auto set = where.find(key);
+    if (set == where.end()) continue;
     const bool empty =
-        key == "include_units" ? config.include_units.empty() : config.exclude_units.empty();
+        set->first == "include_units" ? config.include_units.empty() : config.exclude_units.empty();
     if (!config.unit_label && !empty) {
-      source.fail(mark, key + ": filters on the unit label, which needs labels: [comm, unit]");
+      source.fail(set->second,
+                  set->first + ": filters on the unit label, which needs labels: [comm, unit]");
     }
   }
   return config;

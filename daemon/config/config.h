@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -44,6 +45,9 @@ struct Config {
   // TLS and basic auth of /metrics, in the exporter-toolkit web configuration format.
   // Empty: plain HTTP, no authentication.
   std::string web_config_file;
+  // `binaries: allow:` globs on resolved executable paths. No section: binaries are
+  // neither resolved nor judged.
+  std::optional<std::vector<std::string>> allowed_binaries;
 
   bool operator==(const Config& other) const;
 };

@@ -18,8 +18,13 @@ namespace execmond {
 static_assert(sizeof(execmond_event_header) == 72);
 static_assert(offsetof(execmond_event_header, comm) == 32);
 static_assert(offsetof(execmond_event_header, cgroup_id) == 64);
-static_assert(sizeof(execmond_exec_event) == 72 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
-static_assert(offsetof(execmond_exec_event, args) == 72 + EXECMOND_FILENAME_LEN + 8);
+static_assert(sizeof(execmond_binary_id) == 24);
+static_assert(offsetof(execmond_exec_event, binary) == 72);
+static_assert(offsetof(execmond_exec_event, filename) == 72 + 24);
+static_assert(sizeof(execmond_exec_event) ==
+              72 + 24 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
+static_assert(offsetof(execmond_exec_event, args) == 72 + 24 + EXECMOND_FILENAME_LEN + 8);
+static_assert(sizeof(execmond_binary_event) == 72 + 24 + 2 * EXECMOND_PATH_LEN);
 static_assert(sizeof(execmond_exit_event) == 72 + 24);
 static_assert(sizeof(execmond_exec_failed_event) == 72 + 8 + EXECMOND_FILENAME_LEN);
 
@@ -78,8 +83,9 @@ struct MalformedRecord {
   std::uint32_t type;  // 0 when the record is too short to carry one
 };
 
-using Event = std::variant<const execmond_exec_event*, const execmond_exit_event*,
-                           const execmond_exec_failed_event*, MalformedRecord>;
+using Event =
+    std::variant<const execmond_exec_event*, const execmond_exit_event*,
+                 const execmond_exec_failed_event*, const execmond_binary_event*, MalformedRecord>;
 
 // Checks a ring buffer record's type and size. The views point into `data`, which the
 // ring buffer owns only for the duration of the callback.

@@ -326,6 +326,12 @@ void MetricsServer::route(Connection& connection, Request request, Clock::time_p
     options.head_only = head_only;
     return respond(connection, make_response(options, landing_page()), now);
   }
+  // Until the programs are attached, numbers would be zeros that look like a quiet host.
+  if (!ready_.load(std::memory_order_acquire)) {
+    return respond(connection,
+                   make_status_response(503, request.keep_alive, head_only, "Retry-After: 1\r\n"),
+                   now);
+  }
   connection.awaited_cycle = renderer_.request(request.accepts_gzip);
   connection.await(Connection::Stage::kRendering, std::move(request), now);
 }

@@ -39,6 +39,10 @@ class MetricsServer {
   // Returns once no scrape reads `collectable` any more.
   void remove_collectable(const std::shared_ptr<prometheus::Collectable>& collectable);
 
+  // /metrics answers 503 until then: the server binds (and reports a port in use) before
+  // the programs are attached, but a scrape before they count would read as zeros.
+  void mark_ready() { ready_.store(true, std::memory_order_release); }
+
   // The port listened on (the kernel's choice for port 0).
   std::uint16_t port() const { return port_.load(); }
 
@@ -84,6 +88,7 @@ class MetricsServer {
   std::uint64_t last_counted_render_ = 0;
   std::uint64_t next_id_ = 2;  // 0 and 1 tag the listener and the wake-up descriptor
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> ready_{false};
 
   std::shared_ptr<EndpointMetrics> endpoint_metrics_;
   // Destroyed first: their threads wake the loop through wake_fd_.

@@ -37,6 +37,9 @@ void EventRecorder::on_record(const void* data, std::size_t size) {
           [&](const execmond_exec_failed_event* e) {
             metrics_.record_exec_failure(key_of(e->hdr), e->error);
           },
+          [&](const execmond_binary_event* e) {
+            if (binaries_) binaries_->on_binary(*e);
+          },
           [&](const MalformedRecord& bad) {
             // The object is built with this binary: this is a bug, not a condition.
             if (malformed_records_++ == 0)

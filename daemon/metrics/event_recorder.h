@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "binaries/unexpected_binaries.h"
 #include "cgroups/cgroup_resolver.h"
 #include "events/record_sink.h"
 #include "metrics/process_metrics.h"
@@ -16,6 +17,9 @@ class EventRecorder : public RecordSink {
   EventRecorder(ProcessMetrics& metrics, CgroupResolver* cgroups)
       : metrics_(metrics), cgroups_(cgroups) {}
   explicit EventRecorder(ProcessMetrics& metrics) : EventRecorder(metrics, nullptr) {}
+  // Binary records go to `binaries`; without it (before it exists) they are ignored.
+  // Before the reader starts.
+  void send_binaries_to(UnexpectedBinaries* binaries) { binaries_ = binaries; }
 
   // The hot path: no allocation, no lock, no system call for a series and a cgroup
   // already seen.
@@ -26,6 +30,7 @@ class EventRecorder : public RecordSink {
 
   ProcessMetrics& metrics_;
   CgroupResolver* cgroups_;
+  UnexpectedBinaries* binaries_ = nullptr;
   std::uint64_t malformed_records_ = 0;
 };
 

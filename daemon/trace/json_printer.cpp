@@ -3,7 +3,9 @@
 // its name, path or arguments.
 //
 // {"type":"exec","time":"…","pid":1235,"ppid":1234,"parent_comm":"bash","uid":0,"gid":0,
-//  "comm":"ls","unit":"cron.service","cgroup":4242,"filename":"/usr/bin/ls","filename_truncated":false,"argv":["ls","-l"],
+//  "comm":"ls","unit":"cron.service","cgroup":4242,"filename":"/usr/bin/ls",
+//  "filename_truncated":false,"path":"/usr/bin/ls","interpreter":null,"binary_flags":0,
+//  "deleted":false,"memfd":false,"path_truncated":false,"argv":["ls","-l"],
 //  "argv_truncated":false}
 // {"type":"exit",…,"start_time":"…","end_time":"…","lifetime_ns":12000000,
 //  "start_is_fork":false,"exit_code":0,"signal":null,"core_dumped":false}
@@ -58,17 +60,42 @@ void append_filename(std::string& line, const char (&filename)[EXECMOND_FILENAME
   append_bool(line, "filename_truncated", flags & EXECMOND_FILENAME_TRUNCATED);
 }
 
+void append_optional_string(std::string& line, const char* key, std::string_view text,
+                            bool present) {
+  append_key(line, key);
+  if (present) {
+    append_json_string(line, text);
+  } else {
+    line += "null";
+  }
+}
+
+// "path" is what the allow-list judges (the script, for a script), "interpreter" the
+// file that runs a script; both null when the binary record was lost.
+void append_binary(std::string& line, const ResolvedBinary* binary) {
+  append_optional_string(line, "path", binary ? binary->path() : "", binary);
+  append_optional_string(line, "interpreter", binary ? binary->executable() : "",
+                         binary && binary->is_script());
+  const std::uint32_t flags = binary ? binary->flags() : 0;
+  append_number(line, "binary_flags", flags);
+  append_bool(line, "deleted", flags & EXECMOND_BINARY_DELETED);
+  append_bool(line, "memfd", flags & EXECMOND_BINARY_MEMFD);
+  append_bool(line, "path_truncated",
+              flags & (EXECMOND_BINARY_PATH_TRUNCATED | EXECMOND_BINARY_SCRIPT_TRUNCATED));
+}
+
 class JsonPrinter : public TracePrinter {
  public:
   explicit JsonPrinter(const WallClock& clock) : clock_(clock) {}
 
   std::string header() const override { return {}; }
 
-  void format(std::string& line, const execmond_exec_event& e,
-              std::string_view unit) const override {
+  void format(std::string& line, const execmond_exec_event& e, std::string_view unit,
+              const ResolvedBinary* binary) const override {
     start(line, "exec", e.hdr, unit);
     append_time(line, "time", e.hdr.timestamp_ns);
     append_filename(line, e.filename, e.hdr.flags);
+    append_binary(line, binary);
     append_key(line, "argv");
     line += '[';
     bool truncated = e.hdr.flags & EXECMOND_ARGS_TRUNCATED;

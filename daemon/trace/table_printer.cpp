@@ -27,9 +27,10 @@ class TablePrinter : public TracePrinter {
            "FILENAME/EXIT CODE\n";
   }
 
-  void format(std::string& line, const execmond_exec_event& e,
-              std::string_view unit) const override {
+  void format(std::string& line, const execmond_exec_event& e, std::string_view unit,
+              const ResolvedBinary* binary) const override {
     start(line, "EXEC", e.hdr, unit);
+    (void)binary;  // the table keeps the caller's filename; --json has the resolved path
     append_path(line, e.filename, e.hdr.flags);
     line += '\n';
   }

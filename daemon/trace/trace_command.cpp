@@ -7,9 +7,12 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 
+#include "binaries/binary_allow_list.h"
 #include "cgroups/cgroup_resolver.h"
 #include "cgroups/unified_hierarchy.h"
+#include "config/config.h"
 #include "exit_codes.h"
 #include "runner.h"
 #include "trace/line_writer.h"
@@ -24,24 +27,57 @@ constexpr std::size_t kTraceRingBufferSize = std::size_t{16} << 20;
 // The reader is woken for every record; this only bounds a missed wake-up.
 constexpr std::chrono::milliseconds kTracePollInterval{50};
 
+// Binary records wait here for the exec record that follows them (same pid and time):
+// records of other CPUs may come in between.
+class PendingBinaries {
+ public:
+  void add(const execmond_binary_event& e) {
+    if (pending_.size() >= kMaxPending) pending_.clear();  // execs lost with the ring full
+    pending_[e.hdr.pid] = e;
+  }
+  // The exec's binary record, or nullopt when it was lost; forgets it.
+  std::optional<execmond_binary_event> take(const execmond_exec_event& e) {
+    const auto found = pending_.find(e.hdr.pid);
+    if (found == pending_.end()) return std::nullopt;
+    std::optional<execmond_binary_event> binary;
+    if (found->second.hdr.timestamp_ns == e.hdr.timestamp_ns) binary = found->second;
+    pending_.erase(found);
+    return binary;
+  }
+
+ private:
+  static constexpr std::size_t kMaxPending = 4096;
+  std::unordered_map<std::uint32_t, execmond_binary_event> pending_;
+};
+
 class TraceSink : public RecordSink {
  public:
+  // `unexpected_only`: show only execs of binaries outside it (and no exits or failures).
   TraceSink(const TraceFilter& filter, const TracePrinter& printer, CgroupResolver& cgroups,
-            LineWriter& output)
-      : filter_(filter), printer_(printer), cgroups_(cgroups), output_(output) {}
+            LineWriter& output, const BinaryAllowList* unexpected_only)
+      : filter_(filter),
+        printer_(printer),
+        cgroups_(cgroups),
+        output_(output),
+        unexpected_only_(unexpected_only) {}
 
   void on_record(const void* data, std::size_t size) override {
     line_.clear();
     std::visit(
         [&](auto&& event) {
           using Event = std::decay_t<decltype(event)>;
-          if constexpr (std::is_same_v<Event, MalformedRecord>) {
+          if constexpr (std::is_same_v<Event, const execmond_binary_event*>) {
+            pending_.add(*event);
+          } else if constexpr (std::is_same_v<Event, MalformedRecord>) {
             spdlog::error("malformed ring buffer record (type {}, {} bytes)", event.type,
                           event.size);
+          } else if constexpr (std::is_same_v<Event, const execmond_exec_event*>) {
+            on_exec(*event);
           } else {
             constexpr bool kFailure = std::is_same_v<Event, const execmond_exec_failed_event*>;
-            const std::string_view unit = cgroups_.labels_for(event->hdr.cgroup_id).unit->text;
-            if (filter_.shows(event->hdr, kFailure, unit)) printer_.format(line_, *event, unit);
+            const std::string_view unit = unit_of(event->hdr);
+            if (!unexpected_only_ && filter_.shows(event->hdr, kFailure, unit))
+              printer_.format(line_, *event, unit);
           }
         },
         decode_event(data, size));
@@ -50,10 +86,27 @@ class TraceSink : public RecordSink {
   }
 
  private:
+  std::string_view unit_of(const execmond_event_header& hdr) {
+    return cgroups_.labels_for(hdr.cgroup_id).unit->text;
+  }
+
+  void on_exec(const execmond_exec_event& e) {
+    const std::optional<execmond_binary_event> record = pending_.take(e);
+    const std::string_view unit = unit_of(e.hdr);
+    if (!filter_.shows(e.hdr, false, unit)) return;
+    std::optional<ResolvedBinary> binary;
+    if (record) binary.emplace(*record);
+    // A lost binary record leaves the exec unjudged: not shown as unexpected.
+    if (unexpected_only_ && (!binary || unexpected_only_->allows(*binary))) return;
+    printer_.format(line_, e, unit, binary ? &*binary : nullptr);
+  }
+
   const TraceFilter& filter_;
   const TracePrinter& printer_;
   CgroupResolver& cgroups_;
   LineWriter& output_;
+  const BinaryAllowList* unexpected_only_;  // null: every exec
+  PendingBinaries pending_;
   std::string line_;  // reused: one allocation for the whole trace
 };
 
@@ -72,23 +125,44 @@ std::unique_ptr<CgroupResolver> cgroup_resolver() {
   return std::make_unique<CgroupResolver>("", CgroupResolver::Limits{});
 }
 
+// The daemon's allow-list: --config's, or the embedded default's.
+BinaryAllowList unexpected_allow_list(const TraceOptions& options) {
+  const std::string source = options.config_path.value_or("<embedded default>");
+  const Config config = options.config_path ? load_config_file(*options.config_path)
+                                            : parse_config(embedded_default_config(), source);
+  if (!config.allowed_binaries)
+    throw ConfigError(source + " has no \"binaries: allow:\" section to judge binaries by");
+  return BinaryAllowList(*config.allowed_binaries);
+}
+
 }  // namespace
 
 int run_trace(const TraceOptions& options) {
   Runner runner(spdlog::level::warn);  // before any thread exists
+
+  std::optional<BinaryAllowList> allow_list;
+  if (options.unexpected_only) {
+    try {
+      allow_list = unexpected_allow_list(options);
+    } catch (const ConfigError& error) {
+      spdlog::critical("--unexpected: {}", error.what());
+      return exit_code::kConfigInvalid;
+    }
+  }
 
   const WallClock clock;
   const TraceFilter filter(options);
   const auto printer = options.json ? make_json_printer(clock) : make_table_printer(clock);
   LineWriter output(STDOUT_FILENO);
   const std::unique_ptr<CgroupResolver> cgroups = cgroup_resolver();
-  TraceSink sink(filter, *printer, *cgroups, output);
+  TraceSink sink(filter, *printer, *cgroups, output, allow_list ? &*allow_list : nullptr);
 
   ProbeOptions probe_options;
   probe_options.ring_buffer_size = kTraceRingBufferSize;
   probe_options.min_duration = std::chrono::milliseconds(options.min_duration_ms);
   probe_options.wakeup_bytes = 0;
   probe_options.capture_args = true;
+  probe_options.resolve_binaries = true;  // trace shows the path of every exec
 
   if (auto failed = runner.attach(probe_options)) return *failed;
   if (options.failed_only && !runner.probes().tracks_exec_failures()) {

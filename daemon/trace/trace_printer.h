@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "binaries/resolved_binary.h"
 #include "events/records.h"
 #include "trace/wall_clock.h"
 
@@ -19,9 +20,10 @@ class TracePrinter {
   // Text printed before the first event (the table's header), possibly empty.
   virtual std::string header() const = 0;
   // Each appends one line, newline included, to `line`. `unit` is the unit label of the
-  // record's cgroup (cgroups/cgroup_names.h).
-  virtual void format(std::string& line, const execmond_exec_event& e,
-                      std::string_view unit) const = 0;
+  // record's cgroup (cgroups/cgroup_names.h); `binary` the exec's resolved binary, when
+  // its binary record was seen.
+  virtual void format(std::string& line, const execmond_exec_event& e, std::string_view unit,
+                      const ResolvedBinary* binary) const = 0;
   virtual void format(std::string& line, const execmond_exit_event& e,
                       std::string_view unit) const = 0;
   virtual void format(std::string& line, const execmond_exec_failed_event& e,

@@ -65,6 +65,11 @@ execmond_comm_series
 execmond_comm_series_limit
 execmond_comm_overflow_events_total
 execmond_build_info
+execmond_unexpected_execs_total
+execmond_unexpected_series
+execmond_unexpected_series_limit
+execmond_unexpected_overflow_execs_total
+execmond_unexpected_exec_logs_suppressed_total
 up
 scrape_duration_seconds
 EOF

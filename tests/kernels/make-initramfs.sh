@@ -54,8 +54,9 @@ install -m 755 "$HERE/guest/init" "$root/init"
 install -m 755 "$HERE/guest/smoke-test.sh" "$root/smoke-test.sh"
 install -m 755 "$HERE/guest/kt_probe.sh" "$root/kt/kt_probe.sh"
 # log_level: debug makes execmond pass libbpf's and the verifier's log through; the
-# guest falls back to the embedded configuration if this build does not accept it.
-printf 'log_level: debug\n' >"$root/etc/execmond-debug.yaml"
+# guest falls back to the embedded configuration if this build does not accept it. The
+# allow-list admits the workload where it is installed, not copies of it elsewhere.
+printf 'log_level: debug\nbinaries:\n  allow: ["/usr/bin/*"]\n' >"$root/etc/execmond-debug.yaml"
 
 [[ -n $EXECMOND ]] && install_elf "$EXECMOND" /usr/bin/execmond
 [[ -n $WORKLOAD ]] && install_elf "$WORKLOAD" /usr/bin/execmond_workload

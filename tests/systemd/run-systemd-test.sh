@@ -249,6 +249,8 @@ install_execmond() {
   # non-zero exit per run, all under that name.
   printf '#!/bin/sh\nexec /nonexistent/execmond-test-target\n' >"$root/usr/local/bin/$PROBE_COMM"
   chmod 0755 "$root/usr/local/bin/$PROBE_COMM"
+  # The same script where the shipped allow-list does not reach: an unexpected binary.
+  install -m 0755 "$root/usr/local/bin/$PROBE_COMM" "$root/opt/$PROBE_COMM"
 }
 
 boot_container() {
@@ -537,6 +539,27 @@ check_reload() {
   pass "systemctl reload: same process, configuration re-read, counters kept"
 }
 
+# The shipped allow-list: the probe in /usr/local/bin is expected, its copy in /opt is
+# not; the unexpected exec is logged to the journal with fields of its own.
+check_unexpected_binary() {
+  local rc=0 entry
+  in_container "/opt/$PROBE_COMM" 2>/dev/null || rc=$?
+  ((rc == PROBE_EXIT_CODE)) || fail "/opt/$PROBE_COMM exited $rc, expected $PROBE_EXIT_CODE"
+  wait_for_metric "execmond_unexpected_execs_total{comm=\"$PROBE_COMM\",path=\"/opt/$PROBE_COMM\"}" 1
+  [[ -z $(metric "execmond_unexpected_execs_total{comm=\"$PROBE_COMM\",path=\"/usr/local/bin/$PROBE_COMM\"}") ]] ||
+    fail "/usr/local/bin/$PROBE_COMM, on the shipped allow-list, was counted as unexpected"
+  pass "a script outside the shipped allow-list is counted by its path, one inside it is not"
+  for ((rc = 0; rc < 25; rc++)); do
+    entry=$(in_container timeout 10 journalctl --no-pager -o verbose \
+      EXECMOND_EVENT=unexpected_exec "EXECMOND_PATH=/opt/$PROBE_COMM" 2>/dev/null) || true
+    [[ $entry == *"EXECMOND_INTERPRETER=/usr/bin/dash"* ]] && break
+    sleep 0.2
+  done
+  [[ $entry == *"EXECMOND_INTERPRETER=/usr/bin/dash"* && $entry == *"EXECMOND_COMM=$PROBE_COMM"* ]] ||
+    fail "no journal entry EXECMOND_PATH=/opt/$PROBE_COMM with its interpreter: ${entry:0:600}"
+  pass "the unexpected exec is in the journal with EXECMOND_PATH, EXECMOND_COMM and EXECMOND_INTERPRETER"
+}
+
 # Restart=on-failure: a daemon killed outright comes back, and the kernel frees the
 # programs of the dead one (nothing stays attached even without a clean exit).
 check_restart_after_crash() {
@@ -603,6 +626,7 @@ main() {
   check_hardening
   check_metrics_count
   check_reload
+  check_unexpected_binary
   check_restart_after_crash
   check_clean_stop
   printf 'systemd-test: %d passed, 0 failed\n' "$PASSED"

@@ -57,6 +57,12 @@ TEST_CASE("trace options", "[cli]") {
   CHECK(t.failed_only);
   CHECK(parse({"trace", "--help"}).action == CommandLine::Action::kTraceHelp);
   CHECK(parse({"trace", "--min-duration", "7"}).trace.min_duration_ms == 7);
+  CHECK_FALSE(t.unexpected_only);
+  const TraceOptions unexpected =
+      parse({"trace", "--unexpected", "--config", "/etc/execmond/execmond.yaml"}).trace;
+  CHECK(unexpected.unexpected_only);
+  CHECK(*unexpected.config_path == "/etc/execmond/execmond.yaml");
+  CHECK_FALSE(parse({"trace", "--unexpected"}).trace.config_path.has_value());
 }
 
 TEST_CASE("bad trace command lines are usage errors", "[cli]") {

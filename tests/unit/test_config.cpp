@@ -67,8 +67,14 @@ TEST_CASE("the shipped default config is the built-in default", "[config]") {
   const std::string on_disk = read_file(EXECMOND_SOURCE_DIR "/config/execmond.yaml");
   REQUIRE_FALSE(on_disk.empty());
   CHECK(embedded_default_config() == on_disk);
-  CHECK(parse_config(embedded_default_config(), "<embedded default>") == Config{});
-  CHECK(load_config_file(EXECMOND_SOURCE_DIR "/config/execmond.yaml") == Config{});
+  // Every default but one: the shipped file turns the binaries allow-list on.
+  Config shipped;
+  shipped.allowed_binaries = {"/usr/bin/*",        "/usr/sbin/*",     "/usr/lib/**",
+                              "/usr/lib64/**",     "/usr/libexec/**", "/usr/local/bin/*",
+                              "/usr/local/sbin/*", "/bin/*",          "/sbin/*",
+                              "/lib/**",           "/lib64/**",       "/snap/**"};
+  CHECK(parse_config(embedded_default_config(), "<embedded default>") == shipped);
+  CHECK(load_config_file(EXECMOND_SOURCE_DIR "/config/execmond.yaml") == shipped);
 }
 
 TEST_CASE("a file with no settings means every default", "[config]") {
@@ -256,7 +262,7 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
       {"port: 9717",
        R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, include_comms, )"
        R"(exclude_comms, labels, include_units, exclude_units, max_comm_series, ring_buffer_size, )"
-       R"(poll_interval, log_level, web_config_file))"},
+       R"(poll_interval, log_level, web_config_file, binaries))"},
       {"\"a\\tb\": 1",
        R"(execmond.yaml:1:1: this is not an execmond configuration (expected settings as )"
        R"("key: value" lines such as "listen: 0.0.0.0:9717"; what the file holds is not shown))"},

@@ -62,8 +62,21 @@ std::string write_file(const std::string& name, const std::string& text) {
   return path;
 }
 
+// Regression: a scrape before the programs were attached answered 200 with nothing in it,
+// and the kernel smoke test went on before execmond counted anything.
+TEST_CASE("/metrics answers 503 until the daemon marks the server ready") {
+  MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+  server.add_collectable(registry_with_counter());
+  const std::string early = get(server.port());
+  CHECK(early.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
+  CHECK(early.find("Retry-After: 1\r\n") != std::string::npos);
+  server.mark_ready();
+  CHECK(get(server.port()).find("test_scrapes_total 3") != std::string::npos);
+}
+
 TEST_CASE("the server serves its collectables and forgets removed ones") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+  server.mark_ready();
   const auto registry = registry_with_counter();
   server.add_collectable(registry);
   const std::string response = get(server.port());
@@ -77,6 +90,7 @@ TEST_CASE("the server serves its collectables and forgets removed ones") {
 
 TEST_CASE("rebind moves the endpoint and keeps what it serves") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+  server.mark_ready();
   server.add_collectable(registry_with_counter());
   const std::uint16_t old_port = server.port();
   server.rebind(parse_listen_address("127.0.0.1:0"));
@@ -94,6 +108,7 @@ TEST_CASE("rebind moves the endpoint and keeps what it serves") {
 
 TEST_CASE("reload applies a new web configuration; a bad one changes nothing") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+  server.mark_ready();
   server.add_collectable(registry_with_counter());
 
   const std::string bad = write_file("bad.yml", "basic_auth_users:\n  alice: secret\n");

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "trace/trace_printer.h"
 #include "trace/wall_clock.h"
@@ -26,7 +27,11 @@ template <typename Record>
 std::string line_of(const TracePrinter& printer, const Record& record,
                     std::string_view unit = "cron.service") {
   std::string line;
-  printer.format(line, record, unit);
+  if constexpr (std::is_same_v<Record, execmond_exec_event>) {
+    printer.format(line, record, unit, nullptr);
+  } else {
+    printer.format(line, record, unit);
+  }
   return line;
 }
 

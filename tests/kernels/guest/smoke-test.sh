@@ -10,6 +10,7 @@ readonly URL="http://127.0.0.1:$PORT/metrics"
 readonly COMM=kt_probe
 readonly THREAD_COMM=kt_worker
 readonly FAIL_COMM=kt_failer # execs a path that does not exist
+readonly STRAY_COMM=kt_stray # a copy of the workload outside the allow-list
 readonly READY_TIMEOUT=150 # seconds; loading and verifying under TCG is slow
 readonly SETTLE_TIMEOUT=30
 readonly STOP_TIMEOUT=30
@@ -48,7 +49,7 @@ dump_daemon_log() {
 # The samples the checks read (histogram buckets left out) and the build's identity.
 dump_metrics() {
   echo "----- /metrics samples for $COMM, $THREAD_COMM and the daemon -----"
-  grep -E "comm=\"($COMM|$THREAD_COMM)\"|^execmond_events_lost|^execmond_build_info" /tmp/metrics |
+  grep -E "comm=\"($COMM|$THREAD_COMM|$STRAY_COMM)\"|^execmond_events_lost|^execmond_build_info" /tmp/metrics |
     grep -v '_bucket{'
   echo "----- end of samples -----"
 }
@@ -68,6 +69,14 @@ run_workload() {
     set -- "0|" "0|" "0|" "3|exit 3" "143|signal TERM"
   fi
   FAILED_EXECS=0
+  # Path resolution in the kernel: $COMM is a symlink to an allowed binary (never
+  # unexpected), $STRAY_COMM a copy outside the list (unexpected at each exec).
+  STRAY_EXECS=absent
+  if [ -x /usr/bin/execmond_workload ]; then
+    cp /usr/bin/execmond_workload /kt/$STRAY_COMM
+    /kt/$STRAY_COMM && /kt/$STRAY_COMM || { echo "$STRAY_COMM failed"; return 1; }
+    STRAY_EXECS=2
+  fi
   if [ -x /usr/bin/execmond_workload ]; then
     for _ in 1 2; do
       /kt/$FAIL_COMM --exec /kt/does-not-exist 2>/dev/null
@@ -97,7 +106,9 @@ check_counts() {
     "execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\" =1" \
     "execmond_events_lost_total =0" \
     "execmond_exits_total comm=\"$THREAD_COMM\" =absent" \
-    "execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\" =$FAILED_EXECS"; do
+    "execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\" =$FAILED_EXECS" \
+    "execmond_unexpected_execs_total comm=\"$STRAY_COMM\" path=\"/kt/$STRAY_COMM\" =$STRAY_EXECS" \
+    "execmond_unexpected_execs_total comm=\"$COMM\" =absent"; do
     want=${check##*=}
     query=${check% =*}
     # shellcheck disable=SC2086 # the metric name, then its label filters
@@ -199,7 +210,8 @@ run_case() {
     "nonzero=$(metric execmond_exits_nonzero_total comm=\"$COMM\")" \
     "sigterm=$(metric execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\")" \
     "lost=$(metric execmond_events_lost_total)" \
-    "exec_failures=$(metric execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\")"
+    "exec_failures=$(metric execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\")" \
+    "unexpected=$(metric execmond_unexpected_execs_total comm=\"$STRAY_COMM\" path=\"/kt/$STRAY_COMM\")"
 
   reason=""
   [ "$storage" = "$expect_storage" ] ||

@@ -1,0 +1,17 @@
+#include "binaries/binary_allow_list.h"
+
+#include <algorithm>
+
+namespace execmond {
+
+BinaryAllowList::BinaryAllowList(const std::vector<std::string>& patterns) {
+  globs_.reserve(patterns.size());
+  for (const std::string& pattern : patterns) globs_.emplace_back(pattern);
+}
+
+bool BinaryAllowList::allows(std::string_view path) const {
+  return std::any_of(globs_.begin(), globs_.end(),
+                     [path](const PathGlob& glob) { return glob.matches(path); });
+}
+
+}  // namespace execmond

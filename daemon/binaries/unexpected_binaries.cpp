@@ -1,0 +1,35 @@
+#include "binaries/unexpected_binaries.h"
+
+#include <utility>
+
+namespace execmond {
+
+UnexpectedBinaries::UnexpectedBinaries(AllowedBinaryCache& kernel_cache,
+                                       UnexpectedBinaryMetrics& metrics,
+                                       const UnexpectedExecLog& log, BinaryAllowList allow_list)
+    : kernel_cache_(kernel_cache),
+      metrics_(metrics),
+      log_(log),
+      allow_list_(std::move(allow_list)) {}
+
+void UnexpectedBinaries::on_binary(const execmond_binary_event& e) {
+  const ResolvedBinary binary(e);
+  if (allow_list_.allows(binary)) {
+    // Scripts stay uncached: the kernel cannot see the script behind the interpreter.
+    if (!binary.is_script()) kernel_cache_.allow(e.binary);
+    return;
+  }
+  metrics_.record_exec(binary.path(), CommName(e.hdr.comm));
+  if (log_limiter_.admit(binary.path(), e.hdr.timestamp_ns)) {
+    log_.write(e, binary);
+  } else {
+    metrics_.record_log_suppressed();
+  }
+}
+
+void UnexpectedBinaries::replace_allow_list(BinaryAllowList allow_list) {
+  allow_list_ = std::move(allow_list);
+  kernel_cache_.clear();
+}
+
+}  // namespace execmond

@@ -1,0 +1,37 @@
+// The binaries stage: judges each binary record against the allow-list, teaches the
+// kernel the allowed ones, counts and logs the others.
+#pragma once
+
+#include <optional>
+
+#include "binaries/allowed_binary_cache.h"
+#include "binaries/binary_allow_list.h"
+#include "binaries/log_rate_limiter.h"
+#include "binaries/unexpected_exec_log.h"
+#include "events/records.h"
+#include "metrics/unexpected_binary_metrics.h"
+
+namespace execmond {
+
+class UnexpectedBinaries {
+ public:
+  UnexpectedBinaries(AllowedBinaryCache& kernel_cache, UnexpectedBinaryMetrics& metrics,
+                     const UnexpectedExecLog& log, BinaryAllowList allow_list);
+
+  // Reader thread. An allowed binary costs one bpf() call, after which its execs send no
+  // record; an unexpected one is counted, and logged unless the rate limit says no.
+  void on_binary(const execmond_binary_event& e);
+
+  // Reader thread (post it there on reload): judge by `allow_list` from now on. Forgets
+  // what the kernel cached under the old list; counters keep their values.
+  void replace_allow_list(BinaryAllowList allow_list);
+
+ private:
+  AllowedBinaryCache& kernel_cache_;
+  UnexpectedBinaryMetrics& metrics_;
+  const UnexpectedExecLog& log_;
+  BinaryAllowList allow_list_;
+  LogRateLimiter log_limiter_;
+};
+
+}  // namespace execmond
