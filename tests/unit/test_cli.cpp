@@ -54,6 +54,9 @@ TEST_CASE("trace options", "[cli]") {
   CHECK(t.failed_only);
   CHECK(parse({"trace", "--help"}).action == CommandLine::Action::kTraceHelp);
   CHECK(parse({"trace", "--min-duration", "7"}).trace.min_duration_ms == 7);
+  CHECK(parse({"trace", "--unit", "nginx.service", "--unit", "user-*.slice"}).trace.include_units ==
+        std::vector<std::string>{"nginx.service", "user-*.slice"});
+  CHECK_THROWS_WITH(parse({"trace", "--unit"}), Catch::Contains("--unit"));
 }
 
 TEST_CASE("bad trace command lines are usage errors", "[cli]") {

@@ -360,9 +360,8 @@ TEST_CASE("labels: comm, optionally unit and container", "[config]") {
   CHECK_FALSE(unit.container_label);
   CHECK(parse_config("labels:\n  - container\n  - comm\n  - unit\n", "x").container_label);
   const auto [yaml, expected] = GENERATE(table<std::string, std::string>({
-      {"labels: comm",
-       R"(execmond.yaml:1:9: labels: expected a list of labels such as [comm] or )"
-       R"([comm, unit, container], got "comm")"},
+      {"labels: comm", R"(execmond.yaml:1:9: labels: expected a list of labels such as [comm] or )"
+                       R"([comm, unit, container], got "comm")"},
       {"labels: [comm, pod]",
        R"(execmond.yaml:1:16: labels[1]: expected comm, unit or container, got "pod")"},
       {"labels:\n  - comm\n  - unit\n  - unit\n",
