@@ -95,6 +95,12 @@ CgroupLabels CgroupResolver::unresolved() {
 CgroupLabels CgroupResolver::resolve_unknown(std::uint64_t id) {
   if (id == 0 || !root_) return unresolved();  // a record without an id, or no hierarchy
   if (watcher_) {
+    // The watcher reports cgroups that have gone since; only walks age them out. With the
+    // table three quarters full, walk (within the budget) before taking more: two
+    // complete walks retire what neither saw.
+    for (int walks = 0; walks < 2 && 4 * size_ >= 3 * limits_.max_cgroups; ++walks) {
+      if (!walk_within_budget()) break;
+    }
     take_created();
     if (const Entry* entry = find(id)) return {entry->unit, entry->container};
   }
@@ -139,6 +145,21 @@ void CgroupResolver::end_walk() {
   pending_.clear();
   pending_.shrink_to_fit();
   next_pending_ = 0;
+}
+
+// Continues or starts a walk; true if it ended within the budget.
+bool CgroupResolver::walk_within_budget() {
+  while (spend_budget()) {
+    if (next_pending_ == pending_.size()) start_walk();
+    const std::chrono::nanoseconds started = clock_();
+    walk_step();
+    budget_ -= clock_() - started;
+    if (next_pending_ == pending_.size()) {
+      end_walk();
+      return true;
+    }
+  }
+  return false;
 }
 
 // What the watcher saw made since the last miss; most ids that miss are among them.

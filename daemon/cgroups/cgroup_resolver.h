@@ -93,6 +93,7 @@ class CgroupResolver {
   std::size_t home(std::uint64_t id) const;
   CgroupLabels resolve_unknown(std::uint64_t id);
   void take_created();
+  bool walk_within_budget();
   CgroupLabels unresolved();
   bool spend_budget();
   void start_walk();

@@ -347,3 +347,27 @@ TEST_CASE("resolver: a cgroup made and removed before its id is looked up still 
   tree.remove("/system.slice/gone.service");
   CHECK(unit_of(blind, gone) == "execmond_unresolved");
 }
+
+TEST_CASE("resolver: cgroups the watcher reported and that are gone age out too",
+          "[cgroups][resolver]") {
+  FakeHierarchy tree;
+  tree.make("/system.slice");
+  execmond::CgroupResolver::Limits limits;
+  limits.max_cgroups = 16;
+  execmond::CgroupResolver resolver(tree.root(), limits);
+  REQUIRE(resolver.watching());
+  int resolved = 0;
+  for (int batch = 0; batch < 10; ++batch) {
+    std::vector<std::pair<std::uint64_t, std::string>> made;
+    for (int i = 0; i < 5; ++i) {
+      const std::string name = "b" + std::to_string(batch) + "-" + std::to_string(i) + ".service";
+      made.emplace_back(tree.make("/system.slice/" + name), name);
+    }
+    std::this_thread::sleep_for(100ms);
+    for (const auto& [id, name] : made) tree.remove("/system.slice/" + name);
+    for (const auto& [id, name] : made) resolved += unit_of(resolver, id) == name;
+    REQUIRE(resolver.cached_cgroups() <= limits.max_cgroups);
+  }
+  // Every batch fits: the dead entries of earlier batches were aged out for it.
+  CHECK(resolved >= 45);
+}
