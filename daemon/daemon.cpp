@@ -123,7 +123,10 @@ std::unique_ptr<CgroupResolver> cgroup_resolver(const Config& config) {
   if (hierarchy) {
     try {
       auto resolver = std::make_unique<CgroupResolver>(*hierarchy, CgroupResolver::Limits{});
-      spdlog::info("resolving units and containers from the cgroup hierarchy at {}", *hierarchy);
+      spdlog::info("resolving units and containers from the cgroup hierarchy at {}{}", *hierarchy,
+                   resolver->watching() ? ", watching for new cgroups"
+                                        : " (no inotify: cgroups gone before their records "
+                                          "are read count as execmond_unresolved)");
       return resolver;
     } catch (const std::system_error& error) {
       spdlog::warn("{}: every process counts under unit=\"execmond_unresolved\"", error.what());

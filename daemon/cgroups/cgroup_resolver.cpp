@@ -20,6 +20,8 @@ constexpr std::size_t kMisses = 1024;  // a power of two
 constexpr std::size_t kDirectoriesPerStep = 8;
 // Average bytes of a unit or container label, to size their text.
 constexpr std::size_t kBytesPerName = 48;
+// Cgroups the watcher may report between two lookups that miss.
+constexpr std::size_t kMaxPendingCreated = 4096;
 
 std::chrono::nanoseconds steady_now() {
   return std::chrono::steady_clock::now().time_since_epoch();
@@ -51,6 +53,14 @@ CgroupResolver::CgroupResolver(const std::string& hierarchy, const Limits& limit
   if (!root_) {
     throw std::system_error(errno, std::generic_category(),
                             "cannot open the cgroup hierarchy " + hierarchy);
+  }
+  if (limits_.watch_new_cgroups) {
+    try {
+      watcher_ =
+          std::make_unique<CgroupWatcher>(hierarchy, limits_.max_cgroups, kMaxPendingCreated);
+    } catch (const std::system_error&) {
+      // No inotify here: the walks alone resolve what still exists when its record is read.
+    }
   }
 }
 
@@ -84,6 +94,16 @@ CgroupLabels CgroupResolver::unresolved() {
 
 CgroupLabels CgroupResolver::resolve_unknown(std::uint64_t id) {
   if (id == 0 || !root_) return unresolved();  // a record without an id, or no hierarchy
+  if (watcher_) {
+    // The watcher reports cgroups that have gone since; only walks age them out. With the
+    // table three quarters full, walk (within the budget) before taking more: two
+    // complete walks retire what neither saw.
+    for (int walks = 0; walks < 2 && 4 * size_ >= 3 * limits_.max_cgroups; ++walks) {
+      if (!walk_within_budget()) break;
+    }
+    take_created();
+    if (const Entry* entry = find(id)) return {entry->unit, entry->container};
+  }
   Miss& miss = misses_[home(id) & (kMisses - 1)];
   const bool missed_before = miss.id == id;
   // Walks numbered above this one started after the id was first missed.
@@ -125,6 +145,28 @@ void CgroupResolver::end_walk() {
   pending_.clear();
   pending_.shrink_to_fit();
   next_pending_ = 0;
+}
+
+// Continues or starts a walk; true if it ended within the budget.
+bool CgroupResolver::walk_within_budget() {
+  while (spend_budget()) {
+    if (next_pending_ == pending_.size()) start_walk();
+    const std::chrono::nanoseconds started = clock_();
+    walk_step();
+    budget_ -= clock_() - started;
+    if (next_pending_ == pending_.size()) {
+      end_walk();
+      return true;
+    }
+  }
+  return false;
+}
+
+// What the watcher saw made since the last miss; most ids that miss are among them.
+void CgroupResolver::take_created() {
+  created_.clear();
+  watcher_->take(created_);
+  for (const CgroupWatcher::Created& created : created_) record(created.id, created.path);
 }
 
 // Refills the token bucket for the time elapsed; true while walk time is left.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups/cgroup_watcher.h"
 #include "cgroups/interned_names.h"
 #include "service/file_descriptor.h"
 
@@ -31,6 +32,8 @@ struct CgroupLabels {
 //   A walk visits at most max_cgroups directories.
 // - Entries of cgroups that a complete walk no longer finds are aged out after a second
 //   such walk (a late record of a removed cgroup still resolves for a while).
+// - A CgroupWatcher, when inotify is available, reports cgroups as they are made: one
+//   removed before the walks could see it still resolves from that report.
 // - An id the walks cannot resolve in time (the budget was spent, the cgroup was already
 //   removed, the table is full) resolves to kUnresolvedUnit / kUnresolvedContainer. An
 //   id that a walk started after its first miss did not find is gone for good (ids are
@@ -42,6 +45,9 @@ class CgroupResolver {
     std::chrono::nanoseconds walk_time_per_second = std::chrono::milliseconds(50);
     std::size_t max_units = 4096;       // distinct unit label values
     std::size_t max_containers = 4096;  // distinct container label values
+    // Watch for new cgroups with inotify (cgroup_watcher.h), so that cgroups gone before
+    // their records are read still resolve.
+    bool watch_new_cgroups = true;
   };
   using Clock = std::function<std::chrono::nanoseconds()>;  // monotonic
 
@@ -68,6 +74,8 @@ class CgroupResolver {
     return unresolved_events_.load(std::memory_order_relaxed);
   }
   std::size_t cached_cgroups() const { return cached_.load(std::memory_order_relaxed); }
+  // Whether new cgroups are watched for (false: no inotify, or limits said not to).
+  bool watching() const { return watcher_ != nullptr; }
 
  private:
   struct Entry {
@@ -84,6 +92,8 @@ class CgroupResolver {
   Entry* find(std::uint64_t id);
   std::size_t home(std::uint64_t id) const;
   CgroupLabels resolve_unknown(std::uint64_t id);
+  void take_created();
+  bool walk_within_budget();
   CgroupLabels unresolved();
   bool spend_budget();
   void start_walk();
@@ -105,6 +115,8 @@ class CgroupResolver {
   std::unique_ptr<Entry[]> entries_;
   std::size_t size_ = 0;
   std::unique_ptr<Miss[]> misses_;  // [kMisses], direct-mapped, newer replaces older
+  std::unique_ptr<CgroupWatcher> watcher_;
+  std::vector<CgroupWatcher::Created> created_;  // reused by take_created()
 
   // The walk: breadth first, resumable, so that the budget can cut it anywhere.
   std::vector<std::string> pending_;  // directories still to read, relative to root_

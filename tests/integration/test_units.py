@@ -175,7 +175,8 @@ def churn(root, slice_name, path, first, count):
 def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
     """5,000 cgroups made and removed while execs run in them: every exec and exit is
     counted (under its slice, or unit="execmond_unresolved" when the cgroup was gone
-    before its id could be resolved), memory stays bounded, nothing is lost."""
+    before its id could be resolved), most resolve, memory stays bounded, nothing is
+    lost."""
     d = daemon_factory(CONFIG)
     slice_name = f"units{secrets.token_hex(4)}.slice"
     cgroups.make(slice_name)
@@ -214,6 +215,9 @@ def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
           f"{m.get('execmond_cgroups_cached'):.0f}")
     assert execs == total and exits == total
     assert resolved + unresolved + 1 == total  # + warm.service
+    # The watcher sees each cgroup made, before its process runs: most resolve although
+    # they are gone when their records are read (without it: about one in ten).
+    assert resolved >= (total - 1) / 2
     assert m.get("execmond_cgroup_unresolved_events_total") >= unresolved
     # Transient scopes collapse to their slice: two series at most (and the warm-up).
     units = {dict(ls).get("unit") for (n, ls), _ in m.samples.items()

@@ -266,8 +266,13 @@ boot_container() {
   # With no systemd on the host (CI images, containers) there is no machined to
   # register with and no manager to create a scope: stay in this process's cgroup.
   if [[ ! -d /run/systemd/system ]]; then args+=(--register=no --keep-unit); fi
+  container_cgroup
   log "booting the container ($WORK/console.log)"
-  systemd-nspawn "${args[@]}" </dev/null >"$WORK/console.log" 2>&1 &
+  (
+    # In a cgroup v2 of its own, where the container's systemd makes its units' cgroups.
+    if [[ -n $CONTAINER_CGROUP ]]; then echo "$BASHPID" >"$CONTAINER_CGROUP/cgroup.procs"; fi
+    exec systemd-nspawn "${args[@]}" </dev/null >"$WORK/console.log" 2>&1
+  ) &
   NSPAWN_PID=$!
   local i
   for ((i = 0; i < 100; i++)); do
@@ -292,6 +297,29 @@ boot_container() {
     sleep 0.2
   done
   fail "the container did not finish booting (system state: '${state:-no answer}')"
+}
+
+# The daemon names units from cgroup v2 (issue 7), so the container's systemd must run
+# them there: on a host without systemd, the container gets the unified hierarchy
+# (SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1) rooted at a cgroup made for it, CONTAINER_CGROUP.
+# (Under a host systemd, nspawn already runs it in the machine's own delegated scope.)
+CONTAINER_CGROUP=""
+container_cgroup() {
+  [[ ! -d /run/systemd/system ]] || return 0
+  local v2
+  v2=$(awk '$3 == "cgroup2" { print $2 }' /proc/self/mounts | grep -xE '/sys/fs/cgroup(/unified)?' |
+    sort | head -n1)
+  [[ -n $v2 ]] || return 0
+  CONTAINER_CGROUP="$v2/execmond-systemd-test-$$"
+  mkdir "$CONTAINER_CGROUP"
+  export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
+}
+
+# Removes CONTAINER_CGROUP and what the container's systemd left in it, deepest first.
+remove_container_cgroup() {
+  [[ -n $CONTAINER_CGROUP && -d $CONTAINER_CGROUP ]] || return 0
+  find "$CONTAINER_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null ||
+    log "could not remove $CONTAINER_CGROUP"
 }
 
 # The container's PID 1 (systemd), a child of systemd-nspawn, into LEADER_PID.
@@ -358,6 +386,7 @@ teardown() {
     kill -KILL "$NSPAWN_PID" 2>/dev/null
     wait "$NSPAWN_PID" 2>/dev/null
   fi
+  remove_container_cgroup
   if ((OVERLAY_MOUNTED)); then
     umount "$WORK/root" 2>/dev/null || umount --lazy "$WORK/root"
   fi
@@ -373,7 +402,8 @@ teardown() {
 
 # --- Checks ----------------------------------------------------------------------------
 
-# The value of one sample in the container's /metrics, or nothing.
+# The value of one sample in the container's /metrics, or nothing. awk reads to the end:
+# exiting at the match would kill curl with SIGPIPE on a long exposition (pipefail).
 metric() {
   local selector=$1
   in_container curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null |
@@ -597,6 +627,38 @@ check_clean_stop() {
   pass "no execmond BPF program is left in the kernel after the stop"
 }
 
+# labels: [comm, unit], from a config a drop-in points the unit at: a process started
+# with `systemd-run --unit=churn-test` counts under unit="churn-test.service", as the
+# container's systemd names it (the daemon reads the hierarchy through its cgroup
+# namespace). Self-contained: starts execmond with the drop-in, stops it and removes it.
+check_unit_label() {
+  local root=$WORK/root dropin=/etc/systemd/system/execmond.service.d/labels.conf
+  { grep -v '^labels:' "$root/etc/execmond/execmond.yaml"; echo 'labels: [comm, unit]'; } \
+    >"$root/etc/execmond/units.yaml"
+  mkdir -p "$root${dropin%/*}"
+  printf '[Service]\nExecStart=\nExecStart=%s\n' \
+    '/usr/local/bin/execmond --config /etc/execmond/units.yaml' >"$root$dropin"
+  in_container timeout 20 systemctl daemon-reload || fail "systemctl daemon-reload failed"
+  in_container timeout 40 systemctl start execmond ||
+    fail "execmond did not start with labels: [comm, unit]"
+  # A unit gone within milliseconds, long before the daemon drains the ring buffer: its
+  # cgroup resolves because the daemon saw it made (inotify).
+  in_container timeout 20 systemd-run --unit=churn-test --wait --collect --quiet \
+    /bin/sh -c "for i in \$(seq $PROBE_RUNS); do /usr/local/bin/$PROBE_COMM; done; true" \
+    >/dev/null 2>&1 || fail "systemd-run --unit=churn-test failed"
+  wait_for_metric "execmond_execs_total{comm=\"$PROBE_COMM\",unit=\"churn-test.service\"}" \
+    "$PROBE_RUNS"
+  wait_for_metric "execmond_exits_nonzero_total{comm=\"$PROBE_COMM\",unit=\"churn-test.service\"}" \
+    "$PROBE_RUNS"
+  pass "with labels: [comm, unit], systemd-run --unit=churn-test counts under unit=\"churn-test.service\""
+  find_execmond
+  EXECMOND_PROGRAMS=$(programs_of "$EXECMOND_HOST_PID")
+  in_container timeout 40 systemctl stop execmond || fail "systemctl stop execmond failed"
+  rm -f "$root$dropin" "$root/etc/execmond/units.yaml"
+  in_container timeout 20 systemctl daemon-reload || fail "systemctl daemon-reload failed"
+  wait_programs_freed "$EXECMOND_PROGRAMS"
+}
+
 main() {
   (($# == 1)) || die "usage: $0 BINARY"
   local binary
@@ -629,6 +691,7 @@ main() {
   check_unexpected_binary
   check_restart_after_crash
   check_clean_stop
+  check_unit_label
   printf 'systemd-test: %d passed, 0 failed\n' "$PASSED"
 }
 

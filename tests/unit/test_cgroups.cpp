@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "cgroups/cgroup_names.h"
 #include "cgroups/cgroup_resolver.h"
@@ -261,6 +262,7 @@ TEST_CASE("resolver: walks spend a bounded time per second", "[cgroups][resolver
   clock.per_call = 1ms;  // each directory step "takes" a millisecond
   execmond::CgroupResolver::Limits limits;
   limits.walk_time_per_second = 3ms;
+  limits.watch_new_cgroups = false;  // the walks alone
   execmond::CgroupResolver resolver(tree.root(), limits, clock.clock());
   const auto deep = tree.make("/z.slice/z1.slice/z2.slice/z3.slice/deep.service");
   // Each call may spend about 3 ms; the deep directory needs more steps than that.
@@ -317,4 +319,55 @@ TEST_CASE("resolver: a full table resolves what it holds and leaves the rest unr
   for (const auto id : ids) resolved += unit_of(resolver, id) != "execmond_unresolved";
   CHECK(resolver.cached_cgroups() <= 8);
   CHECK(resolved <= 8);
+}
+
+TEST_CASE("resolver: a cgroup made and removed before its id is looked up still resolves",
+          "[cgroups][resolver]") {
+  FakeHierarchy tree;
+  tree.make("/system.slice");
+  execmond::CgroupResolver resolver(tree.root(), {});
+  REQUIRE(resolver.watching());
+  // Like systemd-run: the unit's cgroup is made, its process runs a moment, it is removed,
+  // all before the reader drains the ring buffer.
+  const auto brief = tree.make("/system.slice/brief.service");
+  const auto nested = tree.make("/test.slice/app.slice/nested.scope");  // parents made too
+  std::this_thread::sleep_for(200ms);  // the watcher's thread reads the events meanwhile
+  tree.remove("/system.slice/brief.service");
+  tree.remove("/test.slice");
+  CHECK(unit_of(resolver, brief) == "brief.service");
+  CHECK(unit_of(resolver, nested) == "nested.scope");
+  CHECK(resolver.unresolved_events() == 0);
+
+  // Without the watcher, only the walks: gone is gone.
+  execmond::CgroupResolver::Limits walks_only;
+  walks_only.watch_new_cgroups = false;
+  execmond::CgroupResolver blind(tree.root(), walks_only);
+  const auto gone = tree.make("/system.slice/gone.service");
+  std::this_thread::sleep_for(50ms);
+  tree.remove("/system.slice/gone.service");
+  CHECK(unit_of(blind, gone) == "execmond_unresolved");
+}
+
+TEST_CASE("resolver: cgroups the watcher reported and that are gone age out too",
+          "[cgroups][resolver]") {
+  FakeHierarchy tree;
+  tree.make("/system.slice");
+  execmond::CgroupResolver::Limits limits;
+  limits.max_cgroups = 16;
+  execmond::CgroupResolver resolver(tree.root(), limits);
+  REQUIRE(resolver.watching());
+  int resolved = 0;
+  for (int batch = 0; batch < 10; ++batch) {
+    std::vector<std::pair<std::uint64_t, std::string>> made;
+    for (int i = 0; i < 5; ++i) {
+      const std::string name = "b" + std::to_string(batch) + "-" + std::to_string(i) + ".service";
+      made.emplace_back(tree.make("/system.slice/" + name), name);
+    }
+    std::this_thread::sleep_for(100ms);
+    for (const auto& [id, name] : made) tree.remove("/system.slice/" + name);
+    for (const auto& [id, name] : made) resolved += unit_of(resolver, id) == name;
+    REQUIRE(resolver.cached_cgroups() <= limits.max_cgroups);
+  }
+  // Every batch fits: the dead entries of earlier batches were aged out for it.
+  CHECK(resolved >= 45);
 }

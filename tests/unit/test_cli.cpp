@@ -63,6 +63,9 @@ TEST_CASE("trace options", "[cli]") {
   CHECK(unexpected.unexpected_only);
   CHECK(*unexpected.config_path == "/etc/execmond/execmond.yaml");
   CHECK_FALSE(parse({"trace", "--unexpected"}).trace.config_path.has_value());
+  CHECK(parse({"trace", "--unit", "nginx.service", "--unit", "user-*.slice"}).trace.include_units ==
+        std::vector<std::string>{"nginx.service", "user-*.slice"});
+  CHECK_THROWS_WITH(parse({"trace", "--unit"}), Catch::Contains("--unit"));
 }
 
 TEST_CASE("bad trace command lines are usage errors", "[cli]") {

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "cgroups/interned_names.h"
 #include "metrics/process_metrics.h"
 
 namespace {
@@ -328,4 +329,58 @@ TEST_CASE("scrapes during recording see consistent, growing counts", "[process_m
   CHECK(counter(families, "execmond_comm_overflow_events_total", {}) ==
         2 * kEvents / kNames * 10 + overflow_failures);
   CHECK(gauge(families, "execmond_comm_series") == 40);
+}
+
+TEST_CASE("unit and container labels: one series per combination, bounded, filtered",
+          "[process_metrics][units]") {
+  MetricsOptions o = options(3);
+  o.unit_label = true;
+  o.container_label = true;
+  o.exclude_units = {"*.scope"};
+  ProcessMetrics metrics(o, 10);
+  execmond::InternedNames units(10, 1000, "execmond_overflow");
+  execmond::InternedNames containers(10, 1000, "execmond_overflow");
+  const auto* nginx = units.intern("nginx.service");
+  const auto* cron = units.intern("cron.service");
+  const auto* scope = units.intern("session.scope");
+  const auto* none = containers.intern("");
+  const auto* docker = containers.intern("docker:0123456789ab");
+  using execmond::SeriesKey;
+  metrics.record_exec(SeriesKey(CommName("sh"), nginx, none));
+  metrics.record_exit(SeriesKey(CommName("sh"), nginx, none), exited(1), kMs);
+  metrics.record_exec(SeriesKey(CommName("sh"), nginx, none));
+  metrics.record_exec(SeriesKey(CommName("sh"), cron, docker));
+  metrics.record_exec(SeriesKey(CommName("sh"), scope, none));  // excluded by unit
+  metrics.record_exec(SeriesKey(CommName("ls"), cron, none));
+  metrics.record_exec(SeriesKey(CommName("ls"), nginx, none));  // a fourth: overflow
+
+  const auto labels = [](const char* c, const char* unit, const char* container) {
+    return Labels{{"comm", c}, {"unit", unit}, {"container", container}};
+  };
+  auto families = metrics.Collect();
+  CHECK(counter(families, "execmond_execs_total", labels("sh", "nginx.service", "")) == 2);
+  CHECK(counter(families, "execmond_exits_nonzero_total", labels("sh", "nginx.service", "")) == 1);
+  CHECK(counter(families, "execmond_execs_total",
+                labels("sh", "cron.service", "docker:0123456789ab")) == 1);
+  CHECK(counter(families, "execmond_execs_total", labels("ls", "cron.service", "")) == 1);
+  CHECK(find(families, "execmond_execs_total", labels("sh", "session.scope", "")) == nullptr);
+  CHECK(counter(families, "execmond_execs_total",
+                labels("execmond_overflow", "execmond_overflow", "execmond_overflow")) == 1);
+  CHECK(family(families, "execmond_execs_total").metric.size() == 4);
+  CHECK(gauge(families, "execmond_comm_series") == 3);
+
+  // A reload: a higher bound, cron excluded. Counters stay; cron's series stop counting.
+  o.max_comm_series = 10;
+  o.exclude_units = {"cron.service"};
+  metrics.apply(o);
+  metrics.record_exec(SeriesKey(CommName("sh"), cron, docker));
+  metrics.record_exec(SeriesKey(CommName("sh"), scope, none));
+  metrics.record_exec(SeriesKey(CommName("ls"), nginx, none));
+  families = metrics.Collect();
+  CHECK(counter(families, "execmond_execs_total",
+                labels("sh", "cron.service", "docker:0123456789ab")) == 1);
+  CHECK(counter(families, "execmond_execs_total", labels("sh", "session.scope", "")) == 1);
+  CHECK(counter(families, "execmond_execs_total", labels("ls", "nginx.service", "")) == 1);
+  CHECK(counter(families, "execmond_execs_total", labels("sh", "nginx.service", "")) == 2);
+  CHECK(gauge(families, "execmond_comm_series_limit") == 10);
 }
