@@ -59,6 +59,7 @@ class MetricsServer {
   void drive(Connection& connection, Clock::time_point now);
   void handle_request(Connection& connection, const ParsedHead& parsed, Clock::time_point now);
   void authorize(Connection& connection, Request request, Clock::time_point now);
+  void deny(Connection& connection, const Request& request, Clock::time_point now);
   void route(Connection& connection, Request request, Clock::time_point now);
   void on_wake(Clock::time_point now);
   void serve_exposition(Clock::time_point now);
