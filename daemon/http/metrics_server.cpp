@@ -83,7 +83,10 @@ void MetricsServer::remove_collectable(
 }
 
 void MetricsServer::reload(const std::optional<std::string>& web_config_file) {
-  std::shared_ptr<const EndpointSecurity> security = load_endpoint_security(web_config_file);
+  reload(load_endpoint_security(web_config_file));
+}
+
+void MetricsServer::reload(std::shared_ptr<const EndpointSecurity> security) {
   spdlog::info("/metrics: web configuration reloaded: {}", security->describe());
   post([this, security] {
     security_ = security;

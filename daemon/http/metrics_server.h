@@ -48,6 +48,8 @@ class MetricsServer {
   // rebind: listens on a new address, keeping open connections and every count; a
   // ListenError leaves the old address in use.
   void reload(const std::optional<std::string>& web_config_file);
+  // The same with a web configuration already loaded (load_endpoint_security).
+  void reload(std::shared_ptr<const EndpointSecurity> security);
   void rebind(const ListenAddress& address);
 
  private:
