@@ -372,6 +372,10 @@ int check_config(const DaemonOptions& options) {
   try {
     const LoadedConfig loaded = load_config(options);
     std::printf("%s: configuration is valid\n", loaded.source.c_str());
+    if (!loaded.security->source.empty()) {
+      std::printf("%s: web configuration is valid: %s\n", loaded.security->source.c_str(),
+                  loaded.security->describe().c_str());
+    }
     return exit_code::kOk;
   } catch (const ConfigError& error) {
     std::fprintf(stderr, "execmond: %s\n", error.what());

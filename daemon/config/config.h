@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/located_yaml.h"
+#include "config/config_error.h"
 
 namespace execmond {
 

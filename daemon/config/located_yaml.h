@@ -6,20 +6,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config/config_error.h"
 #include "config/units.h"
 
 namespace execmond {
-
-// A configuration mistake, located: "<source>:<line>:<column>: <what was expected>".
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // The text being parsed and the name errors give it.
 class ConfigSource {

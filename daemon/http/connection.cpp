@@ -84,22 +84,21 @@ Connection::Io Connection::handshake(Clock::time_point now) {
 
 Connection::Io Connection::receive(Clock::time_point now) {
   if (received_.size() >= kMaxRequestHead) return Io::kDone;  // the parser says too large
-  const bool was_idle = received_.empty();
-  const std::size_t old_size = received_.size();
-  received_.resize(kMaxRequestHead);
-  char* space = received_.data() + old_size;
-  const std::size_t room = kMaxRequestHead - old_size;
+  // Read into the loop's scratch buffer and keep only what came: a slow client's few bytes
+  // cost a few bytes, not a whole head's worth.
+  thread_local char scratch[kMaxRequestHead];
+  const std::size_t room = kMaxRequestHead - received_.size();
   std::size_t got = 0;
   Io io = Io::kDone;
   if (tls_) {
-    const TlsProgress progress = tls_->read(space, room);
+    const TlsProgress progress = tls_->read(scratch, room);
     if (progress.status == TlsProgress::Status::kDone) {
       got = progress.bytes;
     } else {
       io = progress.status == TlsProgress::Status::kWouldBlock ? Io::kWouldBlock : Io::kClosed;
     }
   } else {
-    const ssize_t count = recv(fd_.get(), space, room, MSG_DONTWAIT);
+    const ssize_t count = recv(fd_.get(), scratch, room, MSG_DONTWAIT);
     if (count > 0) {
       got = static_cast<std::size_t>(count);
     } else if (count == 0) {
@@ -108,11 +107,11 @@ Connection::Io Connection::receive(Clock::time_point now) {
       io = errno == EAGAIN || errno == EINTR ? Io::kWouldBlock : Io::kClosed;
     }
   }
-  received_.resize(old_size + got);
   // The first byte of a request on a kept-alive connection starts its head's deadline.
-  if (got > 0 && was_idle && requests_served_ > 0) {
+  if (got > 0 && received_.empty() && requests_served_ > 0) {
     enter(Stage::kReading, now, kRequestHeadTimeout);
   }
+  received_.append(scratch, got);
   return io;
 }
 

@@ -286,27 +286,27 @@ void MetricsServer::handle_request(Connection& connection, const ParsedHead& par
 
 void MetricsServer::authorize(Connection& connection, Request request, Clock::time_point now) {
   if (security_->users.empty()) return route(connection, std::move(request), now);
-  const auto deny = [&] {
-    respond(
-        connection,
-        make_status_response(401, request.keep_alive, request.method == Method::kHead,
-                             "WWW-Authenticate: Basic realm=\"execmond\", charset=\"UTF-8\"\r\n"),
-        now);
-  };
   const auto credentials =
       request.authorization ? decode_basic_authorization(*request.authorization) : std::nullopt;
-  if (!credentials) return deny();
+  if (!credentials) return deny(connection, request, now);
   switch (authenticator_.check(security_->users, *credentials, connection.id())) {
     case Authenticator::Verdict::kAllowed:
       return route(connection, std::move(request), now);
     case Authenticator::Verdict::kDenied:
-      return deny();
+      return deny(connection, request, now);
     case Authenticator::Verdict::kPending:
       return connection.await(Connection::Stage::kAuthorizing, std::move(request), now);
     case Authenticator::Verdict::kBusy:
       return respond(connection, make_status_response(503, false, false, "Retry-After: 1\r\n"),
                      now);
   }
+}
+
+void MetricsServer::deny(Connection& connection, const Request& request, Clock::time_point now) {
+  respond(connection,
+          make_status_response(401, request.keep_alive, request.method == Method::kHead,
+                               "WWW-Authenticate: Basic realm=\"execmond\", charset=\"UTF-8\"\r\n"),
+          now);
 }
 
 void MetricsServer::route(Connection& connection, Request request, Clock::time_point now) {
@@ -354,12 +354,7 @@ void MetricsServer::on_wake(Clock::time_point now) {
     if (outcome.allowed) {
       route(connection, connection.request(), now);
     } else {
-      const Request& request = connection.request();
-      respond(
-          connection,
-          make_status_response(401, request.keep_alive, request.method == Method::kHead,
-                               "WWW-Authenticate: Basic realm=\"execmond\", charset=\"UTF-8\"\r\n"),
-          now);
+      deny(connection, connection.request(), now);
     }
     drive(connection, now);
   }

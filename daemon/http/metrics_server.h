@@ -52,7 +52,7 @@ class MetricsServer {
   // rebind: listens on a new address, keeping open connections and every count; a
   // ListenError leaves the old address in use.
   void reload(const std::optional<std::string>& web_config_file);
-  // The same with a web configuration already read and checked.
+  // The same with a web configuration already loaded (load_endpoint_security).
   void reload(std::shared_ptr<const EndpointSecurity> security);
   void rebind(const ListenAddress& address);
 
@@ -65,6 +65,7 @@ class MetricsServer {
   void drive(Connection& connection, Clock::time_point now);
   void handle_request(Connection& connection, const ParsedHead& parsed, Clock::time_point now);
   void authorize(Connection& connection, Request request, Clock::time_point now);
+  void deny(Connection& connection, const Request& request, Clock::time_point now);
   void route(Connection& connection, Request request, Clock::time_point now);
   void on_wake(Clock::time_point now);
   void serve_exposition(Clock::time_point now);

@@ -50,7 +50,8 @@ Response make_response(const ResponseOptions& options, std::shared_ptr<const std
   head += std::to_string(body ? body->size() : 0);
   head += "\r\n";
   head += options.extra_headers;
-  head += options.keep_alive ? "" : "Connection: close\r\n";
+  // Said even where HTTP/1.1 implies it: an HTTP/1.0 client keeps the connection only then.
+  head += options.keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   head += "\r\n";
   if (!options.head_only) response.body = std::move(body);
   return response;

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "config/located_yaml.h"
+#include "config/config_error.h"
 
 namespace execmond::http {
 namespace {

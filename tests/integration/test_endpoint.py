@@ -189,11 +189,15 @@ def https_scrape(port, context, user=None, password=None):
         conn.close()
 
 
-def test_tls_and_basic_auth(daemon_factory, tmp_path):
+def test_tls_and_basic_auth(daemon_factory, execmond_binary, tmp_path):
     key, crt = make_certificate(tmp_path, "server")
     web = tmp_path / "web.yml"
     web.write_text(f"tls_server_config:\n  cert_file: {crt.name}\n  key_file: {key}\n"
                    f"basic_auth_users:\n  alice: {bcrypt('s3cret')}\n")
+    check = subprocess.run([execmond_binary, "--check-config", "--web.config.file", str(web)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0
+    assert f"{web}: web configuration is valid: TLS, basic auth (1 user)" in check.stdout
     d = daemon_factory(args=["--web.config.file", str(web)])
     assert "TLS, basic auth (1 user)" in d.log.read_text()
     context = ssl.create_default_context(cafile=str(crt))

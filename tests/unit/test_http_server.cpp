@@ -13,7 +13,7 @@
 #include <fstream>
 #include <string>
 
-#include "config/located_yaml.h"
+#include "config/config_error.h"
 #include "http/metrics_server.h"
 
 namespace execmond::http {

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "config/located_yaml.h"
+#include "config/config_error.h"
 #include "http/web_config.h"
 
 namespace execmond::http {
