@@ -17,9 +17,12 @@ cd "$(dirname "$0")/.."
 build_packages=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev libsystemd-dev catch2)
 # promtool; pytest and an independent exposition parser; the reference tools the trace
-# is compared with; a real systemd in a container; other kernels under QEMU.
+# is compared with; a real systemd in a container; other kernels under QEMU; lintian for
+# the .deb; podman and runc for the container image; the Kubernetes API models that check
+# the manifests.
 test_packages=(prometheus python3-pytest python3-prometheus-client libbpf-tools ansible-core
-  python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static cpio)
+  python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static cpio
+  lintian podman runc python3-kubernetes)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
