@@ -5,11 +5,14 @@
 #   - the Grafana dashboard: valid JSON, datasource and host variables, unique panel ids,
 #     every query parses as PromQL (promtool) once Grafana's variables are filled in;
 #   - every metric the rules and the dashboard use is one execmond serves (the contract);
-#   - ansible-playbook --syntax-check on the playbook, when ansible-core is installed.
+#   - ansible-playbook --syntax-check on the playbook, when ansible-core is installed;
+#   - the Kubernetes manifests, offline (check-kubernetes.py: the API schema of
+#     python3-kubernetes, consistency, least privilege, resources), and the ConfigMap's
+#     configuration with `execmond --check-config` when EXECMOND_BINARY names the binary.
 # Needs promtool (Debian package prometheus) and python3 with PyYAML (python3-yaml).
 # Exits non-zero on any failure.
 #
-# Usage: tests/deploy/check-deploy.sh
+# Usage: [EXECMOND_BINARY=build/daemon/execmond] tests/deploy/check-deploy.sh
 set -uo pipefail
 
 DEPLOY="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../deploy" && pwd)"
@@ -179,6 +182,16 @@ elif [ "${CI:-}" = true ]; then
   check "ansible-playbook is installed (apt-get install ansible-core)" false
 else
   skip "ansible-playbook not installed (apt-get install ansible-core): playbook syntax not checked"
+fi
+
+# Debian's python3-kubernetes is installed for the system Python.
+if /usr/bin/python3 -c 'import kubernetes' 2>/dev/null; then
+  check "kubernetes/: API schema, selectors and ports, least privilege, resources, the ConfigMap" \
+    /usr/bin/python3 "$(dirname "$DEPLOY")/tests/deploy/check-kubernetes.py" "$DEPLOY"
+elif [ "${CI:-}" = true ]; then
+  check "python3-kubernetes is installed (apt-get install python3-kubernetes)" false
+else
+  skip "python3-kubernetes not installed (apt-get install python3-kubernetes): manifests not checked"
 fi
 
 if ((SKIPPED)); then
