@@ -269,11 +269,13 @@ teardown() {
 }
 
 
-# The value of one sample in the container's /metrics, or nothing.
+# The value of one sample in the container's /metrics, or nothing. The whole body
+# first: awk leaving at the match would kill curl with SIGPIPE on a large body, which
+# pipefail turns into a failure of the test.
 metric() {
-  local selector=$1
-  in_container curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null |
-    awk -v want="$selector" '$1 == want { print $2; exit }'
+  local selector=$1 body
+  body=$(in_container curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null) || return 0
+  awk -v want="$selector" '$1 == want { print $2; exit }' <<<"$body"
 }
 
 # Polls until the sample equals the expected value (counts arrive within the daemon's
