@@ -11,7 +11,9 @@
 #     configuration and restarts the service onto it;
 #   - `apt-get remove` stops the service and frees its BPF programs; `apt-get purge`
 #     leaves no unit, no configuration, no enablement or mask, and nothing attached in
-#     the kernel (bpftool on the host).
+#     the kernel (bpftool on the host);
+#   - deploy/ansible's role, run in the container against itself, installs the package,
+#     configures and restarts it from its variables, and a second run changes nothing.
 #
 # Usage: run-package-test.sh BUILD_DIR
 #   BUILD_DIR is a configured and built tree: the test runs CPack on it twice, for the
@@ -45,6 +47,10 @@ readonly PULLED_PACKAGES=(libbpf1 libprometheus-cpp-pull1.0 libyaml-cpp0.7)
 # The port the edited configuration moves /metrics to: the daemon answering there after
 # the upgrade proves it runs on the kept edit.
 readonly EDITED_PORT=9718
+# What the Ansible role's run sets through its variables, to be read back on /metrics.
+readonly ROLE_PORT=9719
+readonly ROLE_MAX_COMM_SERIES=1234
+readonly ANSIBLE_PACKAGES=(ansible-core python3-apt)
 PROBE_COMM="xmpkg_$(printf '%06x' $(((RANDOM << 9 ^ RANDOM) & 0xffffff)))"
 readonly PROBE_COMM
 # shellcheck source=tests/systemd/lib.sh
@@ -89,6 +95,13 @@ stage_packages() {
   in_root_with_network apt-get install -y -q --download-only \
     "/var/tmp/execmond-debs/$(basename "$1")" >"$WORK/apt-download.log" 2>&1 ||
     die "apt-get --download-only of the package's dependencies failed: $(tail -n 5 "$WORK/apt-download.log")"
+  # For the Ansible role, run inside the container against itself.
+  in_root_with_network apt-get install -y -q --download-only --no-install-recommends "${ANSIBLE_PACKAGES[@]}" \
+    >"$WORK/apt-download-ansible.log" 2>&1 ||
+    die "apt-get --download-only ${ANSIBLE_PACKAGES[*]} failed: $(tail -n 5 "$WORK/apt-download-ansible.log")"
+  cp -r "$SOURCE_DIR/deploy/ansible" "$root/var/tmp/execmond-ansible"
+  printf '[execmond]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n' \
+    >"$root/var/tmp/execmond-ansible/inventory.ini"
 }
 
 # --- Checks ----------------------------------------------------------------------------
@@ -227,8 +240,41 @@ check_remove_and_purge() {
     pid=${pid%/status}
     [[ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" == "$LEADER_PIDNS" ]] &&
       fail "an execmond process (host pid $pid) still runs in the container after the purge"
-  done < <(grep -lx 'Name:[[:space:]]*execmond' /proc/[0-9]*/status 2>/dev/null)
+  done < <(grep -lx 'Name:[[:space:]]*execmond' /proc/[0-9]*/status 2>/dev/null || true)
   pass "apt-get purge left no binary, unit, configuration, enablement or mask, no execmond process, and its BPF programs freed"
+}
+
+# deploy/ansible's role, as an operator runs it, on the purged container (a host that
+# never had execmond): it installs the package, writes the configuration from its
+# variables, restarts onto it, checks /metrics; a second run changes nothing.
+run_role() {
+  in_container env HOME=/root ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=/tmp ANSIBLE_RETRY_FILES_ENABLED=0 \
+    ansible-playbook -i /var/tmp/execmond-ansible/inventory.ini /var/tmp/execmond-ansible/site.yml \
+    -e ansible_become=false -e "execmond_deb_src=/var/tmp/execmond-debs/$(basename "$1")" \
+    -e execmond_listen=0.0.0.0:$ROLE_PORT -e execmond_max_comm_series=$ROLE_MAX_COMM_SERIES </dev/null
+}
+
+check_ansible_role() {
+  local deb=$1 out
+  # Byte-compiling ansible-core's thousands of modules in its postinst takes minutes on
+  # a busy 2-core CI machine: a no-op py3compile earlier on dpkg's PATH skips it (Python
+  # compiles what it imports).
+  printf '#!/bin/sh\nexit 0\n' >"$WORK/root/usr/local/bin/py3compile"
+  chmod 0755 "$WORK/root/usr/local/bin/py3compile"
+  # Without Recommends: they bring the whole `ansible` collection set.
+  apt_in_container install --no-install-recommends "${ANSIBLE_PACKAGES[@]}" >"$WORK/apt-ansible.log" 2>&1 ||
+    fail "installing ${ANSIBLE_PACKAGES[*]} in the container failed: $(tail -n 20 "$WORK/apt-ansible.log")"
+  out=$(run_role "$deb" 2>&1) || fail "ansible-playbook site.yml failed: $(tail -n 30 <<<"$out")"
+  [[ "$(installed_version)" == ii* ]] || fail "the role did not install the package"
+  grep -qx "max_comm_series: $ROLE_MAX_COMM_SERIES" "$WORK/root/etc/execmond/execmond.yaml" ||
+    fail "the role did not write max_comm_series: $ROLE_MAX_COMM_SERIES into the configuration"
+  METRICS_URL="http://127.0.0.1:$ROLE_PORT/metrics"
+  wait_for_metric execmond_comm_series_limit "$ROLE_MAX_COMM_SERIES"
+  pass "the Ansible role installed the package and restarted execmond onto its configuration ($METRICS_URL, max_comm_series $ROLE_MAX_COMM_SERIES)"
+  out=$(run_role "$deb" 2>&1) || fail "the second ansible-playbook run failed: $(tail -n 30 <<<"$out")"
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" ||
+    fail "the second run of the role changed something: $(grep -A3 'PLAY RECAP' <<<"$out")"
+  pass "a second run of the role changes nothing"
 }
 
 main() {
@@ -269,6 +315,7 @@ main() {
   check_upgrade "$upgrade_deb" "$upgrade_version"
   check_counts 1
   check_remove_and_purge
+  check_ansible_role "$deb"
   printf '%s: %d passed, 0 failed\n' "$TEST_NAME" "$PASSED"
 }
 
