@@ -37,6 +37,7 @@ readonly PODMAN=(podman --runtime runc)
 readonly RUN_OPTIONS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network=host)
 # The DaemonSet's privileges (deploy/kubernetes/daemonset.yaml): not even the host's PID
 # namespace, which counting does not need (the programs see every namespace).
+# shellcheck disable=SC2054 # BPF,PERFMON is one podman argument
 readonly LEAST_PRIVILEGE=(--cap-drop=all --cap-add=BPF,PERFMON
   --security-opt seccomp=unconfined --security-opt no-new-privileges --read-only
   -v /sys/kernel/tracing:/sys/kernel/tracing:ro)

@@ -191,8 +191,9 @@ check_upgrade() {
   apt_in_container install "/var/tmp/execmond-debs/$(basename "$deb")" >"$WORK/apt-upgrade.log" 2>&1 ||
     fail "the upgrade to $(basename "$deb") failed: $(tail -n 20 "$WORK/apt-upgrade.log")"
   [[ "$(installed_version)" == "ii $version" ]] || fail "after the upgrade execmond is '$(installed_version)'"
-  grep -qx "listen: \"0.0.0.0:$EDITED_PORT\"" "$config" && grep -qx '# edited by the package test' "$config" ||
+  if ! grep -qx "listen: \"0.0.0.0:$EDITED_PORT\"" "$config" || ! grep -qx '# edited by the package test' "$config"; then
     fail "the upgrade did not keep the edited /etc/execmond/execmond.yaml"
+  fi
   [[ ! -e $config.dpkg-new && ! -e $config.dpkg-dist ]] || fail "the upgrade left a .dpkg-new/.dpkg-dist next to the config"
   pass "the upgrade to $version kept the edited configuration"
   local props i

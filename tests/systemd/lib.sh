@@ -1,7 +1,9 @@
+# shellcheck shell=bash
 # Shell shared by the tests that boot a Debian root under a real systemd in
 # systemd-nspawn (tests/systemd/run-systemd-test.sh, tests/package/run-package-test.sh):
 # the cached debootstrap rootfs, one run's overlay on it, booting, entering and tearing
 # down the container, and reading execmond's /metrics and BPF programs from the host.
+# tests/container/run-container-test.sh uses only the last part (and its own metric()).
 #
 # Sourced, not run. The test sets, before sourcing:
 #   TEST_NAME    "systemd-test", "package-test": the prefix of its summary line
