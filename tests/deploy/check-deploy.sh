@@ -5,15 +5,19 @@
 #   - the Grafana dashboard: valid JSON, datasource and host variables, unique panel ids,
 #     every query parses as PromQL (promtool) once Grafana's variables are filled in;
 #   - every metric the rules and the dashboard use is one execmond serves (the contract);
-#   - ansible-playbook --syntax-check on the playbook, when ansible-core is installed.
+#   - ansible-playbook --syntax-check on the playbook, when ansible-core is installed;
+#   - the Kubernetes manifests, offline (check-kubernetes.py: the API schema of
+#     python3-kubernetes, consistency, least privilege, resources), and the ConfigMap's
+#     configuration with `execmond --check-config` when EXECMOND_BINARY names the binary.
 # Needs promtool (Debian package prometheus) and python3 with PyYAML (python3-yaml).
 # Exits non-zero on any failure.
 #
-# Usage: tests/deploy/check-deploy.sh
+# Usage: [EXECMOND_BINARY=build/daemon/execmond] tests/deploy/check-deploy.sh
 set -uo pipefail
 
 DEPLOY="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../deploy" && pwd)"
 readonly DEPLOY
+if [[ -n ${EXECMOND_BINARY:-} ]]; then EXECMOND_BINARY=$(readlink -f "$EXECMOND_BINARY"); export EXECMOND_BINARY; fi
 PASSED=0
 FAILED=0
 SKIPPED=0
@@ -71,8 +75,74 @@ execmond_unexpected_series_limit
 execmond_unexpected_overflow_execs_total
 execmond_unexpected_exec_logs_suppressed_total
 up
+scrape_samples_post_metric_relabeling
 scrape_duration_seconds
 EOF
+
+# The fleet-scale review's findings, each as a rule on the files (the rule tests in
+# execmond-alerts.test.yml prove the alerts' behaviour):
+#   - scrape-config.yml has no global: block, and its sample_limit admits 30 series per
+#     name at the largest max_comm_series execmond accepts;
+#   - ExecmondNearSampleLimit warns at 80 % of that sample_limit;
+#   - every alert has a runbook_url whose anchor is a heading of RUNBOOK.md, and every
+#     alert on increase() a for:;
+#   - no aggregation in an alert drops job (by (...) must keep it);
+#   - no annotation puts a label value in a `code span`, i.e. a command to paste;
+#   - ExecmondDown is not critical and waits 10 minutes or more.
+fleet_review() {
+  python3 - "$DEPLOY" "$(dirname "$DEPLOY")/config/execmond.yaml" <<'PY'
+import re, sys
+import yaml
+
+deploy, config = sys.argv[1], sys.argv[2]
+errors = []
+scrape = yaml.safe_load(open(f"{deploy}/prometheus/scrape-config.yml"))
+if "global" in scrape:
+    errors.append("scrape-config.yml has a global: block: merging it overrides the user's")
+# The bound stated in the comment above max_comm_series ("..., 1 to 10000. ...").
+m = re.search(r"1 to (\d+)\.[^\n]*\n(?:#[^\n]*\n)*max_comm_series:", open(config).read())
+max_names = int(m.group(1)) if m else None
+job = next(j for j in scrape["scrape_configs"] if j["job_name"] == "execmond")
+limit = job.get("sample_limit", 0)
+if not max_names or limit < 30 * max_names:
+    errors.append(f"sample_limit {limit} < 30 series x {max_names} names (max max_comm_series)")
+for key in ("scrape_interval", "scrape_timeout"):
+    if key not in job:
+        errors.append(f"the execmond job does not set its own {key}")
+
+anchors = {re.sub(r"[^a-z0-9-]", "", h.strip().lower().replace(" ", "-"))
+           for h in re.findall(r"^#+ (.+)$", open(f"{deploy}/RUNBOOK.md").read(), re.M)}
+for group in yaml.safe_load(open(f"{deploy}/prometheus/execmond-alerts.yml"))["groups"]:
+    for rule in group["rules"]:
+        if "alert" not in rule:
+            continue
+        name, expr = rule["alert"], rule["expr"]
+        ann = rule.get("annotations", {})
+        url = ann.get("runbook_url", "")
+        if "#" not in url or url.split("#", 1)[1] not in anchors:
+            errors.append(f"{name}: runbook_url {url!r} has no matching heading in RUNBOOK.md")
+        if "increase(" in expr and not rule.get("for"):
+            errors.append(f"{name}: an increase() rule without for:")
+        for clause in re.findall(r"\bby\s*\(([^)]*)\)", expr):
+            if "job" not in [c.strip() for c in clause.split(",")]:
+                errors.append(f"{name}: by ({clause}) drops job and the target labels")
+        for key, text in ann.items():
+            for span in re.findall(r"`[^`]*`", text):
+                if "$labels" in span or "$value" in span:
+                    errors.append(f"{name}: {key} puts a label value in a command: {span}")
+        if name == "ExecmondDown":
+            minutes = int(re.fullmatch(r"(\d+)m", rule.get("for", "0m")).group(1))
+            if rule["labels"].get("severity") == "critical" or minutes < 10:
+                errors.append("ExecmondDown pages per host or fires within a reboot")
+        if name == "ExecmondNearSampleLimit":
+            threshold = float(expr.rsplit(">", 1)[1])
+            if threshold != 0.8 * limit:
+                errors.append(f"ExecmondNearSampleLimit at {threshold}, not 80% of sample_limit {limit}")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+PY
+}
 
 # Writes the dashboard's queries, Grafana variables filled in, as recording rules to
 # $SCRATCH/dashboard-rules.yml (so promtool parses them), after checking its structure.
@@ -123,6 +193,51 @@ sys.exit(1 if errors else 0)
 EOF
 }
 
+# The dashboard's "Most executed names" query, evaluated by promtool on made-up series:
+# a name that ran once in the range (its series appeared at 1) must show with 1, next
+# to a busy name that ran all along and one that ran only before the range.
+most_executed_shows_single_runs() {
+  python3 - "$DEPLOY/grafana/execmond-dashboard.json" "$SCRATCH" <<'PY'
+import json, sys
+dashboard = json.load(open(sys.argv[1]))
+def panels(items):
+    for p in items:
+        yield p
+        yield from panels(p.get("panels", []))
+panel = next(p for p in panels(dashboard["panels"]) if p["title"].startswith("Most executed names"))
+expr = panel["targets"][0]["expr"]
+for k, v in {"$__range": "1h", "$job": "execmond", "$instance": ".*", "$comm": ".*"}.items():
+    expr = expr.replace(k, v)
+with open(f"{sys.argv[2]}/most-executed-rules.yml", "w") as f:
+    f.write("groups:\n  - name: t\n    rules:\n      - record: most_executed\n")
+    f.write(f"        expr: {json.dumps(expr)}\n")
+with open(f"{sys.argv[2]}/most-executed-test.yml", "w") as f:
+    f.write("""rule_files: [most-executed-rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'execmond_execs_total{job="execmond", instance="h1", comm="busy"}'
+        values: '0+1x120'
+      - series: 'execmond_execs_total{job="execmond", instance="h1", comm="once"}'
+        values: '_x90 1x30'
+      - series: 'execmond_execs_total{job="execmond", instance="h1", comm="old"}'
+        values: '5x120'
+    promql_expr_test:
+      - expr: most_executed
+        eval_time: 2h
+        exp_samples:
+          - labels: 'most_executed{comm="busy"}'
+            value: 60
+          - labels: 'most_executed{comm="once"}'
+            value: 1
+          - labels: 'most_executed{comm="old"}'
+            value: 0
+""")
+PY
+  (cd "$SCRATCH" && promtool test rules most-executed-test.yml)
+}
+
 # Metric names used in the expressions of rule files: every identifier left once
 # strings, label matchers, ranges, durations, numbers, grouping clauses, functions and
 # keywords are taken out. Recording rules (names with a colon) are the file's own.
@@ -158,6 +273,8 @@ EOF
 }
 
 cd "$DEPLOY/prometheus" || exit 2
+check "fleet review: no global:, sample_limit from the series budget, runbook_url and for: on every alert, job kept, no label value in a command" \
+  fleet_review
 check "promtool check config prometheus/scrape-config.yml (with its rule and file_sd files)" \
   promtool check config scrape-config.yml
 check "promtool check rules prometheus/execmond-alerts.yml" \
@@ -173,6 +290,8 @@ check "the dashboard has its variables, unique panel ids and a datasource variab
   dashboard_to_rules
 check "every dashboard query parses as PromQL" \
   promtool check rules "$SCRATCH/dashboard-rules.yml"
+check "the dashboard's most executed names include a name that ran once in the range (promtool)" \
+  most_executed_shows_single_runs
 check "the dashboard uses only metrics execmond serves" \
   unknown_metrics "$SCRATCH/dashboard-rules.yml"
 
@@ -184,6 +303,16 @@ elif [ "${CI:-}" = true ]; then
   check "ansible-playbook is installed (apt-get install ansible-core)" false
 else
   skip "ansible-playbook not installed (apt-get install ansible-core): playbook syntax not checked"
+fi
+
+# Debian's python3-kubernetes is installed for the system Python.
+if /usr/bin/python3 -c 'import kubernetes' 2>/dev/null; then
+  check "kubernetes/: API schema, selectors and ports, least privilege, resources, the ConfigMap" \
+    /usr/bin/python3 "$(dirname "$DEPLOY")/tests/deploy/check-kubernetes.py" "$DEPLOY"
+elif [ "${CI:-}" = true ]; then
+  check "python3-kubernetes is installed (apt-get install python3-kubernetes)" false
+else
+  skip "python3-kubernetes not installed (apt-get install python3-kubernetes): manifests not checked"
 fi
 
 if ((SKIPPED)); then

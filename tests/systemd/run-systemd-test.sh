@@ -3,7 +3,7 @@
 # the way a package installs it, and proves what the unit promises:
 #   - the service reaches active (running), which for Type=notify means READY=1 was sent
 #     after the BPF programs were attached and /metrics was bound;
-#   - the hardening in packaging/systemd/execmond.service really applies (only CAP_BPF
+#   - the hardening in packaging/systemd/execmond.service.in really applies (only CAP_BPF
 #     and CAP_PERFMON, no_new_privs, seccomp, read-only /) and still lets it load and
 #     attach every BPF program;
 #   - /metrics answers and counts, exactly, execs, failed execs and non-zero exits of
@@ -31,7 +31,7 @@ readonly SUITE=bookworm
 readonly BASE_PACKAGES=(systemd systemd-sysv dbus curl)
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly SOURCE_DIR
-readonly UNIT_FILE="$SOURCE_DIR/packaging/systemd/execmond.service"
+readonly UNIT_TEMPLATE="$SOURCE_DIR/packaging/systemd/execmond.service.in"
 readonly CONFIG_FILE="$SOURCE_DIR/config/execmond.yaml"
 readonly CACHE="${EXECMOND_ROOTFS_CACHE:-/var/cache/execmond-test/rootfs}"
 readonly STAMP_NAME=.execmond-test-rootfs   # inside the rootfs: the packages it holds
@@ -45,68 +45,9 @@ readonly PROBE_RUNS=3
 # shell exits 127.
 readonly PROBE_EXIT_CODE=127
 readonly MACHINE="execmond-test-$$"
-
-PASSED=0
-WORK=""
-NSPAWN_PID=""
-LEADER_PID=""
-LEADER_PIDNS=""
-OVERLAY_MOUNTED=0
-
-log() { printf '==> %s\n' "$*" >&2; }
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'PASS: %s\n' "$*"
-}
-# Fails the run: says what broke, shows what the container knows, tears down.
-fail() {
-  printf 'FAIL: %s\n' "$*" >&2
-  diagnostics
-  printf 'systemd-test: %d passed, 1 failed\n' "$PASSED"
-  exit 1
-}
-die() {
-  printf 'run-systemd-test: %s\n' "$*" >&2
-  exit 2
-}
-
-# --- Preconditions ---------------------------------------------------------------------
-
-need_tools() {
-  local missing=()
-  command -v debootstrap >/dev/null || missing+=(debootstrap)
-  command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
-  command -v bpftool >/dev/null || missing+=(bpftool)
-  command -v nsenter >/dev/null || missing+=(util-linux)
-  command -v dpkg-query >/dev/null || die "needs a Debian host (dpkg-query not found)"
-  if ((${#missing[@]})); then
-    log "installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 ||
-      die "cannot install ${missing[*]}: run apt-get update, or install them yourself"
-  fi
-}
-
-# The mirror the host's APT uses for Debian itself (not -security, not third parties).
-debian_mirror() {
-  if [[ -n "${EXECMOND_DEBIAN_MIRROR:-}" ]]; then
-    echo "$EXECMOND_DEBIAN_MIRROR"
-    return
-  fi
-  local mirror
-  mirror=$(
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-      2>/dev/null | awk -v suite="$SUITE" '
-      # One-line format: deb [options] URI SUITE COMPONENTS...
-      $1 == "deb" { line = $0; gsub(/\[[^]]*\]/, "", line); split(line, f, /[[:space:]]+/)
-                    if (f[3] == suite && f[2] !~ /security/) { print f[2]; exit } }
-      # deb822 format: a stanza of Types/URIs/Suites lines, ended by a blank line.
-      /^URIs:/   { uris = $2 }
-      /^Suites:/ { for (j = 2; j <= NF; j++) if ($j == suite) hit = 1 }
-      /^[[:space:]]*$/ { if (hit && uris !~ /security/) { print uris; exit } uris = ""; hit = 0 }
-      END { if (hit && uris !~ /security/) print uris }' | head -n1
-  )
-  echo "${mirror:-http://deb.debian.org/debian}"
-}
+readonly TEST_NAME=systemd-test
+# shellcheck source=tests/systemd/lib.sh
+source "$SOURCE_DIR/tests/systemd/lib.sh"
 
 # The Debian packages that hold the shared libraries BINARY loads, into PACKAGES. A
 # library no package owns (built by hand into /usr/local/lib) goes into LOCAL_LIBRARIES,
@@ -137,83 +78,8 @@ find_runtime_packages() {
   done <<<"$libs"
 }
 
-# --- The cached rootfs -----------------------------------------------------------------
 
-# rm -rf that first unmounts whatever an interrupted debootstrap or container left
-# mounted inside (proc, sys, an overlay), and never crosses into another file system.
-remove_tree() {
-  local dir=$1 target
-  [[ -e $dir ]] || return 0
-  dir=$(readlink -f "$dir")
-  while read -r target; do
-    umount --lazy "$target" 2>/dev/null || true
-  done < <(awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts | sort -r)
-  rm -rf --one-file-system "$dir"
-}
-
-# Reuses the cached rootfs if it holds every package in $@; otherwise builds a new one
-# next to it and swaps it in, so an interrupted build never leaves a half rootfs cached.
-ensure_rootfs() {
-  local wanted=("$@") have pkg stale=0
-  mkdir -p "$(dirname "$CACHE")"
-  exec {lock_fd}>"$CACHE.lock"
-  flock "$lock_fd"
-  if [[ -f "$CACHE/$STAMP_NAME" ]]; then
-    have=$(<"$CACHE/$STAMP_NAME")
-    for pkg in "${wanted[@]}"; do
-      grep -qxF "$pkg" <<<"$have" || stale=1
-    done
-    if ((!stale)); then
-      log "using the cached rootfs $CACHE"
-      exec {lock_fd}>&-
-      return
-    fi
-    log "the cached rootfs lacks packages this binary needs: rebuilding it"
-  fi
-  local mirror new="$CACHE.new" include
-  mirror=$(debian_mirror)
-  log "building a Debian $SUITE rootfs in $CACHE from $mirror (once; takes a minute or two)"
-  remove_tree "$new"
-  include=$(IFS=,; echo "${wanted[*]}")
-  # In the background so that an interrupted run stops it too, instead of leaving it
-  # writing into the next run's tree.
-  debootstrap --variant=minbase --include="$include" "$SUITE" "$new" "$mirror" \
-    >"$new.log" 2>&1 &
-  local debootstrap_pid=$! rc=0
-  trap 'kill "$debootstrap_pid" 2>/dev/null; wait "$debootstrap_pid" || true; remove_tree "$new"; exit 130' INT TERM
-  wait "$debootstrap_pid" || rc=$?
-  trap - INT TERM
-  if ((rc)); then
-    tail -n 20 "$new.log" >&2
-    die "debootstrap failed (exit $rc; full log: $new.log)"
-  fi
-  # A fresh machine id at each boot, a name to recognise in logs, no stale apt lists.
-  : >"$new/etc/machine-id"
-  echo execmond-test >"$new/etc/hostname"
-  rm -rf "$new/var/lib/apt/lists/"* "$new/var/cache/apt/archives/"*.deb
-  printf '%s\n' "${wanted[@]}" >"$new/$STAMP_NAME"
-  remove_tree "$CACHE"
-  rm -f "$new.log"
-  mv "$new" "$CACHE"
-  exec {lock_fd}>&-
-}
-
-# --- One run's container ---------------------------------------------------------------
-
-# The run's root: an overlay on the cached rootfs (the cache stays pristine), or a copy
-# where overlayfs is not available.
-prepare_root() {
-  mkdir -p "$WORK/upper" "$WORK/overlay-work" "$WORK/root"
-  if mount -t overlay overlay \
-    -o "lowerdir=$CACHE,upperdir=$WORK/upper,workdir=$WORK/overlay-work" "$WORK/root" 2>/dev/null; then
-    OVERLAY_MOUNTED=1
-  else
-    log "overlayfs unavailable: copying the rootfs"
-    cp -a "$CACHE/." "$WORK/root/"
-  fi
-}
-
-# Installs execmond as `cmake --install` does (binary in /usr/local/bin, config in
+# Installs execmond as `cmake --install` does (binary in /usr/local/sbin, config in
 # /etc/execmond, unit in /usr/local/lib/systemd/system), then enables the unit. With
 # EXECMOND_BUILD_DIR (ctest sets it) it runs `cmake --install` itself, so that the test
 # also proves the install puts each file where the unit expects it.
@@ -222,14 +88,19 @@ install_execmond() {
   if [[ -n "${EXECMOND_BUILD_DIR:-}" ]]; then
     DESTDIR="$root" cmake --install "$EXECMOND_BUILD_DIR" >/dev/null ||
       fail "cmake --install $EXECMOND_BUILD_DIR failed"
-    for file in /usr/local/bin/execmond /etc/execmond/execmond.yaml \
+    for file in /usr/local/sbin/execmond /etc/execmond/execmond.yaml \
       /usr/local/lib/systemd/system/execmond.service; do
       [[ -f "$root$file" ]] || fail "cmake --install did not put $file where the unit expects it"
     done
+    grep -qx 'ExecStart=/usr/local/sbin/execmond --config /etc/execmond/execmond.yaml' \
+      "$root/usr/local/lib/systemd/system/execmond.service" ||
+      fail "the installed unit's ExecStart= does not name the installed binary"
   else
-    install -D -m 0755 "$binary" "$root/usr/local/bin/execmond"
+    install -D -m 0755 "$binary" "$root/usr/local/sbin/execmond"
     install -D -m 0644 "$CONFIG_FILE" "$root/etc/execmond/execmond.yaml"
-    install -D -m 0644 "$UNIT_FILE" "$root/usr/local/lib/systemd/system/execmond.service"
+    mkdir -p "$root/usr/local/lib/systemd/system"
+    sed 's|@EXECMOND_BINARY@|/usr/local/sbin/execmond|' "$UNIT_TEMPLATE" \
+      >"$root/usr/local/lib/systemd/system/execmond.service"
   fi
   for lib in "${LOCAL_LIBRARIES[@]}"; do
     install -D -m 0644 "$(readlink -f "$lib")" "$root/usr/local/lib/$(basename "$lib")"
@@ -253,230 +124,8 @@ install_execmond() {
   install -m 0755 "$root/usr/local/bin/$PROBE_COMM" "$root/opt/$PROBE_COMM"
 }
 
-boot_container() {
-  local args=(
-    --directory="$WORK/root" --machine="$MACHINE" --boot --console=read-only
-    # Own network namespace: /metrics on 9717 clashes with nothing on the host, and is
-    # scraped from inside the container.
-    --private-network
-    # BPF from inside: CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN, and bpf(2)/perf_event_open(2),
-    # which nspawn's own seccomp filter blocks by default.
-    --capability=all --system-call-filter='bpf perf_event_open'
-  )
-  # With no systemd on the host (CI images, containers) there is no machined to
-  # register with and no manager to create a scope: stay in this process's cgroup.
-  if [[ ! -d /run/systemd/system ]]; then args+=(--register=no --keep-unit); fi
-  container_cgroup
-  log "booting the container ($WORK/console.log)"
-  (
-    # In a cgroup v2 of its own, where the container's systemd makes its units' cgroups.
-    if [[ -n $CONTAINER_CGROUP ]]; then echo "$BASHPID" >"$CONTAINER_CGROUP/cgroup.procs"; fi
-    exec systemd-nspawn "${args[@]}" </dev/null >"$WORK/console.log" 2>&1
-  ) &
-  NSPAWN_PID=$!
-  local i
-  for ((i = 0; i < 100; i++)); do
-    find_leader && break
-    kill -0 "$NSPAWN_PID" 2>/dev/null || fail "systemd-nspawn exited while starting the container"
-    sleep 0.1
-  done
-  [[ -n $LEADER_PID ]] || fail "no systemd in the container after 10 s"
-  # Until the manager answers (its socket appears a moment after PID 1 starts) and
-  # the boot transaction is done.
-  local state=""
-  for ((i = 0; i < 600; i++)); do
-    state=$(in_container timeout 5 systemctl is-system-running 2>/dev/null) || true
-    case $state in
-      running | degraded)
-        pass "the container booted (system state: $state)"
-        return
-        ;;
-      maintenance | stopping | offline) break ;;
-    esac
-    kill -0 "$NSPAWN_PID" 2>/dev/null || fail "the container stopped while booting"
-    sleep 0.2
-  done
-  fail "the container did not finish booting (system state: '${state:-no answer}')"
-}
-
-# The daemon names units from cgroup v2 (issue 7), so the container's systemd must run
-# them there: on a host without systemd, the container gets the unified hierarchy
-# (SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1) rooted at a cgroup made for it, CONTAINER_CGROUP.
-# (Under a host systemd, nspawn already runs it in the machine's own delegated scope.)
-CONTAINER_CGROUP=""
-container_cgroup() {
-  [[ ! -d /run/systemd/system ]] || return 0
-  local v2
-  v2=$(awk '$3 == "cgroup2" { print $2 }' /proc/self/mounts | grep -xE '/sys/fs/cgroup(/unified)?' |
-    sort | head -n1)
-  [[ -n $v2 ]] || return 0
-  CONTAINER_CGROUP="$v2/execmond-systemd-test-$$"
-  mkdir "$CONTAINER_CGROUP"
-  export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
-}
-
-# Removes CONTAINER_CGROUP and what the container's systemd left in it, deepest first.
-remove_container_cgroup() {
-  [[ -n $CONTAINER_CGROUP && -d $CONTAINER_CGROUP ]] || return 0
-  find "$CONTAINER_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null ||
-    log "could not remove $CONTAINER_CGROUP"
-}
-
-# The container's PID 1 (systemd), a child of systemd-nspawn, into LEADER_PID.
-find_leader() {
-  local pid
-  pid=$(ps -o pid= --ppid "$NSPAWN_PID" 2>/dev/null | head -n1 | tr -d ' ') || true
-  [[ -n $pid && "$(cat "/proc/$pid/comm" 2>/dev/null)" == systemd ]] || return 1
-  LEADER_PID=$pid
-  LEADER_PIDNS=$(readlink "/proc/$pid/ns/pid")
-}
-
-# True while the container's PID 1 lives (and its pid has not been reused).
-leader_alive() {
-  [[ -n $LEADER_PID && -n $LEADER_PIDNS && "$(readlink "/proc/$LEADER_PID/ns/pid" 2>/dev/null)" == "$LEADER_PIDNS" ]]
-}
-
-# Runs a command inside the container: its namespaces, root and a clean environment.
-in_container() {
-  nsenter --target "$LEADER_PID" --mount --uts --ipc --net --pid --cgroup -- \
-    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
-}
-
-# Prints the container's view of execmond when something failed.
-diagnostics() {
-  if [[ -n $WORK && -f $WORK/console.log ]]; then
-    echo "--- container console (last 30 lines)" >&2
-    tail -n 30 "$WORK/console.log" >&2
-  fi
-  if [[ -z $LEADER_PID ]] || ! kill -0 "$LEADER_PID" 2>/dev/null; then return 0; fi
-  {
-    echo "--- systemctl status execmond"
-    in_container timeout 10 systemctl status --no-pager --full execmond || true
-    echo "--- journalctl -u execmond"
-    in_container timeout 10 journalctl --no-pager -u execmond -n 60 || true
-    echo "--- failed units"
-    in_container timeout 10 systemctl --failed --no-pager || true
-  } >&2
-}
-
-teardown() {
-  local rc=$?
-  set +e
-  trap - ERR
-  if [[ -n $NSPAWN_PID ]]; then
-    [[ -n $LEADER_PID ]] || find_leader
-    # A clean shutdown first: on SIGTERM nspawn asks the container's systemd to halt.
-    kill -TERM "$NSPAWN_PID" 2>/dev/null
-    local i
-    for ((i = 0; i < 300; i++)); do
-      kill -0 "$NSPAWN_PID" 2>/dev/null || leader_alive || break
-      sleep 0.1
-    done
-    # Killing the container's PID 1 kills every process in its PID namespace; killing
-    # only nspawn would leave the container running, orphaned.
-    if leader_alive; then
-      log "the container did not power off in 30 s: killing it"
-      kill -KILL "$LEADER_PID" 2>/dev/null
-      for ((i = 0; i < 50; i++)); do
-        leader_alive || break
-        sleep 0.1
-      done
-    fi
-    kill -KILL "$NSPAWN_PID" 2>/dev/null
-    wait "$NSPAWN_PID" 2>/dev/null
-  fi
-  remove_container_cgroup
-  if ((OVERLAY_MOUNTED)); then
-    umount "$WORK/root" 2>/dev/null || umount --lazy "$WORK/root"
-  fi
-  if [[ -n $WORK ]]; then
-    if [[ ${EXECMOND_TEST_KEEP:-0} == 1 ]]; then
-      log "kept $WORK"
-    else
-      remove_tree "$WORK"
-    fi
-  fi
-  exit "$rc"
-}
 
 # --- Checks ----------------------------------------------------------------------------
-
-# The value of one sample in the container's /metrics, or nothing. awk reads to the end:
-# exiting at the match would kill curl with SIGPIPE on a long exposition (pipefail).
-metric() {
-  local selector=$1
-  in_container curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null |
-    awk -v want="$selector" '$1 == want && !found { print $2; found = 1 }'
-}
-
-# Polls until the sample equals the expected value (counts arrive within the daemon's
-# poll interval, 200 ms by default).
-wait_for_metric() {
-  local selector=$1 expected=$2 value="" i
-  for ((i = 0; i < 50; i++)); do
-    value=$(metric "$selector")
-    [[ -n $value ]] && awk -v a="$value" -v b="$expected" 'BEGIN { exit !(a + 0 == b + 0) }' &&
-      return 0
-    sleep 0.2
-  done
-  fail "$selector is '${value:-absent}', expected $expected"
-}
-
-# The URL of /metrics from inside the container, from the listen key of the config.
-metrics_url() {
-  local listen
-  listen=$(awk '$1 == "listen:" { gsub(/["'\'']/, "", $2); print $2; exit }' "$CONFIG_FILE")
-  listen=${listen:-0.0.0.0:9717}
-  local host=${listen%:*} port=${listen##*:}
-  case $host in
-    0.0.0.0 | "" | "*") host=127.0.0.1 ;;
-    "[::]") host="[::1]" ;;
-  esac
-  echo "http://$host:$port/metrics"
-}
-
-# "ID NAME" of every BPF program a host process holds open, from its fdinfo (exact even
-# when other tests load programs of the same names meanwhile), checked with bpftool.
-programs_of() {
-  local pid=$1 id line
-  while read -r id; do
-    line=$(bpftool prog show id "$id" 2>/dev/null) || continue
-    line=${line%%$'\n'*}
-    awk '{ for (i = 1; i < NF; i++) if ($i == "name") print $1 + 0, $(i + 1) }' <<<"$line"
-  done < <(awk '$1 == "prog_id:" { print $2 }' /proc/"$pid"/fdinfo/* 2>/dev/null | sort -un)
-}
-
-# Waits until none of the programs listed ("ID NAME" lines) is loaded any more: they are
-# freed once their last reference goes, which can trail the process's exit a little.
-wait_programs_freed() {
-  local programs=$1 left="" id i
-  for ((i = 0; i < 50; i++)); do
-    left=""
-    while read -r id _; do
-      if bpftool prog show id "$id" >/dev/null 2>&1; then left+="$id "; fi
-    done <<<"$programs"
-    [[ -z $left ]] && return 0
-    sleep 0.1
-  done
-  fail "BPF programs still loaded after execmond ended: ids $left"
-}
-
-# Finds execmond's main process on the host, into EXECMOND_HOST_PID.
-find_execmond() {
-  local main_pid status pid
-  main_pid=$(in_container timeout 10 systemctl show -p MainPID --value execmond)
-  EXECMOND_HOST_PID=""
-  while read -r status; do
-    pid=${status#/proc/}
-    pid=${pid%/status}
-    if [[ "$(readlink "/proc/$pid/ns/pid")" == "$LEADER_PIDNS" ]]; then
-      EXECMOND_HOST_PID=$pid
-      return 0
-    fi
-  done < <(grep -l "^NSpid:.*[[:space:]]$main_pid\$" /proc/[0-9]*/status 2>/dev/null)
-  fail "cannot find execmond (pid $main_pid in the container) on the host"
-}
 
 check_service_running() {
   local props
@@ -666,7 +315,7 @@ main() {
   [[ -x $binary && -f $binary ]] || die "$1: not an executable file"
   ((EUID == 0)) || die "must run as root (debootstrap, systemd-nspawn, bpftool)"
   [[ -f $CONFIG_FILE ]] || die "$CONFIG_FILE: missing"
-  [[ -f $UNIT_FILE ]] || die "$UNIT_FILE: missing"
+  [[ -f $UNIT_TEMPLATE ]] || die "$UNIT_TEMPLATE: missing"
   need_tools
 
   PACKAGES=("${BASE_PACKAGES[@]}")
