@@ -286,7 +286,7 @@ check_unit_label() {
     >"$root/etc/execmond/units.yaml"
   mkdir -p "$root${dropin%/*}"
   printf '[Service]\nExecStart=\nExecStart=%s\n' \
-    '/usr/local/bin/execmond --config /etc/execmond/units.yaml' >"$root$dropin"
+    '/usr/local/sbin/execmond --config /etc/execmond/units.yaml' >"$root$dropin"
   in_container timeout 20 systemctl daemon-reload || fail "systemctl daemon-reload failed"
   in_container timeout 40 systemctl start execmond ||
     fail "execmond did not start with labels: [comm, unit]"
