@@ -373,11 +373,12 @@ teardown() {
 
 # --- Checks ----------------------------------------------------------------------------
 
-# The value of one sample in the container's /metrics, or nothing.
+# The value of one sample in the container's /metrics, or nothing. awk reads to the end:
+# leaving early would fail curl on a body larger than the pipe holds (pipefail).
 metric() {
   local selector=$1
   in_container curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null |
-    awk -v want="$selector" '$1 == want { print $2; exit }'
+    awk -v want="$selector" '$1 == want && !found { value = $2; found = 1 } END { if (found) print value }'
 }
 
 # Polls until the sample equals the expected value (counts arrive within the daemon's
