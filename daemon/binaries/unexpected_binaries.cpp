@@ -16,7 +16,7 @@ void UnexpectedBinaries::on_binary(const execmond_binary_event& e) {
   const ResolvedBinary binary(e);
   if (allow_list_.allows(binary)) {
     // Scripts stay uncached: the kernel cannot see the script behind the interpreter.
-    if (!binary.is_script()) kernel_cache_.allow(e.binary);
+    if (!binary.is_script() && !written_lately(e)) kernel_cache_.allow(e.binary);
     return;
   }
   metrics_.record_exec(binary.path(), CommName(e.hdr.comm));
@@ -30,6 +30,18 @@ void UnexpectedBinaries::on_binary(const execmond_binary_event& e) {
 void UnexpectedBinaries::replace_allow_list(BinaryAllowList allow_list) {
   allow_list_ = std::move(allow_list);
   kernel_cache_.clear();
+  recent_writes_.fill(RecentWrite{});
+}
+
+bool UnexpectedBinaries::written_lately(const execmond_binary_event& e) {
+  const execmond_binary_id& id = e.binary;
+  const std::uint64_t now = e.hdr.timestamp_ns;
+  RecentWrite& slot = recent_writes_[(id.ino ^ id.ctime_ns ^ id.dev) % kRecentWrites];
+  if (slot.written_ns != 0 && slot.ino == id.ino && slot.ctime_ns == id.ctime_ns &&
+      slot.dev == id.dev && now - slot.written_ns < kRecentWriteNs)
+    return true;
+  slot = RecentWrite{id.ino, id.ctime_ns, id.dev, now};
+  return false;
 }
 
 }  // namespace execmond

@@ -2,7 +2,8 @@
 // kernel the allowed ones, counts and logs the others.
 #pragma once
 
-#include <optional>
+#include <array>
+#include <cstdint>
 
 #include "binaries/allowed_binary_cache.h"
 #include "binaries/binary_allow_list.h"
@@ -27,11 +28,25 @@ class UnexpectedBinaries {
   void replace_allow_list(BinaryAllowList allow_list);
 
  private:
+  // Identities written to the kernel lately. Execs of a binary that was just allowed
+  // keep sending records until the write lands: one write covers them all. Entries
+  // expire, so that a binary the kernel's LRU evicted is written again.
+  struct RecentWrite {
+    std::uint64_t ino = 0;
+    std::uint64_t ctime_ns = 0;
+    std::uint32_t dev = 0;
+    std::uint64_t written_ns = 0;
+  };
+  static constexpr std::size_t kRecentWrites = 256;
+  static constexpr std::uint64_t kRecentWriteNs = 1'000'000'000;
+  bool written_lately(const execmond_binary_event& e);
+
   AllowedBinaryCache& kernel_cache_;
   UnexpectedBinaryMetrics& metrics_;
   const UnexpectedExecLog& log_;
   BinaryAllowList allow_list_;
   LogRateLimiter log_limiter_;
+  std::array<RecentWrite, kRecentWrites> recent_writes_{};
 };
 
 }  // namespace execmond

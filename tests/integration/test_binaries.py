@@ -186,8 +186,10 @@ def test_trace_json_carries_the_resolved_path_of_every_exec(execmond_binary, rea
     trace.stop()
     execs = [e for e in trace.events() if e["type"] == "exec"]
     assert execs and all("path" in e for e in execs)
-    # The binary record precedes its exec: only an exec whose record was lost has none.
-    assert all(e["path"] is not None for e in execs), [e for e in execs if e["path"] is None][:3]
+    # The binary record precedes its exec: only an exec whose record was lost (the ring
+    # buffer full, which the trace reports) has none.
+    unresolved = [e for e in execs if e["path"] is None]
+    assert not unresolved or "events were lost" in trace.stderr(), unresolved[:3]
 
 
 def test_trace_unexpected_shows_only_unexpected_execs(execmond_binary, readers, scratch,

@@ -228,7 +228,7 @@ check_unexpected_binary() {
   [[ -z $(metric "execmond_unexpected_execs_total{comm=\"$PROBE_COMM\",path=\"/usr/local/bin/$PROBE_COMM\"}") ]] ||
     fail "/usr/local/bin/$PROBE_COMM, on the shipped allow-list, was counted as unexpected"
   pass "a script outside the shipped allow-list is counted by its path, one inside it is not"
-  for ((rc = 0; rc < 25; rc++)); do
+  for ((rc = 0; rc < 75; rc++)); do
     entry=$(in_container timeout 10 journalctl --no-pager -o verbose \
       EXECMOND_EVENT=unexpected_exec "EXECMOND_PATH=/opt/$PROBE_COMM" 2>/dev/null) || true
     [[ $entry == *"EXECMOND_INTERPRETER=/usr/bin/dash"* ]] && break

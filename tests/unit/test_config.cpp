@@ -69,10 +69,29 @@ TEST_CASE("the shipped default config is the built-in default", "[config]") {
   CHECK(embedded_default_config() == on_disk);
   // Every default but one: the shipped file turns the binaries allow-list on.
   Config shipped;
-  shipped.allowed_binaries = {"/usr/bin/*",        "/usr/sbin/*",     "/usr/lib/**",
-                              "/usr/lib64/**",     "/usr/libexec/**", "/usr/local/bin/*",
-                              "/usr/local/sbin/*", "/bin/*",          "/sbin/*",
-                              "/lib/**",           "/lib64/**",       "/snap/**"};
+  shipped.allowed_binaries = {"/usr/bin/*",
+                              "/usr/sbin/*",
+                              "/usr/games/*",
+                              "/usr/lib/**",
+                              "/usr/lib32/**",
+                              "/usr/lib64/**",
+                              "/usr/libexec/**",
+                              "/usr/share/**",
+                              "/usr/local/bin/*",
+                              "/usr/local/sbin/*",
+                              "/bin/*",
+                              "/sbin/*",
+                              "/lib/**",
+                              "/lib64/**",
+                              "/snap/**",
+                              "/var/lib/dpkg/info/*",
+                              "/var/lib/dpkg/tmp.ci/*",
+                              "/etc/cron.*/*",
+                              "/etc/update-motd.d/*",
+                              "/etc/kernel/**",
+                              "/etc/network/**",
+                              "/etc/initramfs-tools/**",
+                              "/etc/NetworkManager/dispatcher.d/**"};
   CHECK(parse_config(embedded_default_config(), "<embedded default>") == shipped);
   CHECK(load_config_file(EXECMOND_SOURCE_DIR "/config/execmond.yaml") == shipped);
 }

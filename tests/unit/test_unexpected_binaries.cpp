@@ -178,6 +178,26 @@ TEST_CASE("allowed binaries are cached in the kernel, unexpected ones counted", 
   CHECK(unexpected_execs(metrics).at({"/tmp/d/sshd", "sshd"}) == 2);
 }
 
+TEST_CASE("a burst of one new allowed binary is written to the kernel once a second",
+          "[binaries]") {
+  RecordingCache cache;
+  UnexpectedBinaryMetrics metrics;
+  const UnexpectedExecLog log(false);
+  UnexpectedBinaries binaries(cache, metrics, log, BinaryAllowList({"/usr/bin/*"}));
+  auto e = binary_record("/usr/bin/true", "true", 9);
+  for (int i = 0; i < 100; ++i) {
+    e.hdr.timestamp_ns = 10 * kSecond + i * 1'000'000;  // 100 records in 0.1 s
+    binaries.on_binary(e);
+  }
+  CHECK(cache.allowed == std::vector<std::uint64_t>{9});
+  e.hdr.timestamp_ns = 12 * kSecond;  // still coming: the kernel may have evicted it
+  binaries.on_binary(e);
+  CHECK(cache.allowed == std::vector<std::uint64_t>{9, 9});
+  e.binary.ctime_ns = 1;  // the file changed: a new identity
+  binaries.on_binary(e);
+  CHECK(cache.allowed == std::vector<std::uint64_t>{9, 9, 9});
+}
+
 TEST_CASE("unexpected series are bounded; the rest is counted in the overflow", "[binaries]") {
   RecordingCache cache;
   UnexpectedBinaryMetrics metrics;
