@@ -74,6 +74,7 @@ ProbeOptions probe_options(const Config& config) {
   ProbeOptions options;
   options.ring_buffer_size = config.ring_buffer_size;
   options.min_duration = config.min_duration;
+  options.exec_failures = config.exec_failures;
   // A quarter full wakes the reader at once; less waits for its periodic poll.
   options.wakeup_bytes = config.ring_buffer_size / 4;
   return options;

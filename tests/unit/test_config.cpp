@@ -89,6 +89,7 @@ max_comm_series: 42
 ring_buffer_size: 64KiB
 poll_interval: 1s
 log_level: debug
+exec_failures: false
 )",
                                      "execmond.yaml");
   CHECK(config.listen == "127.0.0.1:9100");
@@ -99,6 +100,14 @@ log_level: debug
   CHECK(config.ring_buffer_size == 65536);
   CHECK(config.poll_interval == milliseconds{1000});
   CHECK(config.log_level == spdlog::level::debug);
+  CHECK(config.exec_failures == false);
+}
+
+TEST_CASE("exec_failures is true or false, nothing else", "[config]") {
+  CHECK(parse_config("exec_failures: true\n", "x").exec_failures);
+  CHECK(rejection("exec_failures: yes\n") ==
+        "execmond.yaml:1:16: exec_failures: expected true or false, got \"yes\"");
+  CHECK(rejection("exec_failures: [true]\n").find("expected true or false") != std::string::npos);
 }
 
 TEST_CASE("keys left out keep their defaults", "[config]") {
@@ -235,10 +244,10 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
       {"{log_level: info, poll_intervall: 1s}",
        R"(execmond.yaml:1:19: unknown key "poll_intervall" (did you mean "poll_interval"?))"},
       {"port: 9717",
-       R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, include_comms, )"
+       R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, exec_failures, include_comms, )"
        R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
       {"\"a\\tb\": 1",
-       R"(execmond.yaml:1:1: unknown key "a\tb" (known keys: listen, min_duration, include_comms, )"
+       R"(execmond.yaml:1:1: unknown key "a\tb" (known keys: listen, min_duration, exec_failures, include_comms, )"
        R"(exclude_comms, max_comm_series, ring_buffer_size, poll_interval, log_level))"},
   }));
   CAPTURE(yaml);
@@ -514,6 +523,7 @@ TEST_CASE("configs compare equal field by field", "[config]") {
   Config changed;
   SECTION("listen") { changed.listen = ":1"; }
   SECTION("min_duration") { changed.min_duration = nanoseconds{1}; }
+  SECTION("exec_failures") { changed.exec_failures = false; }
   SECTION("include_comms") { changed.include_comms = {"a"}; }
   SECTION("exclude_comms") { changed.exclude_comms = {"a"}; }
   SECTION("max_comm_series") { changed.max_comm_series = 1; }
