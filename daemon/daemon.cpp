@@ -12,13 +12,14 @@
 #include <memory>
 #include <string>
 
-#include "bpf/dropped_events.h"
 #include "bpf/libbpf_logging.h"
 #include "bpf/process_probes.h"
 #include "bpf/ring_buffer_reader.h"
 #include "config/config.h"
 #include "config/units.h"
 #include "exit_codes.h"
+#include "metrics/bpf_program_metrics.h"
+#include "metrics/dropped_events.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
 #include "service/listen_check.h"
@@ -146,10 +147,19 @@ int run_daemon(const DaemonOptions& options) {
                    ? "task storage: lifetimes start at exec"
                    : "no task storage on this kernel: lifetimes start at fork");
 
-  auto dropped = std::make_shared<DroppedEventsCollector>(*probes);
+  const ProcessProbes* kernel_side = probes.get();
+  auto dropped = std::make_shared<DroppedEventsCollector>(
+      [kernel_side] { return kernel_side->dropped_events(); });
+  auto bpf_programs = std::make_shared<BpfProgramCollector>([kernel_side] {
+    std::vector<ProgramRunTime> programs;
+    for (const ProgramStats& p : kernel_side->program_stats())
+      programs.push_back({p.name, p.run_time_ns, p.run_count});
+    return programs;
+  });
   auto build_info = build_info_registry();
   exposer->RegisterCollectable(metrics);
   exposer->RegisterCollectable(dropped);
+  if (probes->has_program_stats()) exposer->RegisterCollectable(bpf_programs);
   exposer->RegisterCollectable(build_info);
 
   try {
@@ -173,6 +183,7 @@ int run_daemon(const DaemonOptions& options) {
   // Detach before stopping the HTTP server, which takes civetweb up to 2 s. Removal
   // waits for a scrape that is reading the kernel's counters.
   exposer->RemoveCollectable(dropped);
+  exposer->RemoveCollectable(bpf_programs);
   probes.reset();
   spdlog::info("programs detached");
   exposer.reset();

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import Daemon, held_program_ids, loaded_programs
+from conftest import EXIT_PROGRAMS, Daemon, held_program_ids, loaded_programs
 from test_trace import Trace, matches, wall_ns
 
 # The bound on how much earlier than its exec a lifetime may start (lifecycle.bpf.h
@@ -156,3 +156,25 @@ def test_exec_failures_key_loads_or_leaves_out_the_hook(daemon_factory, workload
         assert not hooks, mine
         assert "exec_failures: false" in variant
         assert failures == 0
+
+
+def test_bpf_program_run_time_is_exported(daemon_factory, workload):
+    """execmond_bpf_program_runs_total and _run_seconds_total cover the daemon's own
+    programs: every exec and exit of a known workload is a run, each a plausible time."""
+    before = open("/proc/sys/kernel/bpf_stats_enabled").read()
+    d = daemon_factory()
+    comm = workload.name("c")
+    workload.run_parallel([(comm, [])] * 20)
+    m = d.wait_for(lambda m: m.get("execmond_exits_total", comm=comm) == 20)
+    runs = {dict(k[1])["program"]: v for k, v in m.samples.items()
+            if k[0] == "execmond_bpf_program_runs_total"}
+    seconds = {dict(k[1])["program"]: v for k, v in m.samples.items()
+               if k[0] == "execmond_bpf_program_run_seconds_total"}
+    exit_program = (EXIT_PROGRAMS & runs.keys()).pop()
+    assert runs.keys() == seconds.keys() and "handle_exec" in runs
+    for program in ("handle_exec", exit_program):
+        assert runs[program] >= 20, runs
+        assert 10e-9 < seconds[program] / runs[program] < 100e-6, (program, seconds, runs)
+    # Statistics are on for as long as the daemon holds them; the sysctl is untouched.
+    assert open("/proc/sys/kernel/bpf_stats_enabled").read() == before
+    assert d.stop() == 0
