@@ -9,8 +9,9 @@
 #include "execmond.h"
 
 /* Set by userspace between open and load. */
-const volatile __u64 wakeup_bytes = 0;	  /* 0: wake the reader on every record */
-const volatile bool capture_args = false; /* full exec records: path and argv (trace mode) */
+const volatile __u64 wakeup_bytes = 0; /* 0: wake the reader on every record */
+/* Trace mode: full records (exec path and argv, parent, uid and gid). */
+const volatile bool capture_args = false;
 /* CLOCK_BOOTTIME just before the programs were loaded: processes forked since then had
  * any exec of theirs seen. */
 const volatile __u64 loaded_ns = 0;
@@ -55,27 +56,32 @@ static __always_inline void submit_event(void *record)
 }
 
 /* For tracing programs (tp_btf, fexit), whose task pointer the verifier knows: fields are
- * read with plain loads, no helper call per field. */
+ * read with plain loads, no helper call per field. The daemon counts by name only: the
+ * parent and the ids are read for `execmond trace` (capture_args) and zero otherwise. */
 static __always_inline void fill_header(struct execmond_event_header *hdr, __u32 type,
 					struct task_struct *task, __u64 now)
 {
-	struct task_struct *parent = task->real_parent;
-	__u64 uid_gid = bpf_get_current_uid_gid(); /* task is current at every hook */
-
 	hdr->type = type;
 	hdr->flags = 0;
 	hdr->timestamp_ns = now;
 	hdr->pid = task->tgid;
-	hdr->uid = (__u32)uid_gid;
-	hdr->gid = uid_gid >> 32;
 	/* Fixed-size copies: the reader stops at the first NUL. */
 	bpf_probe_read_kernel(&hdr->comm, sizeof(hdr->comm), task->comm);
-	if (parent) {
-		hdr->ppid = parent->tgid;
-		bpf_probe_read_kernel(&hdr->parent_comm, sizeof(hdr->parent_comm), parent->comm);
-	} else {
-		hdr->ppid = 0;
-		__builtin_memset(hdr->parent_comm, 0, sizeof(hdr->parent_comm));
+	hdr->ppid = 0;
+	hdr->uid = 0;
+	hdr->gid = 0;
+	__builtin_memset(hdr->parent_comm, 0, sizeof(hdr->parent_comm));
+	if (capture_args) {
+		struct task_struct *parent = task->real_parent;
+		__u64 uid_gid = bpf_get_current_uid_gid(); /* task is current at every hook */
+
+		hdr->uid = (__u32)uid_gid;
+		hdr->gid = uid_gid >> 32;
+		if (parent) {
+			hdr->ppid = parent->tgid;
+			bpf_probe_read_kernel(&hdr->parent_comm, sizeof(hdr->parent_comm),
+					      parent->comm);
+		}
 	}
 }
 

@@ -36,7 +36,9 @@ enum execmond_drop_reason {
 	EXECMOND_DROP_REASONS = 3,
 };
 
-/* Common head of every record: the reader dispatches on `type`. */
+/* Common head of every record: the reader dispatches on `type`. The daemon's exec and
+ * exit records carry zero in ppid, uid, gid and parent_comm: only `execmond trace`
+ * (capture_args) asks the kernel for them. */
 struct execmond_event_header {
 	__u32 type;	    /* enum execmond_event_type */
 	__u32 flags;	    /* enum execmond_event_flags */
