@@ -124,9 +124,12 @@ ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, const V
             ?: bpf_map__set_autocreate(skeleton->maps.reported_exits,
                                        contains(maps, "reported_exits"));
   const std::vector<std::string> programs = programs_of(variant);
+  const std::vector<std::string> optional = variant_programs();
   bpf_program* prog;
   bpf_object__for_each_program(prog, skeleton->obj) {
-    err = err ?: bpf_program__set_autoload(prog, contains(programs, bpf_program__name(prog)));
+    const char* name = bpf_program__name(prog);
+    if (contains(optional, name))
+      err = err ?: bpf_program__set_autoload(prog, contains(programs, name));
   }
   if (variant.exec_failures == ExecFailureHook::kFexit) {
     const ExecSyscallFunctions functions = exec_syscall_functions();

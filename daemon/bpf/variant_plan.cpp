@@ -128,6 +128,22 @@ std::vector<std::string> programs_of(const Variant& v) {
   return programs;
 }
 
+std::vector<std::string> variant_programs() {
+  return {"handle_exec",
+          "handle_exec_without_storage",
+          "handle_rename",
+          "handle_exit",
+          "handle_exit_without_storage",
+          "handle_group_exit",
+          "handle_group_exit_without_storage",
+          "handle_execve_return",
+          "handle_execveat_return",
+          "handle_execve_kretprobe",
+          "handle_execveat_kretprobe",
+          "handle_execve_exit",
+          "handle_execveat_exit"};
+}
+
 std::vector<std::string> optional_maps_of(const Variant& v) {
   std::vector<std::string> maps;
   if (v.task_storage) maps.push_back("process_states");

@@ -60,8 +60,11 @@ struct PlannedVariant {
 std::vector<PlannedVariant> plan_variants(const KernelFeatures& features,
                                           const VariantWishes& wishes);
 
-// The BPF programs and maps a variant loads (names in execmond.bpf.c).
+// The BPF programs and maps a variant loads (names in execmond.bpf.c), out of
+// variant_programs(): the programs whose loading depends on the variant. Any other
+// program in the object is left to its own autoload setting.
 std::vector<std::string> programs_of(const Variant& variant);
+std::vector<std::string> variant_programs();
 std::vector<std::string> optional_maps_of(const Variant& variant);
 
 const char* describe(ExecFailureHook hook);

@@ -76,6 +76,10 @@ TEST_CASE("every combination of features gets the best variant it allows, then f
                 (best.exec_failures != ExecFailureHook::kNone));
         CHECK(!plan.back().variant.task_storage);
         CHECK(plan.back().variant.exec_failures == ExecFailureHook::kNone);
+        // Only programs the loader knows to switch, each kind once.
+        for (const auto& c : plan)
+          for (const auto& program : programs_of(c.variant))
+            CHECK(has(variant_programs(), program));
         // No candidate twice.
         for (std::size_t i = 0; i < plan.size(); ++i)
           for (std::size_t j = i + 1; j < plan.size(); ++j)
