@@ -266,6 +266,8 @@ static __always_inline __u32 send_binary(struct task_struct *task, struct linux_
 		return 0;
 	}
 	fill_header(&e->hdr, EXECMOND_EVENT_BINARY, task, now);
+	/* Its parent and user go into the unexpected-exec log line. */
+	fill_identity(&e->hdr, task);
 	e->binary = *id;
 	e->script[0] = '\0';
 	/* Per CPU, so only preemption can interleave two walks (no atomics before 5.12). */

@@ -9,9 +9,15 @@
 #include "execmond.h"
 
 /* Set by userspace between open and load. */
-const volatile __u64 wakeup_bytes = 0;	  /* 0: wake the reader on every record */
-const volatile __u64 min_duration_ns = 0; /* shorter-lived processes send no exit */
-const volatile bool capture_args = false; /* fill exec records' argv (trace mode) */
+const volatile __u64 wakeup_bytes = 0; /* 0: wake the reader on every record */
+/* Trace mode: full records (exec path and argv, parent, uid and gid). */
+const volatile bool capture_args = false;
+/* CLOCK_BOOTTIME just before the programs were loaded: processes forked since then had
+ * any exec of theirs seen. */
+const volatile __u64 loaded_ns = 0;
+
+/* Set by userspace at any time (reload): a writable global, read once per exit. */
+__u64 min_duration_ns = 0; /* shorter-lived processes send no exit */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -49,8 +55,48 @@ static __always_inline void submit_event(void *record)
 	bpf_ringbuf_submit(record, flags);
 }
 
+/* Who ran it: the parent and the ids. For tracing programs, like fill_header(). */
+static __always_inline void fill_identity(struct execmond_event_header *hdr,
+					  struct task_struct *task)
+{
+	struct task_struct *parent = task->real_parent;
+	__u64 uid_gid = bpf_get_current_uid_gid(); /* task is current at every hook */
+
+	hdr->uid = (__u32)uid_gid;
+	hdr->gid = uid_gid >> 32;
+	if (parent) {
+		hdr->ppid = parent->tgid;
+		bpf_probe_read_kernel(&hdr->parent_comm, sizeof(hdr->parent_comm), parent->comm);
+	}
+}
+
+/* For tracing programs (tp_btf, fexit), whose task pointer the verifier knows: fields are
+ * read with plain loads, no helper call per field. The daemon counts by name (and
+ * cgroup): the parent and the ids are read for `execmond trace` (capture_args), and for
+ * binary records by their caller, and are zero otherwise. */
 static __always_inline void fill_header(struct execmond_event_header *hdr, __u32 type,
 					struct task_struct *task, __u64 now)
+{
+	hdr->type = type;
+	hdr->flags = 0;
+	hdr->timestamp_ns = now;
+	hdr->pid = task->tgid;
+	/* Fixed-size copies: the reader stops at the first NUL. */
+	bpf_probe_read_kernel(&hdr->comm, sizeof(hdr->comm), task->comm);
+	hdr->ppid = 0;
+	hdr->uid = 0;
+	hdr->gid = 0;
+	__builtin_memset(hdr->parent_comm, 0, sizeof(hdr->parent_comm));
+	/* The unified hierarchy's id, also on hybrid hosts; every hook runs as the task. */
+	hdr->cgroup_id = bpf_get_current_cgroup_id();
+	if (capture_args)
+		fill_identity(hdr, task);
+}
+
+/* For kprobe and tracepoint programs, whose task pointer is a plain number: every field
+ * through bpf_probe_read_kernel. */
+static __always_inline void fill_header_probed(struct execmond_event_header *hdr, __u32 type,
+					       struct task_struct *task, __u64 now)
 {
 	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
 	__u64 uid_gid = bpf_get_current_uid_gid(); /* task is current at every hook */

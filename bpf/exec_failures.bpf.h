@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Failed execs: an execve/execveat that returns an error to its caller never reaches
- * sched_process_exec. Two ways to see them, chosen at load time:
- *  - fexit on the two system calls' entry points: the path and the error in one
- *    program, and nothing at all for any other system call;
- *  - where the kernel refuses fexit, the system calls' own tracepoints: the path on
- *    entry, the error on exit. Enabling any syscall tracepoint sends every system call
- *    of every task through the kernel's slower tracing path, and attaching needs
- *    tracefs, which the loader mounts if it is missing.
- * The fexit targets are the x86_64 wrappers; userspace retargets them elsewhere.
+ * sched_process_exec. One pair of programs is loaded, the first the kernel allows of:
+ *  - fexit on the two system calls' entry points: arguments and result in one program,
+ *    nothing at all for any other system call;
+ *  - kretprobe on the same functions (kernels without BTF for them, such as Debian's
+ *    5.10): the result, and the arguments from the caller's saved registers;
+ *  - the system calls' exit tracepoints, the arguments from the saved registers too.
+ *    Enabling any syscall tracepoint sends every system call of every task through the
+ *    kernel's slower tracing path, and attaching needs tracefs.
+ * The fexit and kprobe targets are the x86_64 wrappers; userspace retargets them.
  */
 #ifndef EXECMOND_EXEC_FAILURES_BPF_H
 #define EXECMOND_EXEC_FAILURES_BPF_H
@@ -16,22 +17,21 @@
 #include "events.bpf.h"
 #include <bpf/bpf_tracing.h>
 
-/* The path an exec call in flight was given, by thread id, from entry to exit. An entry
- * lives for one system call; a thread killed inside execve leaves one behind, which
- * the LRU recycles. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, __u64);
-} exec_calls SEC(".maps");
+/* x86_64: the user registers sit at the top of the task's kernel stack
+ * (task_pt_regs(); THREAD_SIZE is 16 KiB without KASAN, no padding above them). */
+#define EXECMOND_THREAD_SIZE (4096 << 2)
 
-static __always_inline void remember_exec_call(unsigned long path)
+/* The registers the current task entered the system call with. A failed exec returns
+ * before replacing anything, so they still hold its arguments. */
+static __always_inline struct pt_regs *syscall_regs(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 value = path;
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()); /* 5.15 */
+	/* Before 5.15 (dead code after it, removed by the verifier). */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	void *stack = BPF_CORE_READ(task, stack);
 
-	bpf_map_update_elem(&exec_calls, &tid, &value, BPF_ANY);
+	return (struct pt_regs *)(stack + EXECMOND_THREAD_SIZE) - 1;
 }
 
 static __always_inline void report_exec_failure(const char *path, long ret)
@@ -39,15 +39,13 @@ static __always_inline void report_exec_failure(const char *path, long ret)
 	struct execmond_exec_failed_event *e;
 	long n;
 
-	if (ret >= 0)
-		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_drop(EXECMOND_DROP_EXEC_FAILED);
 		return;
 	}
-	fill_header(&e->hdr, EXECMOND_EVENT_EXEC_FAILED,
-		    (struct task_struct *)bpf_get_current_task(), bpf_ktime_get_boot_ns());
+	fill_header_probed(&e->hdr, EXECMOND_EVENT_EXEC_FAILED,
+			   (struct task_struct *)bpf_get_current_task(), bpf_ktime_get_boot_ns());
 	e->error = -ret;
 	e->pad = 0;
 	/* The caller's memory is intact: a failed exec returns before replacing it. */
@@ -67,55 +65,52 @@ static __always_inline void report_exec_failure(const char *path, long ret)
 SEC("fexit/__x64_sys_execve")
 int BPF_PROG(handle_execve_return, struct pt_regs *regs, long ret)
 {
-	report_exec_failure((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs), ret);
+	if (ret < 0)
+		report_exec_failure((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs), ret);
 	return 0;
 }
 
 SEC("fexit/__x64_sys_execveat")
 int BPF_PROG(handle_execveat_return, struct pt_regs *regs, long ret)
 {
-	report_exec_failure((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
+	if (ret < 0)
+		report_exec_failure((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
 	return 0;
 }
 
-static __always_inline void finish_exec_call(long ret)
+/* Attached by userspace, to the architecture's wrapper. */
+SEC("kretprobe")
+int BPF_KRETPROBE(handle_execve_kretprobe, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *remembered = bpf_map_lookup_elem(&exec_calls, &tid);
-	const char *path;
-
-	if (!remembered)
-		return; /* entered before the programs were attached */
-	path = (const char *)*remembered;
-	bpf_map_delete_elem(&exec_calls, &tid);
-	report_exec_failure(path, ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_execve")
-int handle_execve_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	remember_exec_call(ctx->args[0]); /* execve(filename, argv, envp) */
+	if (ret < 0)
+		report_exec_failure((const char *)PT_REGS_PARM1_CORE_SYSCALL(syscall_regs()), ret);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_execveat")
-int handle_execveat_enter(struct trace_event_raw_sys_enter *ctx)
+SEC("kretprobe")
+int BPF_KRETPROBE(handle_execveat_kretprobe, long ret)
 {
-	remember_exec_call(ctx->args[1]); /* execveat(dirfd, filename, argv, envp, flags) */
+	if (ret < 0)
+		report_exec_failure((const char *)PT_REGS_PARM2_CORE_SYSCALL(syscall_regs()), ret);
 	return 0;
 }
 
+/* One program per system call, at its exit only: no entry program, no map. */
 SEC("tracepoint/syscalls/sys_exit_execve")
 int handle_execve_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	finish_exec_call(ctx->ret);
+	if (ctx->ret < 0)
+		report_exec_failure((const char *)PT_REGS_PARM1_CORE_SYSCALL(syscall_regs()),
+				    ctx->ret);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
 int handle_execveat_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	finish_exec_call(ctx->ret);
+	if (ctx->ret < 0)
+		report_exec_failure((const char *)PT_REGS_PARM2_CORE_SYSCALL(syscall_regs()),
+				    ctx->ret);
 	return 0;
 }
 

@@ -68,7 +68,9 @@ enum execmond_drop_reason {
 	EXECMOND_DROP_REASONS = 4,
 };
 
-/* Common head of every record: the reader dispatches on `type`. */
+/* Common head of every record: the reader dispatches on `type`. The daemon's exec and
+ * exit records carry zero in ppid, uid, gid and parent_comm: only `execmond trace`
+ * (capture_args) asks the kernel for them. */
 struct execmond_event_header {
 	__u32 type;	    /* enum execmond_event_type */
 	__u32 flags;	    /* enum execmond_event_flags */
@@ -83,8 +85,8 @@ struct execmond_event_header {
 };
 
 /* A successful exec, seen at sched_process_exec: `comm` is the name after exec. The
- * argv part is reserved and filled only when the object is loaded with
- * capture_args set (`execmond trace`); records without it end before `args`. */
+ * path and argv are reserved and filled only when the object is loaded with
+ * capture_args set (`execmond trace`); the daemon's records end before `filename`. */
 struct execmond_exec_event {
 	struct execmond_event_header hdr;
 	struct execmond_binary_id binary; /* zero unless binaries are resolved */
@@ -98,7 +100,9 @@ struct execmond_exec_event {
  * the name the process exec'd as; `timestamp_ns` the exit. */
 struct execmond_exit_event {
 	struct execmond_event_header hdr;
-	__u64 start_ns;	   /* CLOCK_BOOTTIME of its last exec, or of its fork */
+	/* CLOCK_BOOTTIME of its last exec, or of its fork: when the exec came within 1 ms
+	 * of the fork (no task storage needed) or was not seen (START_IS_FORK). */
+	__u64 start_ns;
 	__u64 lifetime_ns; /* timestamp_ns - start_ns */
 	__u32 exit_status; /* as wait(2) reports it: code << 8, or signal | 0x80 core */
 	__u32 pad;

@@ -15,7 +15,6 @@
 
 #include "binaries/binary_allow_list.h"
 #include "binaries/unexpected_binaries.h"
-#include "bpf/dropped_events.h"
 #include "cgroups/cgroup_resolver.h"
 #include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
@@ -23,7 +22,9 @@
 #include "exit_codes.h"
 #include "http/endpoint_security.h"
 #include "http/metrics_server.h"
+#include "metrics/bpf_program_metrics.h"
 #include "metrics/cgroup_metrics.h"
+#include "metrics/dropped_events.h"
 #include "metrics/event_recorder.h"
 #include "metrics/process_metrics.h"
 #include "metrics/reload_status.h"
@@ -97,6 +98,7 @@ ProbeOptions probe_options(const Config& config) {
   ProbeOptions options;
   options.ring_buffer_size = config.ring_buffer_size;
   options.min_duration = config.min_duration;
+  options.exec_failures = config.exec_failures;
   // A quarter full wakes the reader at once; less waits for its periodic poll.
   options.wakeup_bytes = config.ring_buffer_size / 4;
   options.resolve_binaries = config.allowed_binaries.has_value();
@@ -174,6 +176,7 @@ class Daemon {
   std::unique_ptr<UnexpectedBinaries> binaries_;
   std::unique_ptr<http::MetricsServer> server_;
   std::shared_ptr<DroppedEventsCollector> dropped_;
+  std::shared_ptr<BpfProgramCollector> bpf_programs_;
   // The server holds weak references: these live as long as the daemon.
   std::shared_ptr<ReloadStatus> reload_status_ = std::make_shared<ReloadStatus>();
   std::shared_ptr<prometheus::Registry> build_info_ = build_info_registry();
@@ -210,9 +213,18 @@ std::optional<int> Daemon::start() {
     spdlog::info("binaries: {} allow-list patterns; unexpected execs are counted and logged",
                  config_.allowed_binaries->size());
 
-  dropped_ = std::make_shared<DroppedEventsCollector>(probes);
+  const ProcessProbes* kernel_side = &probes;
+  dropped_ = std::make_shared<DroppedEventsCollector>(
+      [kernel_side] { return kernel_side->dropped_events(); });
+  bpf_programs_ = std::make_shared<BpfProgramCollector>([kernel_side] {
+    std::vector<ProgramRunTime> programs;
+    for (const ProgramStats& p : kernel_side->program_stats())
+      programs.push_back({p.name, p.run_time_ns, p.run_count});
+    return programs;
+  });
   server_->add_collectable(metrics_);
   server_->add_collectable(dropped_);
+  if (probes.has_program_stats()) server_->add_collectable(bpf_programs_);
   server_->add_collectable(unexpected_metrics_);
   server_->add_collectable(build_info_);
   server_->add_collectable(reload_status_);
@@ -264,6 +276,7 @@ void Daemon::stop() {
   runner_.stop_reader();
   // Removal waits for a scrape that is reading the kernel's counters or the resolver.
   if (server_ && dropped_) server_->remove_collectable(dropped_);
+  if (server_ && bpf_programs_) server_->remove_collectable(bpf_programs_);
   if (server_ && cgroup_metrics_) server_->remove_collectable(cgroup_metrics_);
   if (recorder_) recorder_->send_binaries_to(nullptr);
   binaries_.reset();  // it writes to the programs' cache of allowed binaries
@@ -360,6 +373,9 @@ void Daemon::apply(const SettingChange& change, const Config& next) {
     case Setting::kListen:
       break;  // rebound by reload() before anything else
     case Setting::kMinDuration:
+      runner_.probes().set_min_duration(next.min_duration);
+      break;
+    case Setting::kExecFailures:
     case Setting::kLabels:
     case Setting::kRingBufferSize:
       break;  // not in place: plan_reload never asks

@@ -18,8 +18,8 @@ constexpr SettingRule kRules[] = {
     {Setting::kListen, "listen", true,
      [](const Config& a, const Config& b) { return a.listen != b.listen; },
      [](Config& e, const Config& r) { e.listen = r.listen; }},
-    // Read-only data of the loaded programs.
-    {Setting::kMinDuration, "min_duration", false,
+    // A writable global of the programs, read on every exit.
+    {Setting::kMinDuration, "min_duration", true,
      [](const Config& a, const Config& b) { return a.min_duration != b.min_duration; },
      [](Config& e, const Config& r) { e.min_duration = r.min_duration; }},
     // Applied by the reader thread, which owns the series table the filters guard.
@@ -47,6 +47,10 @@ constexpr SettingRule kRules[] = {
        e.unit_label = r.unit_label;
        e.container_label = r.container_label;
      }},
+    // Another hook (or none) is another set of programs: a restart attaches it.
+    {Setting::kExecFailures, "exec_failures", false,
+     [](const Config& a, const Config& b) { return a.exec_failures != b.exec_failures; },
+     [](Config& e, const Config& r) { e.exec_failures = r.exec_failures; }},
     // The kernel's ring buffer is sized when the programs load.
     {Setting::kRingBufferSize, "ring_buffer_size", false,
      [](const Config& a, const Config& b) { return a.ring_buffer_size != b.ring_buffer_size; },

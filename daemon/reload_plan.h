@@ -13,6 +13,7 @@ namespace execmond {
 enum class Setting {
   kListen,
   kMinDuration,
+  kExecFailures,
   kSeriesFilters,
   kSeriesBound,
   kLabels,

@@ -54,14 +54,15 @@ void UnexpectedExecLog::write(const execmond_binary_event& e, const ResolvedBina
                     parent_comm.c_str(), "EXECMOND_UID=%u", e.hdr.uid, "EXECMOND_GID=%u", e.hdr.gid,
                     "EXECMOND_INODE=%llu", static_cast<unsigned long long>(e.binary.ino),
                     "EXECMOND_DEVICE=%u:%u", kernel_major, kernel_minor, "EXECMOND_PATH_FLAGS=%s",
-                    flags.c_str(), nullptr);
+                    flags.c_str(), "EXECMOND_CGROUP_ID=%llu",
+                    static_cast<unsigned long long>(e.hdr.cgroup_id), nullptr);
     return;
   }
   spdlog::warn(
       "unexpected exec: path={} interpreter={} comm={} pid={} ppid={} parent_comm={} uid={} "
-      "gid={} inode={} device={}:{} flags={}",
+      "gid={} inode={} device={}:{} flags={} cgroup_id={}",
       path, interpreter.empty() ? "-" : interpreter, comm, e.hdr.pid, e.hdr.ppid, parent_comm,
-      e.hdr.uid, e.hdr.gid, e.binary.ino, kernel_major, kernel_minor, flags);
+      e.hdr.uid, e.hdr.gid, e.binary.ino, kernel_major, kernel_minor, flags, e.hdr.cgroup_id);
 }
 
 }  // namespace execmond

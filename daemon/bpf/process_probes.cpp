@@ -1,18 +1,20 @@
 #include "bpf/process_probes.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 
+#include "bpf/kernel_features.h"
 #include "bpf/libbpf_logging.h"
-#include "bpf/tracefs.h"
 #include "events/records.h"
 #include "execmond.skel.h"
 
@@ -20,39 +22,9 @@ namespace execmond {
 namespace {
 
 constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
-
-// The exec system calls' entry points, which the failed-exec programs fexit.
-#if defined(__x86_64__)
-constexpr const char* kExecveFunction = "__x64_sys_execve";
-constexpr const char* kExecveatFunction = "__x64_sys_execveat";
-#elif defined(__aarch64__)
-constexpr const char* kExecveFunction = "__arm64_sys_execve";
-constexpr const char* kExecveatFunction = "__arm64_sys_execveat";
-#else
-#error "execmond supports x86_64 and aarch64"
-#endif
-
-// A variant of the object: what the kernel is asked to run.
-struct Variant {
-  bool task_storage;
-  ExecFailureHook exec_failures;
-};
-
-const char* describe(ExecFailureHook hook) {
-  switch (hook) {
-    case ExecFailureHook::kFexit:
-      return "fexit on the exec system calls";
-    case ExecFailureHook::kSyscallTracepoints:
-      return "the exec system call tracepoints";
-    case ExecFailureHook::kNone:
-      break;
-  }
-  return "no failed-exec tracking";
-}
-
-bool kernel_has_function(const btf* vmlinux, const char* name) {
-  return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
-}
+// tests/benchmark/run-benchmark.py, monitors phase: a getppid() loop with and without.
+constexpr const char* kSyscallTracepointCost =
+    "measured: getppid() 119 -> 159 ns, +34%, on a 2-vCPU VM with Linux 6.18";
 
 std::string error_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
@@ -80,57 +52,100 @@ bool task_storage_disabled_by_environment() {
   return value && *value && std::strcmp(value, "0") != 0;
 }
 
+__u64 boottime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<__u64>(ts.tv_sec) * 1000000000u + static_cast<__u64>(ts.tv_nsec);
+}
+
+bool contains(const std::vector<std::string>& names, const char* name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// kretprobes have no attach target in their section name: the architecture decides it.
+int attach_kretprobes(execmond_bpf* skeleton) {
+  const ExecSyscallFunctions functions = exec_syscall_functions();
+  auto& links = skeleton->links;
+  links.handle_execve_kretprobe =
+      bpf_program__attach_kprobe(skeleton->progs.handle_execve_kretprobe, true, functions.execve);
+  if (!links.handle_execve_kretprobe) return -errno;
+  links.handle_execveat_kretprobe = bpf_program__attach_kprobe(
+      skeleton->progs.handle_execveat_kretprobe, true, functions.execveat);
+  if (!links.handle_execveat_kretprobe) return -errno;
+  return 0;
+}
+
+void log_features(const KernelFeatures& f) {
+  spdlog::debug(
+      "kernel features: task storage {}, BPF atomics {}, exit passes group_dead {}, fexit {}{}, "
+      "kprobes {}{}, syscall tracepoints {}{}, bpf_task_pt_regs {}",
+      f.task_storage, f.bpf_atomics, f.exit_reports_group_dead, f.fexit,
+      f.fexit ? "" : " (" + f.fexit_problem + ")", f.kprobes,
+      f.kprobes ? "" : " (" + f.kprobes_problem + ")", f.syscall_tracepoints,
+      f.syscall_tracepoints ? "" : " (" + f.syscall_tracepoints_problem + ")", f.task_pt_regs);
+}
+
 }  // namespace
 
 void ProcessProbes::SkeletonDeleter::operator()(execmond_bpf* skeleton) const {
   execmond_bpf__destroy(skeleton);  // detaches every link, then unloads
 }
 
-ProcessProbes::ProcessProbes(Skeleton skeleton, bool tracks_exec_time,
-                             ExecFailureHook exec_failure_hook)
+ProcessProbes::ProcessProbes(Skeleton skeleton, const Variant& variant)
     : skeleton_(std::move(skeleton)),
-      tracks_exec_time_(tracks_exec_time),
-      exec_failure_hook_(exec_failure_hook),
-      possible_cpus_(libbpf_num_possible_cpus()) {}
+      variant_(variant),
+      possible_cpus_(libbpf_num_possible_cpus()) {
+  const int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  if (stats < 0)
+    spdlog::info("BPF run-time statistics unavailable ({}): execmond_bpf_program_* not exported",
+                 error_text(errno));
+  stats_enabled_ = FileDescriptor(stats < 0 ? -1 : stats);
+}
 
 ProcessProbes::~ProcessProbes() = default;
 
-ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, bool with_task_storage,
-                                            ExecFailureHook exec_failure_hook) {
+ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, const Variant& variant) {
   Skeleton skeleton(execmond_bpf__open());
   if (!skeleton) throw kernel_error("open", -errno);
 
   auto* rodata = skeleton->rodata;
-  rodata->min_duration_ns = static_cast<__u64>(options.min_duration.count());
   rodata->wakeup_bytes = options.wakeup_bytes;
   rodata->capture_args = options.capture_args;
   skeleton->bss->resolve_binaries = options.resolve_binaries;
+  rodata->loaded_ns = boottime_ns();
+  skeleton->bss->min_duration_ns = static_cast<__u64>(options.min_duration.count());
 
-  auto& progs = skeleton->progs;
   int err =
       bpf_map__set_max_entries(skeleton->maps.events, static_cast<__u32>(options.ring_buffer_size));
-  err = err ?: bpf_map__set_autocreate(skeleton->maps.process_states, with_task_storage);
-  err = err ?: bpf_program__set_autoload(progs.handle_exec, with_task_storage);
-  err = err ?: bpf_program__set_autoload(progs.handle_exit, with_task_storage);
-  err = err ?: bpf_program__set_autoload(progs.handle_exec_without_storage, !with_task_storage);
-  err = err ?: bpf_program__set_autoload(progs.handle_exit_without_storage, !with_task_storage);
-  const bool fexit = exec_failure_hook == ExecFailureHook::kFexit;
-  const bool tracepoints = exec_failure_hook == ExecFailureHook::kSyscallTracepoints;
-  err = err ?: bpf_program__set_autoload(progs.handle_execve_return, fexit);
-  err = err ?: bpf_program__set_autoload(progs.handle_execveat_return, fexit);
-  if (fexit) {
-    err = err ?: bpf_program__set_attach_target(progs.handle_execve_return, 0, kExecveFunction);
-    err = err ?: bpf_program__set_attach_target(progs.handle_execveat_return, 0, kExecveatFunction);
+  const std::vector<std::string> maps = optional_maps_of(variant);
+  err = err
+            ?: bpf_map__set_autocreate(skeleton->maps.process_states,
+                                       contains(maps, "process_states"));
+  err = err
+            ?: bpf_map__set_autocreate(skeleton->maps.reported_exits,
+                                       contains(maps, "reported_exits"));
+  const std::vector<std::string> programs = programs_of(variant);
+  const std::vector<std::string> optional = variant_programs();
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skeleton->obj) {
+    const char* name = bpf_program__name(prog);
+    if (contains(optional, name))
+      err = err ?: bpf_program__set_autoload(prog, contains(programs, name));
   }
-  for (bpf_program* prog : {progs.handle_execve_enter, progs.handle_execveat_enter,
-                            progs.handle_execve_exit, progs.handle_execveat_exit})
-    err = err ?: bpf_program__set_autoload(prog, tracepoints);
-  err = err ?: bpf_map__set_autocreate(skeleton->maps.exec_calls, tracepoints);
+  if (variant.exec_failures == ExecFailureHook::kFexit) {
+    const ExecSyscallFunctions functions = exec_syscall_functions();
+    auto& progs = skeleton->progs;
+    err = err ?: bpf_program__set_attach_target(progs.handle_execve_return, 0, functions.execve);
+    err =
+        err ?: bpf_program__set_attach_target(progs.handle_execveat_return, 0, functions.execveat);
+  }
   if (err) throw kernel_error("configure", err);
 
   err = execmond_bpf__load(skeleton.get());
   if (err) throw is_privilege_error(err) ? privilege_error("load", err) : kernel_error("load", err);
   err = execmond_bpf__attach(skeleton.get());
+  if (!err && variant.exec_failures == ExecFailureHook::kKretprobe)
+    err = attach_kretprobes(skeleton.get());
   if (err)
     throw is_privilege_error(err) ? privilege_error("attach", err) : kernel_error("attach", err);
   return skeleton;
@@ -147,59 +162,33 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
   if (storage_probe < 0 && is_privilege_error(storage_probe))
     throw privilege_error("load", storage_probe);
 
-  const bool task_storage = storage_probe == 1 && !task_storage_disabled_by_environment();
-  std::unique_ptr<btf, decltype(&btf__free)> vmlinux(btf__load_vmlinux_btf(), &btf__free);
-  const bool fexit_targets = kernel_has_function(vmlinux.get(), kExecveFunction) &&
-                             kernel_has_function(vmlinux.get(), kExecveatFunction);
-  vmlinux.reset();
-  if (!fexit_targets)
-    spdlog::info("the kernel's BTF does not describe {}: failed execs through {}", kExecveFunction,
-                 describe(ExecFailureHook::kSyscallTracepoints));
+  const KernelFeatures features = probe_kernel_features(options.exec_failures);
+  log_features(features);
+  const VariantWishes wishes{options.exec_failures, !task_storage_disabled_by_environment()};
+  const std::vector<PlannedVariant> plan = plan_variants(features, wishes);
 
-  // Best first; each later variant gives up something a kernel may refuse: fexit (some
-  // kernels forbid it), task storage for tracing programs (5.11) and BPF atomics (5.12).
-  std::vector<Variant> variants;
-  for (const bool storage : {true, false}) {
-    if (storage && !task_storage) continue;
-    if (fexit_targets) variants.push_back({storage, ExecFailureHook::kFexit});
-    variants.push_back({storage, ExecFailureHook::kSyscallTracepoints});
-  }
-  variants.push_back({false, ExecFailureHook::kNone});
-
-  std::optional<bool> tracepoints_usable;  // looked at, and tracefs mounted, once needed
   for (std::size_t i = 0;; ++i) {
-    const Variant& v = variants[i];
-    if (v.exec_failures == ExecFailureHook::kSyscallTracepoints) {
-      if (!tracepoints_usable) {
-        std::string problem;
-        tracepoints_usable = exec_syscall_tracepoints_available(problem);
-        if (!*tracepoints_usable)
-          spdlog::warn("cannot use {}: {}", describe(v.exec_failures), problem);
-      }
-      if (!*tracepoints_usable) continue;
-    }
-    const bool last = i + 1 == variants.size();
+    const PlannedVariant& candidate = plan[i];
+    const bool last = i + 1 == plan.size();
     try {
       std::optional<LibbpfWarningsAsDebug> expected_to_fail_on_some_kernels;
       if (!last) expected_to_fail_on_some_kernels.emplace();
-      auto probes = std::unique_ptr<ProcessProbes>(new ProcessProbes(
-          load(options, v.task_storage, v.exec_failures), v.task_storage, v.exec_failures));
-      if (v.exec_failures == ExecFailureHook::kNone)
-        spdlog::warn("failed execs will not be seen: neither fexit nor tracefs is usable");
+      auto probes = std::unique_ptr<ProcessProbes>(
+          new ProcessProbes(load(options, candidate.variant), candidate.variant));
+      spdlog::info("kernel variant: {}", candidate.reason);
+      if (candidate.variant.exec_failures == ExecFailureHook::kSyscallTracepoints)
+        spdlog::warn(
+            "failed execs through the syscall tracepoints: every system call of every process "
+            "on this host takes the kernel's tracing path while execmond runs ({}); set "
+            "exec_failures: false if that matters more than counting failed execs",
+            kSyscallTracepointCost);
       return probes;
     } catch (const ProbeError& e) {
       if (last) throw;
-      const Variant& next = variants[i + 1];
-      // Only losing task storage changes what is measured; the hooks see the same.
-      if (v.task_storage && !next.task_storage)
-        spdlog::warn(
-            "the kernel refused task storage for tracing programs ({}): lifetimes "
-            "will start at fork",
-            error_text(e.error()));
-      else
-        spdlog::info("the kernel refused {} ({}): using {} (log_level: debug shows why)",
-                     describe(v.exec_failures), error_text(e.error()),
-                     describe(next.exec_failures));
+      spdlog::warn(
+          "the kernel refused {} ({}); trying the next variant (log_level: debug "
+          "shows why)",
+          fmt::join(programs_of(candidate.variant), ", "), error_text(e.error()));
     }
   }
 }
@@ -248,6 +237,26 @@ std::vector<std::string> ProcessProbes::attached_programs() const {
     if (bpf_program__autoload(prog)) names.emplace_back(bpf_program__name(prog));
   }
   return names;
+}
+
+void ProcessProbes::set_min_duration(std::chrono::nanoseconds min_duration) {
+  // The programs read it once per exit; a torn read is impossible for an aligned u64.
+  __atomic_store_n(&skeleton_->bss->min_duration_ns, static_cast<__u64>(min_duration.count()),
+                   __ATOMIC_RELAXED);
+}
+
+std::vector<ProgramStats> ProcessProbes::program_stats() const {
+  std::vector<ProgramStats> stats;
+  if (!has_program_stats()) return stats;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skeleton_->obj) {
+    if (!bpf_program__autoload(prog)) continue;
+    bpf_prog_info info{};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &length) != 0) continue;
+    stats.push_back({bpf_program__name(prog), info.run_time_ns, info.run_cnt});
+  }
+  return stats;
 }
 
 }  // namespace execmond

@@ -5,11 +5,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "binaries/allowed_binary_cache.h"
+#include "bpf/variant_plan.h"
+#include "service/file_descriptor.h"
 
 struct execmond_bpf;
 struct execmond_binary_id;
@@ -22,10 +25,12 @@ struct ProbeOptions {
   // Wake the reader once this many bytes wait in the ring buffer; 0 wakes it for every
   // record (latency over efficiency, for `execmond trace`).
   std::size_t wakeup_bytes = 0;
+  // Full exec records: the path and argv (`execmond trace`); the daemon needs neither.
   bool capture_args = false;
   // Resolve the path of each binary not in the allowed-binaries cache (changeable later
   // with set_resolve_binaries()).
   bool resolve_binaries = false;
+  bool exec_failures = true;  // hook failed execs at all (config `exec_failures`)
 };
 
 // Why the programs could not be loaded: each has its own remedy and exit code.
@@ -42,16 +47,17 @@ class ProbeError : public std::runtime_error {
   int error_;
 };
 
-// How failed execs are caught, best first.
-enum class ExecFailureHook {
-  kFexit,               // fexit on the exec system calls: costs other system calls nothing
-  kSyscallTracepoints,  // where fexit is refused: needs tracefs, slows every system call a bit
-  kNone,                // neither is available: failed execs are not seen
+// The kernel's run-time statistics of one of our programs since it was loaded.
+struct ProgramStats {
+  std::string name;
+  std::uint64_t run_time_ns = 0;
+  std::uint64_t run_count = 0;
 };
 
 class ProcessProbes : public AllowedBinaryCache {
  public:
-  // Opens, configures, loads and attaches the skeleton; throws ProbeError. On failure
+  // Probes the kernel, plans the variants (variant_plan.h), then opens, configures,
+  // loads and attaches the first the kernel accepts; throws ProbeError. On failure
   // nothing stays loaded or attached.
   static std::unique_ptr<ProcessProbes> attach(const ProbeOptions& options);
 
@@ -62,16 +68,24 @@ class ProcessProbes : public AllowedBinaryCache {
   int ring_buffer_fd() const;
   // Records the kernel had no room for, summed over CPUs and event types.
   std::uint64_t dropped_events() const;
-  // Lifetimes start at the last exec (true) or at the fork (kernels without task
-  // storage for tracing programs).
-  bool tracks_exec_time() const { return tracks_exec_time_; }
-  bool tracks_exec_failures() const { return exec_failure_hook_ != ExecFailureHook::kNone; }
+  const Variant& variant() const { return variant_; }
+  // Lifetimes start at the last exec (true) or at the fork (no task storage).
+  bool tracks_exec_time() const { return variant_.task_storage; }
+  bool tracks_exec_failures() const { return variant_.exec_failures != ExecFailureHook::kNone; }
   std::vector<std::string> attached_programs() const;
 
   // Turns path resolution in the kernel on or off, at once; any thread.
   void set_resolve_binaries(bool on);
   void allow(const execmond_binary_id& binary) override;
   void clear() override;
+  // Exits of processes that lived less are dropped in the kernel from the next exit on;
+  // any thread (a plain store to the programs' writable data).
+  void set_min_duration(std::chrono::nanoseconds min_duration);
+
+  // Run time and count of each attached program, while run-time statistics could be
+  // enabled (CAP_SYS_ADMIN); empty otherwise. Any thread.
+  bool has_program_stats() const { return stats_enabled_.get() >= 0; }
+  std::vector<ProgramStats> program_stats() const;
 
  private:
   struct SkeletonDeleter {
@@ -79,14 +93,15 @@ class ProcessProbes : public AllowedBinaryCache {
   };
   using Skeleton = std::unique_ptr<execmond_bpf, SkeletonDeleter>;
 
-  ProcessProbes(Skeleton skeleton, bool tracks_exec_time, ExecFailureHook exec_failure_hook);
-  static Skeleton load(const ProbeOptions& options, bool with_task_storage,
-                       ExecFailureHook exec_failure_hook);
+  ProcessProbes(Skeleton skeleton, const Variant& variant);
+  static Skeleton load(const ProbeOptions& options, const Variant& variant);
 
   Skeleton skeleton_;
-  bool tracks_exec_time_;
-  ExecFailureHook exec_failure_hook_;
+  Variant variant_;
   int possible_cpus_;
+  // bpf_enable_stats(BPF_STATS_RUN_TIME): the kernel times BPF programs while any such
+  // descriptor is open; kernel.bpf_stats_enabled is left as it is.
+  FileDescriptor stats_enabled_;
 };
 
 }  // namespace execmond

@@ -43,13 +43,17 @@ const char* tracefs_mount_point() {
 
 }  // namespace
 
-bool exec_syscall_tracepoints_available(std::string& problem) {
+bool exec_syscall_tracepoints_available(std::string& problem, bool may_mount) {
   if (tracepoint_visible()) return true;
   if (const char* root = tracefs_mount_point()) {
     problem = access(root, R_OK | X_OK) != 0
                   ? std::string("tracefs at ") + root + " is not readable by this user (" +
                         std::strerror(errno) + "); run execmond as uid 0"
                   : kNoSyscallTracepoints;
+    return false;
+  }
+  if (!may_mount) {
+    problem = "tracefs is not mounted (mounted only when no cheaper hook is available)";
     return false;
   }
   if (mount("tracefs", kTracefsRoots[0], "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) !=

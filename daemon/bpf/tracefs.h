@@ -6,8 +6,8 @@
 namespace execmond {
 
 // True when the exec system call tracepoints can be attached. If tracefs is not mounted
-// (containers, minimal hosts), mounts it at /sys/kernel/tracing first; `problem` then
-// says why they cannot be attached.
-bool exec_syscall_tracepoints_available(std::string& problem);
+// (containers, minimal hosts) and `may_mount`, mounts it at /sys/kernel/tracing first;
+// `problem` says why they cannot be attached.
+bool exec_syscall_tracepoints_available(std::string& problem, bool may_mount);
 
 }  // namespace execmond

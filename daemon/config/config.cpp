@@ -162,6 +162,14 @@ void read_log_level(const Entry& entry, Config& config) {
   config.log_level = found->level;
 }
 
+void read_exec_failures(const Entry& entry, Config& config) {
+  const std::string expected = "expected true or false";
+  const std::string& text = entry.scalar(expected);
+  // YAML 1.2's booleans, not 1.1's yes/no/on/off: one spelling per value.
+  if (text != "true" && text != "false") entry.reject(expected);
+  config.exec_failures = text == "true";
+}
+
 struct Key {
   std::string_view name;
   void (*read)(const Entry&, Config&);
@@ -215,6 +223,7 @@ void read_binaries(const Entry& entry, Config& config) {
 constexpr Key kKeys[] = {
     {"listen", read_listen},
     {"min_duration", read_min_duration},
+    {"exec_failures", read_exec_failures},
     {"include_comms", read_include_comms},
     {"exclude_comms", read_exclude_comms},
     {"labels", read_labels},
@@ -266,12 +275,13 @@ std::map<std::string, YAML::Mark> read_map(const ConfigSource& source, const YAM
 
 bool Config::operator==(const Config& other) const {
   return listen == other.listen && min_duration == other.min_duration &&
-         include_comms == other.include_comms && exclude_comms == other.exclude_comms &&
-         unit_label == other.unit_label && container_label == other.container_label &&
-         include_units == other.include_units && exclude_units == other.exclude_units &&
-         max_comm_series == other.max_comm_series && ring_buffer_size == other.ring_buffer_size &&
-         poll_interval == other.poll_interval && log_level == other.log_level &&
-         web_config_file == other.web_config_file && allowed_binaries == other.allowed_binaries;
+         exec_failures == other.exec_failures && include_comms == other.include_comms &&
+         exclude_comms == other.exclude_comms && unit_label == other.unit_label &&
+         container_label == other.container_label && include_units == other.include_units &&
+         exclude_units == other.exclude_units && max_comm_series == other.max_comm_series &&
+         ring_buffer_size == other.ring_buffer_size && poll_interval == other.poll_interval &&
+         log_level == other.log_level && web_config_file == other.web_config_file &&
+         allowed_binaries == other.allowed_binaries;
 }
 
 Config parse_config(std::string_view yaml, const std::string& source_name) {

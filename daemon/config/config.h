@@ -26,6 +26,9 @@ struct Config {
   std::string listen = "0.0.0.0:9717";
   // Exits of processes that lived less are dropped in the kernel (execs still count).
   std::chrono::nanoseconds min_duration{0};
+  // Count failed execs (execmond_exec_failures_total). The hook is the cheapest the
+  // kernel allows; only the last resort, syscall tracepoints, costs other processes.
+  bool exec_failures = true;
   // Glob patterns (fnmatch) on the process name. Empty include: every name.
   std::vector<std::string> include_comms;
   std::vector<std::string> exclude_comms;

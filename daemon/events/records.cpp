@@ -8,7 +8,9 @@ Event decode_event(const void* data, std::size_t size) {
   switch (hdr->type) {
     case EXECMOND_EVENT_EXEC: {
       const auto* e = static_cast<const execmond_exec_event*>(data);
-      // Without argv capture the record stops where `args` starts.
+      // The daemon's records stop where `filename` starts; `execmond trace`'s carry the
+      // path and argv.
+      if (size == offsetof(execmond_exec_event, filename)) return e;
       if (size < offsetof(execmond_exec_event, args)) break;
       if (e->args_size > size - offsetof(execmond_exec_event, args)) break;
       return e;

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """The exec-storm benchmark: what execmond costs a host that execs as fast as it can.
 
-    run-benchmark.py BUILD_DIR [--quick] [--pairs N] [--pair-seconds S] [--markdown FILE]
+    run-benchmark.py BUILD_DIR [--quick] [--monitors-only] [--pairs N] [--pair-seconds S]
+                     [--markdown FILE]
 
-Runs as root (it loads execmond's BPF programs), about 3 minutes (--quick: 70 s). Prints
+Runs as root (it loads execmond's BPF programs), about 7 minutes (--quick: 3;
+--monitors-only: the last phase alone). Prints
 every run as it ends, then a Markdown summary for the README. Figures, not a test: it
 exits non-zero only when it could not measure (a binary missing, the daemon not
 starting, a storm that did not run); a missed target is reported, not failed on.
@@ -18,7 +20,9 @@ said), so its counters hold exactly that run:
               each BPF program takes per run, which every exec on the host pays;
   4. rings    smaller ring buffers than the default, to show where losses start;
   5. typical  pairs with /bin/true (dynamically linked) instead of the minimal program:
-              the overhead on execs that do what real programs do at start-up.
+              the overhead on execs that do what real programs do at start-up;
+  6. monitors execmond's configurations and its peers (bpftrace, execsnoop) side by
+              side: storm ratios, the per-syscall tax, BPF ns per exec+exit (peers.py).
 
 The storm execs a copy of tests/benchmark/true_exit under a name no other process has,
 so execmond_execs_total and execmond_exits_total for that name must equal the execs
@@ -39,6 +43,8 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
+
+import peers
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SOURCE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -70,15 +76,17 @@ class Plan:
     ring_seconds: float
     typical_pairs: int
     typical_seconds: float
+    peer_pairs: int
+    peer_seconds: float
     workers: tuple = (1, 2, 4)
     small_rings: tuple = ("256KiB", "64KiB")
 
 
 # Each run with execmond also costs about 2.5 s of daemon start, drain and stop.
 FULL_PLAN = Plan(sweep_seconds=3, pairs=5, pair_seconds=10, bpf_seconds=5, ring_seconds=5,
-                 typical_pairs=3, typical_seconds=4)
+                 typical_pairs=3, typical_seconds=4, peer_pairs=3, peer_seconds=5)
 QUICK_PLAN = Plan(sweep_seconds=1.5, pairs=3, pair_seconds=3, bpf_seconds=2, ring_seconds=2,
-                  typical_pairs=3, typical_seconds=1.5)
+                  typical_pairs=3, typical_seconds=1.5, peer_pairs=2, peer_seconds=2)
 
 
 # ---------------------------------------------------------------- machine and binaries
@@ -115,6 +123,7 @@ class Binaries:
     minimal: str  # true_exit, under a unique name
     typical: str  # /bin/true, under a unique name
     version: str
+    syscall_tax: str  # the getppid loop
 
 
 def prepare_binaries(build_dir, work_dir):
@@ -127,8 +136,9 @@ def prepare_binaries(build_dir, work_dir):
     shutil.copy2(daemon, os.path.join(work_dir, "execmond"))
 
     built = os.path.join(build_dir, "tests", "benchmark")
-    if all(os.access(os.path.join(built, b), os.X_OK) for b in ("exec_storm", "true_exit")):
-        for binary in ("exec_storm", "true_exit"):
+    programs = ("exec_storm", "true_exit", "syscall_tax")
+    if all(os.access(os.path.join(built, b), os.X_OK) for b in programs):
+        for binary in programs:
             shutil.copy2(os.path.join(built, binary), os.path.join(work_dir, binary))
     else:
         print(f"note: no storm binaries in {built}: building them with cc", file=sys.stderr)
@@ -142,7 +152,8 @@ def prepare_binaries(build_dir, work_dir):
     execmond = os.path.join(work_dir, "execmond")
     version = subprocess.run([execmond, "--version"], capture_output=True, text=True)
     return Binaries(execmond, os.path.join(work_dir, "exec_storm"), minimal, typical,
-                    version.stdout.strip() or "unknown version")
+                    version.stdout.strip() or "unknown version",
+                    os.path.join(work_dir, "syscall_tax"))
 
 
 def compile_storm(work_dir):
@@ -154,6 +165,7 @@ def compile_storm(work_dir):
             raise BenchmarkError("cannot build the storm: " + result.stderr.strip())
 
     cc(os.path.join(SOURCE_DIR, "exec_storm.c"), "-o", os.path.join(work_dir, "exec_storm"))
+    cc(os.path.join(SOURCE_DIR, "syscall_tax.c"), "-o", os.path.join(work_dir, "syscall_tax"))
     source, target = os.path.join(SOURCE_DIR, "true_exit.c"), os.path.join(work_dir, "true_exit")
     if os.uname().machine in ("x86_64", "aarch64"):
         cc("-DEXEC_STORM_NOSTDLIB", "-fno-stack-protector", "-fno-pie", "-static", "-nostdlib",
@@ -750,7 +762,10 @@ def noise_note(every_run):
 
 
 def summarize(machine, revision, binaries, plan, fastest, phases, started):
-    sweep_runs, pair_runs, bpf_run, ring_runs, typical_runs = phases
+    sweep_runs, pair_runs, bpf_run, ring_runs, typical_runs, monitors = phases
+    if not pair_runs:  # --monitors-only
+        return "\n".join(describe_setup(machine, revision, binaries, plan, fastest, started)
+                         + peers.monitors_table(monitors, " ".join(machine["loadavg"])))
     main = Comparison.of(pair_runs)
     every_run = sweep_runs + pair_runs + [bpf_run] + ring_runs + typical_runs
     lines = describe_setup(machine, revision, binaries, plan, fastest, started)
@@ -760,13 +775,16 @@ def summarize(machine, revision, binaries, plan, fastest, phases, started):
     lines += bpf_table(bpf_run, plan.bpf_seconds)
     lines += ring_table(main.with_, ring_runs, fastest)
     lines += noise_note(every_run)
+    lines += [""] + peers.monitors_table(monitors, " ".join(machine["loadavg"]))
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("build_dir", help="the CMake build directory (has daemon/execmond)")
-    parser.add_argument("--quick", action="store_true", help="about 70 s instead of 3 minutes")
+    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer pairs")
+    parser.add_argument("--monitors-only", action="store_true",
+                        help="only phase 6: monitors side by side (P=2 storm workers)")
     parser.add_argument("--pairs", type=int, help="pairs of runs without / with execmond")
     parser.add_argument("--pair-seconds", type=float, help="length of each run of a pair")
     parser.add_argument("--markdown", help="also write the summary to this file")
@@ -793,6 +811,15 @@ def main():
         print(f"execmond exec-storm benchmark: {machine['nproc']} CPUs, {machine['cpu']}, "
               f"Linux {machine['kernel']}; storm name {os.path.basename(binaries.minimal)}",
               flush=True)
+        if args.monitors_only:
+            monitors = peers.run_monitors(bench, 2, plan)
+            summary = summarize(machine, source_revision(), binaries, plan, 2,
+                                ([], [], None, [], [], monitors), started)
+            print("\n" + summary)
+            if args.markdown:
+                with open(args.markdown, "w") as f:
+                    f.write(summary + "\n")
+            return 0
         sweep_runs, fastest = sweep(bench, plan)
         print(f"[2/5] pairs: {plan.pairs} x (without, with) at P={fastest}, "
               f"{plan.pair_seconds:g} s each")
@@ -806,8 +833,10 @@ def main():
               f"P={fastest}, {plan.typical_seconds:g} s each")
         typical_runs = alternate(bench, "typical", plan.typical_pairs, fastest,
                                  plan.typical_seconds, binaries.typical)
+        monitors = peers.run_monitors(bench, fastest, plan)
         summary = summarize(machine, source_revision(), binaries, plan, fastest,
-                            (sweep_runs, pair_runs, bpf_run, ring_runs, typical_runs), started)
+                            (sweep_runs, pair_runs, bpf_run, ring_runs, typical_runs, monitors),
+                            started)
         print("\n" + summary)
         if args.markdown:
             with open(args.markdown, "w") as f:

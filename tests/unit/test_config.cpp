@@ -118,6 +118,7 @@ max_comm_series: 42
 ring_buffer_size: 64KiB
 poll_interval: 1s
 log_level: debug
+exec_failures: false
 )",
                                      "execmond.yaml");
   CHECK(config.unit_label);
@@ -132,6 +133,14 @@ log_level: debug
   CHECK(config.ring_buffer_size == 65536);
   CHECK(config.poll_interval == milliseconds{1000});
   CHECK(config.log_level == spdlog::level::debug);
+  CHECK(config.exec_failures == false);
+}
+
+TEST_CASE("exec_failures is true or false, nothing else", "[config]") {
+  CHECK(parse_config("exec_failures: true\n", "x").exec_failures);
+  CHECK(rejection("exec_failures: yes\n") ==
+        "execmond.yaml:1:16: exec_failures: expected true or false, got \"yes\"");
+  CHECK(rejection("exec_failures: [true]\n").find("expected true or false") != std::string::npos);
 }
 
 TEST_CASE("keys left out keep their defaults", "[config]") {
@@ -279,9 +288,9 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
       {"{log_level: info, poll_intervall: 1s}",
        R"(execmond.yaml:1:19: unknown key "poll_intervall" (did you mean "poll_interval"?))"},
       {"port: 9717",
-       R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, include_comms, )"
-       R"(exclude_comms, labels, include_units, exclude_units, max_comm_series, ring_buffer_size, )"
-       R"(poll_interval, log_level, web_config_file, binaries))"},
+       R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, exec_failures, )"
+       R"(include_comms, exclude_comms, labels, include_units, exclude_units, max_comm_series, )"
+       R"(ring_buffer_size, poll_interval, log_level, web_config_file, binaries))"},
       {"\"a\\tb\": 1",
        R"(execmond.yaml:1:1: this is not an execmond configuration (expected settings as )"
        R"("key: value" lines such as "listen: 0.0.0.0:9717"; what the file holds is not shown))"},
@@ -633,6 +642,7 @@ TEST_CASE("configs compare equal field by field", "[config]") {
   Config changed;
   SECTION("listen") { changed.listen = ":1"; }
   SECTION("min_duration") { changed.min_duration = nanoseconds{1}; }
+  SECTION("exec_failures") { changed.exec_failures = false; }
   SECTION("include_comms") { changed.include_comms = {"a"}; }
   SECTION("exclude_comms") { changed.exclude_comms = {"a"}; }
   SECTION("unit_label") { changed.unit_label = true; }

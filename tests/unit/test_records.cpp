@@ -50,7 +50,13 @@ TEST_CASE("records are checked for type and size before use", "[records]") {
 
   execmond_exec_event exec_event{};
   exec_event.hdr.type = EXECMOND_EVENT_EXEC;
-  // The daemon's exec records stop where argv starts.
+  // The daemon's exec records stop where the path starts; trace's without argv where
+  // argv starts.
+  auto header_only = bytes_of(exec_event, offsetof(execmond_exec_event, filename));
+  CHECK(std::holds_alternative<const execmond_exec_event*>(
+      decode_event(header_only.data(), header_only.size())));
+  auto cut_path = bytes_of(exec_event, offsetof(execmond_exec_event, filename) + 1);
+  CHECK(std::holds_alternative<MalformedRecord>(decode_event(cut_path.data(), cut_path.size())));
   auto short_exec = bytes_of(exec_event, offsetof(execmond_exec_event, args));
   CHECK(std::holds_alternative<const execmond_exec_event*>(
       decode_event(short_exec.data(), short_exec.size())));

@@ -48,6 +48,13 @@ TEST_CASE("each setting that differs is one change", "[reload]") {
     next.exclude_units = {"cron.service"};
     CHECK(names(plan_reload(Config{}, next)) == filters);
   }
+  SECTION("exec_failures needs a restart") {
+    next.exec_failures = false;
+    const ReloadPlan plan = plan_reload(Config{}, next);
+    CHECK(names(plan) == std::vector<std::string_view>{"exec_failures"});
+    CHECK_FALSE(plan.changes[0].in_place);
+    CHECK(plan.effective.exec_failures);
+  }
   SECTION("labels") {
     next.unit_label = true;
     const ReloadPlan plan = plan_reload(Config{}, next);

@@ -1,9 +1,11 @@
 // A process with a known fate, for the integration tests. Run under a unique name (a
 // symlink): the kernel names a process after the file it exec'd.
 //
-//   workload [--sleep-ms N] [--threads N] [--leader-exits-first] [--thread-name NAME]
-//            [--exit CODE | --signal SIGNAL | --exec PATH]
+//   workload [--rename NAME] [--sleep-ms N] [--threads N] [--leader-exits-first]
+//            [--thread-name NAME] [--exit CODE | --signal SIGNAL | --exec PATH]
 //
+// --rename NAME renames the process (its main thread) first, as daemons that set their
+// title do.
 // --threads N starts N threads that sleep --sleep-ms and rename themselves to
 // --thread-name; with --leader-exits-first the main thread leaves first, so a worker
 // thread ends the process. --exec PATH execs PATH and, when that fails, exits 127 as a
@@ -95,6 +97,8 @@ int main(int argc, char **argv)
 			threads = (int)number(arg, value);
 		else if (!strcmp(arg, "--thread-name"))
 			thread_name = value;
+		else if (!strcmp(arg, "--rename"))
+			prctl(PR_SET_NAME, value);
 		else if (!strcmp(arg, "--exit"))
 			exit_code = (int)number(arg, value);
 		else if (!strcmp(arg, "--signal"))

@@ -11,6 +11,7 @@ readonly COMM=kt_probe
 readonly THREAD_COMM=kt_worker
 readonly FAIL_COMM=kt_failer # execs a path that does not exist
 readonly STRAY_COMM=kt_stray # a copy of the workload outside the allow-list
+readonly RENAMED_COMM=kt_renamed # what a $COMM process renames itself to
 readonly READY_TIMEOUT=150 # seconds; loading and verifying under TCG is slow
 readonly SETTLE_TIMEOUT=30
 readonly STOP_TIMEOUT=30
@@ -77,12 +78,17 @@ run_workload() {
     /kt/$STRAY_COMM && /kt/$STRAY_COMM || { echo "$STRAY_COMM failed"; return 1; }
     STRAY_EXECS=2
   fi
+  RENAMES=0
   if [ -x /usr/bin/execmond_workload ]; then
     for _ in 1 2; do
       /kt/$FAIL_COMM --exec /kt/does-not-exist 2>/dev/null
       [ $? = 127 ] || { echo "$FAIL_COMM did not fail to exec"; return 1; }
       FAILED_EXECS=$((FAILED_EXECS + 1))
     done
+    # A process that renames itself: with task storage its exit keeps the exec'd name.
+    /kt/$COMM --rename $RENAMED_COMM --sleep-ms 10 2>/dev/null ||
+      { echo "the renaming $COMM failed"; return 1; }
+    RENAMES=1
   fi
   for run in "$@"; do
     want=${run%%|*}
@@ -97,11 +103,21 @@ run_workload() {
   done
 }
 
+# Exits under $COMM and under $RENAMED_COMM: without task storage, the renamed process
+# is named by its name at exit.
+expected_exits() {
+  if [ "$storage" = yes ]; then echo $((5 + RENAMES)); else echo 5; fi
+}
+expected_renamed_exits() {
+  if [ "$storage" = yes ] || [ "$RENAMES" = 0 ]; then echo absent; else echo "$RENAMES"; fi
+}
+
 check_counts() {
   failures=""
   for check in \
-    "execmond_execs_total comm=\"$COMM\" =5" \
-    "execmond_exits_total comm=\"$COMM\" =5" \
+    "execmond_execs_total comm=\"$COMM\" =$((5 + RENAMES))" \
+    "execmond_exits_total comm=\"$COMM\" =$(expected_exits)" \
+    "execmond_exits_total comm=\"$RENAMED_COMM\" =$(expected_renamed_exits)" \
     "execmond_exits_nonzero_total comm=\"$COMM\" =1" \
     "execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\" =1" \
     "execmond_events_lost_total =0" \
@@ -161,6 +177,7 @@ run_case() {
   grep -m1 'starting with configuration' "$err" | sed "s/^/EXECMOND-KERNEL-LOG: $case_name: /"
   case "$attached" in
     *handle_execve_return*) hook=fexit ;;
+    *handle_execve_kretprobe*) hook=kretprobe ;;
     *handle_execve_exit*) hook=tracepoints ;;
     *) hook=none ;;
   esac
@@ -176,7 +193,7 @@ run_case() {
   # Records reach the counters asynchronously: wait for the last exit to land, then
   # scrape once more so a late duplicate would still be seen.
   waited=0
-  while scrape && [ "$(metric execmond_exits_total comm=\"$COMM\")" != 5 ] &&
+  while scrape && [ "$(metric execmond_exits_total comm=\"$COMM\")" != "$(expected_exits)" ] &&
     [ "$waited" -lt "$SETTLE_TIMEOUT" ]; do
     sleep 1
     waited=$((waited + 1))
@@ -207,6 +224,7 @@ run_case() {
   echo "EXECMOND-KERNEL-CASE: $case_name storage=$storage failed_exec_hook=$hook ready_s=$ready" \
     "execs=$(metric execmond_execs_total comm=\"$COMM\")" \
     "exits=$(metric execmond_exits_total comm=\"$COMM\")" \
+    "renamed_exits=$(metric execmond_exits_total comm=\"$RENAMED_COMM\")" \
     "nonzero=$(metric execmond_exits_nonzero_total comm=\"$COMM\")" \
     "sigterm=$(metric execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\")" \
     "lost=$(metric execmond_events_lost_total)" \

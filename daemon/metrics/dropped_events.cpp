@@ -1,8 +1,6 @@
-#include "bpf/dropped_events.h"
+#include "metrics/dropped_events.h"
 
 #include <prometheus/metric_family.h>
-
-#include "bpf/process_probes.h"
 
 namespace execmond {
 
@@ -14,7 +12,7 @@ std::vector<prometheus::MetricFamily> DroppedEventsCollector::Collect() const {
       "buffer was full; every other counter misses exactly these. Raise ring_buffer_size.";
   family.type = prometheus::MetricType::Counter;
   prometheus::ClientMetric metric;
-  metric.counter.value = static_cast<double>(probes_.dropped_events());
+  metric.counter.value = static_cast<double>(dropped_());
   family.metric.push_back(std::move(metric));
   return {std::move(family)};
 }

@@ -1,0 +1,154 @@
+#include "bpf/variant_plan.h"
+
+#include <utility>
+
+namespace execmond {
+namespace {
+
+struct Choice {
+  bool possible;
+  std::string why;  // why it is or is not possible, for the log
+};
+
+// Task storage needs the map type and, where the kernel does not name the last thread,
+// the atomic exchange that claims an exit.
+Choice task_storage_choice(const KernelFeatures& f, const VariantWishes& w) {
+  if (!w.task_storage)
+    return {false,
+            "task storage disabled by EXECMOND_DISABLE_TASK_STORAGE: lifetimes start at "
+            "fork, exits are named after the leader's name at exit"};
+  if (!f.task_storage)
+    return {false,
+            "no task storage for tracing programs (Linux 5.11+, or not allowed for this "
+            "user): lifetimes start at fork, exits are named after the leader's name at "
+            "exit"};
+  if (!f.exit_reports_group_dead && !f.bpf_atomics)
+    return {false,
+            "no BPF atomics (Linux 5.12+) to claim exits in task storage: lifetimes "
+            "start at fork, exits are named after the leader's name at exit"};
+  return {true, "task storage: lifetimes start at exec, exits keep the exec'd name"};
+}
+
+// The failed-exec hooks worth trying, cheapest first, and why the others are not.
+std::vector<ExecFailureHook> usable_hooks(const KernelFeatures& f, const VariantWishes& w,
+                                          std::string& why) {
+  std::vector<ExecFailureHook> hooks;
+  if (!w.exec_failures) {
+    why = "failed execs not tracked (exec_failures: false)";
+    return hooks;
+  }
+  std::string skipped;
+  const auto consider = [&](bool available, ExecFailureHook hook, const std::string& problem) {
+    if (available)
+      hooks.push_back(hook);
+    else
+      skipped +=
+          std::string(skipped.empty() ? "" : "; ") + "not " + describe(hook) + ": " + problem;
+  };
+  consider(f.fexit, ExecFailureHook::kFexit, f.fexit_problem);
+  consider(f.kprobes, ExecFailureHook::kKretprobe, f.kprobes_problem);
+  consider(f.syscall_tracepoints, ExecFailureHook::kSyscallTracepoints,
+           f.syscall_tracepoints_problem);
+  why = hooks.empty() ? "failed execs not tracked: no hook is available (" + skipped + ")"
+                      : "failed execs through " + std::string(describe(hooks.front())) +
+                            (skipped.empty() ? "" : " (" + skipped + ")");
+  return hooks;
+}
+
+}  // namespace
+
+const char* describe(ExecFailureHook hook) {
+  switch (hook) {
+    case ExecFailureHook::kFexit:
+      return "fexit on the exec system calls";
+    case ExecFailureHook::kKretprobe:
+      return "kretprobes on the exec system calls";
+    case ExecFailureHook::kSyscallTracepoints:
+      return "the exec system calls' exit tracepoints (every system call pays the tracing path)";
+    case ExecFailureHook::kNone:
+      break;
+  }
+  return "no failed-exec hook";
+}
+
+std::vector<PlannedVariant> plan_variants(const KernelFeatures& features,
+                                          const VariantWishes& wishes) {
+  const Choice storage = task_storage_choice(features, wishes);
+  std::string hooks_why;
+  std::vector<ExecFailureHook> hooks = usable_hooks(features, wishes, hooks_why);
+  hooks.push_back(ExecFailureHook::kNone);  // failed execs are the first thing to give up
+  const std::string exits_why = features.exit_reports_group_dead
+                                    ? "the exit tracepoint names each process's last thread"
+                                    : "threads exiting together claim the exit";
+
+  std::vector<PlannedVariant> plan;
+  for (const bool with_storage : {true, false}) {
+    if (with_storage && !storage.possible) continue;
+    for (const ExecFailureHook hook : hooks) {
+      Variant v{with_storage, features.exit_reports_group_dead, hook};
+      std::string reason;
+      if (plan.empty()) {
+        reason = storage.why + "; " + exits_why + "; " + hooks_why;
+      } else {
+        const Variant& best = plan.front().variant;
+        reason = "fallback if the kernel refuses the above:";
+        if (best.task_storage && !with_storage)
+          reason += " without task storage (lifetimes start at fork)";
+        if (hook != best.exec_failures) reason += std::string(" with ") + describe(hook);
+      }
+      plan.push_back({v, std::move(reason)});
+    }
+  }
+  return plan;
+}
+
+std::vector<std::string> programs_of(const Variant& v) {
+  std::vector<std::string> programs;
+  if (v.task_storage) {
+    programs = {"handle_exec", "handle_rename",
+                v.group_dead_exit ? "handle_group_exit" : "handle_exit"};
+  } else {
+    programs = {"handle_exec_without_storage", v.group_dead_exit
+                                                   ? "handle_group_exit_without_storage"
+                                                   : "handle_exit_without_storage"};
+  }
+  switch (v.exec_failures) {
+    case ExecFailureHook::kFexit:
+      programs.insert(programs.end(), {"handle_execve_return", "handle_execveat_return"});
+      break;
+    case ExecFailureHook::kKretprobe:
+      programs.insert(programs.end(), {"handle_execve_kretprobe", "handle_execveat_kretprobe"});
+      break;
+    case ExecFailureHook::kSyscallTracepoints:
+      programs.insert(programs.end(), {"handle_execve_exit", "handle_execveat_exit"});
+      break;
+    case ExecFailureHook::kNone:
+      break;
+  }
+  return programs;
+}
+
+std::vector<std::string> variant_programs() {
+  return {"handle_exec",
+          "handle_exec_without_storage",
+          "handle_rename",
+          "handle_exit",
+          "handle_exit_without_storage",
+          "handle_group_exit",
+          "handle_group_exit_without_storage",
+          "handle_execve_return",
+          "handle_execveat_return",
+          "handle_execve_kretprobe",
+          "handle_execveat_kretprobe",
+          "handle_execve_exit",
+          "handle_execveat_exit"};
+}
+
+std::vector<std::string> optional_maps_of(const Variant& v) {
+  std::vector<std::string> maps;
+  if (v.task_storage) maps.push_back("process_states");
+  if (!v.group_dead_exit) maps.push_back("reported_exits");
+  return maps;
+}
+
+}  // namespace execmond
