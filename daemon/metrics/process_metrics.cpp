@@ -5,9 +5,9 @@
 #include <string_view>
 #include <utility>
 
+#include "events/errno_names.h"
+#include "events/signal_names.h"
 #include "metrics/duration_buckets.h"
-#include "metrics/errno_names.h"
-#include "metrics/signal_names.h"
 
 namespace execmond {
 namespace {

@@ -4,10 +4,10 @@
 #include <array>
 #include <cstdint>
 
+#include "events/errno_names.h"
+#include "events/signal_names.h"
 #include "metrics/duration_buckets.h"
-#include "metrics/errno_names.h"
 #include "metrics/running_total.h"
-#include "metrics/signal_names.h"
 
 namespace execmond {
 

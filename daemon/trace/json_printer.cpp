@@ -12,9 +12,9 @@
 // {"type":"exec_failed",…,"filename":"/usr/bin/nope","errno":"ENOENT","errno_number":2}
 #include <cstring>
 
+#include "events/errno_names.h"
 #include "events/printable_bytes.h"
-#include "metrics/errno_names.h"
-#include "metrics/signal_names.h"
+#include "events/signal_names.h"
 #include "trace/trace_printer.h"
 
 namespace execmond {

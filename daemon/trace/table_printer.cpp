@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "events/errno_names.h"
 #include "events/printable_bytes.h"
-#include "metrics/errno_names.h"
-#include "metrics/signal_names.h"
+#include "events/signal_names.h"
 #include "trace/trace_printer.h"
 
 namespace execmond {

@@ -788,6 +788,9 @@ def main():
     parser.add_argument("--pairs", type=int, help="pairs of runs without / with execmond")
     parser.add_argument("--pair-seconds", type=float, help="length of each run of a pair")
     parser.add_argument("--markdown", help="also write the summary to this file")
+    parser.add_argument("--monitor", action="append", default=[],
+                        help="phase 6: only the monitors whose name contains this "
+                             "(repeatable); with --monitors-only, --pairs sets its pairs")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("run-benchmark: run as root: execmond loads BPF programs", file=sys.stderr)
@@ -812,7 +815,8 @@ def main():
               f"Linux {machine['kernel']}; storm name {os.path.basename(binaries.minimal)}",
               flush=True)
         if args.monitors_only:
-            monitors = peers.run_monitors(bench, 2, plan)
+            plan.peer_pairs = args.pairs or plan.peer_pairs
+            monitors = peers.run_monitors(bench, 2, plan, args.monitor)
             summary = summarize(machine, source_revision(), binaries, plan, 2,
                                 ([], [], None, [], [], monitors), started)
             print("\n" + summary)
@@ -833,7 +837,7 @@ def main():
               f"P={fastest}, {plan.typical_seconds:g} s each")
         typical_runs = alternate(bench, "typical", plan.typical_pairs, fastest,
                                  plan.typical_seconds, binaries.typical)
-        monitors = peers.run_monitors(bench, fastest, plan)
+        monitors = peers.run_monitors(bench, fastest, plan, args.monitor)
         summary = summarize(machine, source_revision(), binaries, plan, fastest,
                             (sweep_runs, pair_runs, bpf_run, ring_runs, typical_runs, monitors),
                             started)

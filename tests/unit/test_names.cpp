@@ -8,9 +8,9 @@
 #include <set>
 #include <string>
 
+#include "events/errno_names.h"
+#include "events/signal_names.h"
 #include "metrics/duration_buckets.h"
-#include "metrics/errno_names.h"
-#include "metrics/signal_names.h"
 
 using execmond::errno_name;
 using execmond::signal_name;

@@ -1,4 +1,4 @@
-#include "metrics/event_recorder.h"
+#include "event_recorder.h"
 
 #include <spdlog/spdlog.h>
 

@@ -1,8 +1,8 @@
-#include "metrics/errno_names.h"
+#include "events/errno_names.h"
 
 #include <cerrno>
 
-#include "metrics/fixed_name.h"
+#include "events/fixed_name.h"
 
 namespace execmond {
 namespace {

@@ -1,8 +1,8 @@
-#include "metrics/signal_names.h"
+#include "events/signal_names.h"
 
 #include <csignal>
 
-#include "metrics/fixed_name.h"
+#include "events/fixed_name.h"
 
 namespace execmond {
 namespace {
