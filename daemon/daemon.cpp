@@ -115,6 +115,7 @@ MetricsOptions metrics_options(const Config& config) {
   options.container_label = config.container_label;
   options.include_units = config.include_units;
   options.exclude_units = config.exclude_units;
+  options.lifetime_histogram = config.lifetime_histogram;
   return options;
 }
 
@@ -322,7 +323,8 @@ void Daemon::reload() {
   for (const SettingChange& change : plan.changes) {
     allow_list_changed |= change.setting == Setting::kAllowedBinaries;
     series_table_changed |= change.in_place && (change.setting == Setting::kSeriesFilters ||
-                                                change.setting == Setting::kSeriesBound);
+                                                change.setting == Setting::kSeriesBound ||
+                                                change.setting == Setting::kLifetimeHistogram);
     if (change.in_place) {
       apply(change, next.config);
       spdlog::info("reload: applied the new {}", change.name);
@@ -369,6 +371,7 @@ void Daemon::apply(const SettingChange& change, const Config& next) {
       break;
     case Setting::kSeriesFilters:
     case Setting::kSeriesBound:
+    case Setting::kLifetimeHistogram:
       break;  // posted to the reader once for both, by reload()
     case Setting::kListen:
       break;  // rebound by reload() before anything else

@@ -38,6 +38,10 @@ constexpr SettingRule kRules[] = {
     {Setting::kSeriesBound, "max_comm_series", true,
      [](const Config& a, const Config& b) { return a.max_comm_series != b.max_comm_series; },
      [](Config& e, const Config& r) { e.max_comm_series = r.max_comm_series; }},
+    // Only what Collect() shows: the lifetimes are counted either way.
+    {Setting::kLifetimeHistogram, "lifetime_histogram", true,
+     [](const Config& a, const Config& b) { return a.lifetime_histogram != b.lifetime_histogram; },
+     [](Config& e, const Config& r) { e.lifetime_histogram = r.lifetime_histogram; }},
     // Series are keyed by their labels: another label set is another table.
     {Setting::kLabels, "labels", false,
      [](const Config& a, const Config& b) {

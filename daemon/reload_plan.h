@@ -16,6 +16,7 @@ enum class Setting {
   kExecFailures,
   kSeriesFilters,
   kSeriesBound,
+  kLifetimeHistogram,
   kLabels,
   kRingBufferSize,
   kPollInterval,

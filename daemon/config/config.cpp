@@ -162,12 +162,20 @@ void read_log_level(const Entry& entry, Config& config) {
   config.log_level = found->level;
 }
 
-void read_exec_failures(const Entry& entry, Config& config) {
+// YAML 1.2's booleans, not 1.1's yes/no/on/off: one spelling per value.
+bool read_boolean(const Entry& entry) {
   const std::string expected = "expected true or false";
   const std::string& text = entry.scalar(expected);
-  // YAML 1.2's booleans, not 1.1's yes/no/on/off: one spelling per value.
   if (text != "true" && text != "false") entry.reject(expected);
-  config.exec_failures = text == "true";
+  return text == "true";
+}
+
+void read_exec_failures(const Entry& entry, Config& config) {
+  config.exec_failures = read_boolean(entry);
+}
+
+void read_lifetime_histogram(const Entry& entry, Config& config) {
+  config.lifetime_histogram = read_boolean(entry);
 }
 
 struct Key {
@@ -230,6 +238,7 @@ constexpr Key kKeys[] = {
     {"include_units", read_include_units},
     {"exclude_units", read_exclude_units},
     {"max_comm_series", read_max_comm_series},
+    {"lifetime_histogram", read_lifetime_histogram},
     {"ring_buffer_size", read_ring_buffer_size},
     {"poll_interval", read_poll_interval},
     {"log_level", read_log_level},
@@ -281,7 +290,8 @@ bool Config::operator==(const Config& other) const {
          exclude_units == other.exclude_units && max_comm_series == other.max_comm_series &&
          ring_buffer_size == other.ring_buffer_size && poll_interval == other.poll_interval &&
          log_level == other.log_level && web_config_file == other.web_config_file &&
-         allowed_binaries == other.allowed_binaries;
+         allowed_binaries == other.allowed_binaries &&
+         lifetime_histogram == other.lifetime_histogram;
 }
 
 Config parse_config(std::string_view yaml, const std::string& source_name) {

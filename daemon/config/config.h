@@ -29,6 +29,8 @@ struct Config {
   // Count failed execs (execmond_exec_failures_total). The hook is the cheapest the
   // kernel allows; only the last resort, syscall tracepoints, costs other processes.
   bool exec_failures = true;
+  // Export the per-series lifetime histogram (19 of a series' ~25 samples).
+  bool lifetime_histogram = true;
   // Glob patterns (fnmatch) on the process name. Empty include: every name.
   std::vector<std::string> include_comms;
   std::vector<std::string> exclude_comms;

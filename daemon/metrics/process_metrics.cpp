@@ -117,7 +117,7 @@ ClientMetric lifetime_histogram(const LabelPairs& labels, const ProcessStats& st
   return metric;
 }
 
-void add_series(const LabelPairs& labels, const ProcessStats& stats,
+void add_series(const LabelPairs& labels, const ProcessStats& stats, bool with_histogram,
                 std::vector<MetricFamily>& families) {
   families[kExecs].metric.push_back(counter(labels.labelled(), stats.execs.value()));
   families[kExits].metric.push_back(counter(labels.labelled(), stats.exits.value()));
@@ -129,9 +129,11 @@ void add_series(const LabelPairs& labels, const ProcessStats& stats,
         counter(labels.labelled("signal", signal_name(static_cast<int>(slot))), deaths));
   }
   // A name that only ever failed to exec has no lifetimes to show.
-  ClientMetric lifetimes = lifetime_histogram(labels, stats);
-  if (lifetimes.histogram.sample_count > 0)
-    families[kDuration].metric.push_back(std::move(lifetimes));
+  if (with_histogram) {
+    ClientMetric lifetimes = lifetime_histogram(labels, stats);
+    if (lifetimes.histogram.sample_count > 0)
+      families[kDuration].metric.push_back(std::move(lifetimes));
+  }
   for (std::size_t slot = 0; slot < kErrnoSlots; ++slot) {
     const std::uint64_t failures = stats.exec_failures_by_errno[slot].value();
     if (failures == 0) continue;
@@ -158,10 +160,12 @@ SeriesFilter series_filter(const MetricsOptions& options) {
 ProcessMetrics::ProcessMetrics(const MetricsOptions& options, std::size_t series_capacity)
     : unit_label_(options.unit_label),
       container_label_(options.container_label),
+      lifetime_histogram_(options.lifetime_histogram),
       table_(series_capacity, options.max_comm_series, series_filter(options)) {}
 
 void ProcessMetrics::apply(const MetricsOptions& options) {
   table_.apply(options.max_comm_series, series_filter(options));
+  lifetime_histogram_.store(options.lifetime_histogram, std::memory_order_relaxed);
 }
 
 void ProcessMetrics::record_exec(const SeriesKey& key) {
@@ -191,14 +195,15 @@ void ProcessMetrics::record_exec_failure(const SeriesKey& key, int error) {
 
 std::vector<MetricFamily> ProcessMetrics::Collect() const {
   std::vector<MetricFamily> families = empty_families();
+  const bool histogram = lifetime_histogram_.load(std::memory_order_relaxed);
   const std::size_t series = table_.series_count();
   for (std::size_t i = 0; i < series; ++i)
     add_series(label_pairs(table_.series_labels(i), unit_label_, container_label_),
-               table_.series(i), families);
+               table_.series(i), histogram, families);
   const std::uint64_t overflow_events = table_.overflow_events();
   if (overflow_events > 0)
     add_series(label_pairs(table_.overflow_labels(), unit_label_, container_label_),
-               table_.overflow(), families);
+               table_.overflow(), histogram, families);
   families[kCommSeries].metric.push_back(gauge(static_cast<double>(series)));
   families[kCommSeriesLimit].metric.push_back(gauge(static_cast<double>(table_.series_limit())));
   families[kOverflowEvents].metric.push_back(counter(overflow_events));

@@ -124,3 +124,17 @@ def test_sighup_applies_new_filters_without_resetting_counts(daemon_factory, wor
     assert m.get("execmond_execs_total", comm=late) == 2
     assert m.get("execmond_comm_series_limit") == 2000
     assert d.stop() == 0
+
+
+def test_lifetime_histogram_can_be_turned_off_and_on_by_reload(daemon_factory, workload):
+    """lifetime_histogram: false shrinks each name's series from ~25 to ~6 without losing
+    the lifetimes: a reload back to true shows every exit in the histogram."""
+    d = daemon_factory("lifetime_histogram: false\n")
+    comm = workload.name("h")
+    workload.run_parallel([(comm, [])] * 3)
+    m = d.wait_for(lambda m: m.get("execmond_exits_total", comm=comm) == 3)
+    assert not [k for k in m.samples if k[0].startswith("execmond_process_duration_seconds")]
+    reload(d, "lifetime_histogram: true\n", expect="reload: applied the new lifetime_histogram")
+    m = d.wait_for(lambda m: m.get("execmond_process_duration_seconds_count", comm=comm) == 3)
+    assert m.get("execmond_process_duration_seconds_count", comm=comm) == 3
+    assert d.stop() == 0

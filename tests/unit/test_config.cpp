@@ -119,6 +119,7 @@ ring_buffer_size: 64KiB
 poll_interval: 1s
 log_level: debug
 exec_failures: false
+lifetime_histogram: false
 )",
                                      "execmond.yaml");
   CHECK(config.unit_label);
@@ -134,6 +135,14 @@ exec_failures: false
   CHECK(config.poll_interval == milliseconds{1000});
   CHECK(config.log_level == spdlog::level::debug);
   CHECK(config.exec_failures == false);
+  CHECK(config.lifetime_histogram == false);
+}
+
+TEST_CASE("lifetime_histogram is true or false, nothing else", "[config]") {
+  CHECK(parse_config("lifetime_histogram: false\n", "x").lifetime_histogram == false);
+  CHECK(Config{}.lifetime_histogram);
+  CHECK(rejection("lifetime_histogram: off\n") ==
+        "execmond.yaml:1:21: lifetime_histogram: expected true or false, got \"off\"");
 }
 
 TEST_CASE("exec_failures is true or false, nothing else", "[config]") {
@@ -290,7 +299,8 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
       {"port: 9717",
        R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, exec_failures, )"
        R"(include_comms, exclude_comms, labels, include_units, exclude_units, max_comm_series, )"
-       R"(ring_buffer_size, poll_interval, log_level, web_config_file, binaries))"},
+       R"(lifetime_histogram, ring_buffer_size, poll_interval, log_level, web_config_file, )"
+       R"(binaries))"},
       {"\"a\\tb\": 1",
        R"(execmond.yaml:1:1: this is not an execmond configuration (expected settings as )"
        R"("key: value" lines such as "listen: 0.0.0.0:9717"; what the file holds is not shown))"},
@@ -653,6 +663,9 @@ TEST_CASE("configs compare equal field by field", "[config]") {
   SECTION("ring_buffer_size") { changed.ring_buffer_size = 65536; }
   SECTION("poll_interval") { changed.poll_interval = milliseconds{10}; }
   SECTION("log_level") { changed.log_level = spdlog::level::off; }
+  SECTION("lifetime_histogram") { changed.lifetime_histogram = false; }
+  SECTION("web_config_file") { changed.web_config_file = "web.yml"; }
+  SECTION("allowed_binaries") { changed.allowed_binaries = std::vector<std::string>{"/a"}; }
   CHECK_FALSE(changed == defaults);
 }
 

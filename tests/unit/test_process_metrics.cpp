@@ -149,6 +149,25 @@ TEST_CASE("a name that only failed to exec has counters but no histogram", "[pro
   CHECK(family(families, "execmond_process_duration_seconds").metric.empty());
 }
 
+TEST_CASE("lifetime_histogram: false hides the histogram, keeps counting lifetimes",
+          "[process_metrics]") {
+  MetricsOptions without = options(10);
+  without.lifetime_histogram = false;
+  ProcessMetrics metrics(without);
+  metrics.record_exec(CommName("sh"));
+  metrics.record_exit(CommName("sh"), exited(0), 2 * kMs);
+  auto families = metrics.Collect();
+  CHECK(counter(families, "execmond_exits_total", comm("sh")) == 1);
+  CHECK(family(families, "execmond_process_duration_seconds").metric.empty());
+  // A reload turns it back on: the lifetime recorded meanwhile is there.
+  without.lifetime_histogram = true;
+  metrics.apply(without);
+  families = metrics.Collect();
+  const ClientMetric* lifetimes = find(families, "execmond_process_duration_seconds", comm("sh"));
+  REQUIRE(lifetimes != nullptr);
+  CHECK(lifetimes->histogram.sample_count == 1);
+}
+
 TEST_CASE("a lifetime exactly on a bound counts in that bound's bucket", "[process_metrics]") {
   ProcessMetrics metrics(options(10));
   const CommName sleep("sleep");

@@ -48,6 +48,12 @@ TEST_CASE("each setting that differs is one change", "[reload]") {
     next.exclude_units = {"cron.service"};
     CHECK(names(plan_reload(Config{}, next)) == filters);
   }
+  SECTION("lifetime_histogram applies in place") {
+    next.lifetime_histogram = false;
+    const ReloadPlan plan = plan_reload(Config{}, next);
+    CHECK(names(plan) == std::vector<std::string_view>{"lifetime_histogram"});
+    CHECK(plan.changes[0].in_place);
+  }
   SECTION("exec_failures needs a restart") {
     next.exec_failures = false;
     const ReloadPlan plan = plan_reload(Config{}, next);
