@@ -2,22 +2,13 @@
 
 #include <chrono>
 
+#include "metrics/metric_families.h"
+
 namespace execmond {
 namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-prometheus::MetricFamily gauge(const char* name, const char* help, double value) {
-  prometheus::MetricFamily family;
-  family.name = name;
-  family.help = help;
-  family.type = prometheus::MetricType::Gauge;
-  prometheus::ClientMetric metric;
-  metric.gauge.value = value;
-  family.metric.push_back(std::move(metric));
-  return family;
 }
 
 }  // namespace
@@ -32,13 +23,16 @@ void ReloadStatus::record_success() {
 void ReloadStatus::record_failure() { last_successful_.store(false); }
 
 std::vector<prometheus::MetricFamily> ReloadStatus::Collect() const {
-  return {gauge("execmond_config_last_reload_successful",
-                "Whether the last configuration reload (SIGHUP) succeeded; 0 means the daemon "
-                "still runs on the previous configuration.",
-                last_successful_.load() ? 1 : 0),
-          gauge("execmond_config_last_reload_success_timestamp_seconds",
-                "When the configuration was last loaded successfully (start or SIGHUP).",
-                last_success_seconds_.load())};
+  using prometheus::MetricType;
+  return {single_sample_family(
+              "execmond_config_last_reload_successful", MetricType::Gauge,
+              "Whether the last configuration reload (SIGHUP) succeeded; 0 means the daemon "
+              "still runs on the previous configuration.",
+              last_successful_.load() ? 1 : 0),
+          single_sample_family(
+              "execmond_config_last_reload_success_timestamp_seconds", MetricType::Gauge,
+              "When the configuration was last loaded successfully (start or SIGHUP).",
+              last_success_seconds_.load())};
 }
 
 }  // namespace execmond

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include "metrics/metric_families.h"
+
 namespace execmond {
 namespace {
 
@@ -48,20 +50,6 @@ double max_fds() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
   return static_cast<double>(limit.rlim_cur);
-}
-
-MetricFamily family(const char* name, MetricType type, const char* help, double value) {
-  MetricFamily f;
-  f.name = name;
-  f.type = type;
-  f.help = help;
-  ClientMetric metric;
-  if (type == MetricType::Counter)
-    metric.counter.value = value;
-  else
-    metric.gauge.value = value;
-  f.metric.push_back(std::move(metric));
-  return f;
 }
 
 }  // namespace
@@ -106,17 +94,21 @@ std::vector<MetricFamily> SelfMetrics::Collect() const {
       read_text("/proc/self/stat"), ticks_per_second_, page_size_, boot_time_seconds_);
   if (!stat) return {};
   return {
-      family("process_cpu_seconds_total", MetricType::Counter,
-             "Total user and system CPU time spent in seconds.", stat->cpu_seconds),
-      family("process_resident_memory_bytes", MetricType::Gauge, "Resident memory size in bytes.",
-             static_cast<double>(stat->resident_bytes)),
-      family("process_virtual_memory_bytes", MetricType::Gauge, "Virtual memory size in bytes.",
-             static_cast<double>(stat->virtual_bytes)),
-      family("process_open_fds", MetricType::Gauge, "Number of open file descriptors.", open_fds()),
-      family("process_max_fds", MetricType::Gauge, "Maximum number of open file descriptors.",
-             max_fds()),
-      family("process_start_time_seconds", MetricType::Gauge,
-             "Start time of the process since unix epoch in seconds.", stat->start_time_seconds),
+      single_sample_family("process_cpu_seconds_total", MetricType::Counter,
+                           "Total user and system CPU time spent in seconds.", stat->cpu_seconds),
+      single_sample_family("process_resident_memory_bytes", MetricType::Gauge,
+                           "Resident memory size in bytes.",
+                           static_cast<double>(stat->resident_bytes)),
+      single_sample_family("process_virtual_memory_bytes", MetricType::Gauge,
+                           "Virtual memory size in bytes.",
+                           static_cast<double>(stat->virtual_bytes)),
+      single_sample_family("process_open_fds", MetricType::Gauge,
+                           "Number of open file descriptors.", open_fds()),
+      single_sample_family("process_max_fds", MetricType::Gauge,
+                           "Maximum number of open file descriptors.", max_fds()),
+      single_sample_family("process_start_time_seconds", MetricType::Gauge,
+                           "Start time of the process since unix epoch in seconds.",
+                           stat->start_time_seconds),
   };
 }
 

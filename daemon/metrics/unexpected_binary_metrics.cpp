@@ -6,6 +6,7 @@
 
 #include "events/printable_bytes.h"
 #include "metrics/comm_label.h"
+#include "metrics/metric_families.h"
 
 namespace execmond {
 namespace {
@@ -14,26 +15,8 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-MetricFamily family(const char* name, MetricType type, const char* help) {
-  MetricFamily f;
-  f.name = name;
-  f.type = type;
-  f.help = help;
-  return f;
-}
-
-ClientMetric value(MetricType type, double v) {
-  ClientMetric metric;
-  if (type == MetricType::Counter) {
-    metric.counter.value = v;
-  } else {
-    metric.gauge.value = v;
-  }
-  return metric;
-}
-
 ClientMetric execs(const UnexpectedExecLabels& labels, std::uint64_t count) {
-  ClientMetric metric = value(MetricType::Counter, static_cast<double>(count));
+  ClientMetric metric = sample(MetricType::Counter, static_cast<double>(count));
   metric.label.push_back({"comm", labels.comm});
   metric.label.push_back({"path", labels.path});
   return metric;
@@ -65,34 +48,32 @@ void UnexpectedBinaryMetrics::record_exec(std::string_view path, const CommName&
 }
 
 std::vector<MetricFamily> UnexpectedBinaryMetrics::Collect() const {
-  MetricFamily total = family("execmond_unexpected_execs_total", MetricType::Counter,
-                              "Execs of binaries the binaries allow-list does not admit, by "
-                              "resolved path (the script, for a script) and process name.");
+  MetricFamily total = metric_family("execmond_unexpected_execs_total", MetricType::Counter,
+                                     "Execs of binaries the binaries allow-list does not admit, by "
+                                     "resolved path (the script, for a script) and process name.");
   const std::size_t series = table_.series_count();
   for (std::size_t i = 0; i < series; ++i)
     total.metric.push_back(execs(table_.series_labels(i), table_.series(i).execs.value()));
   const std::uint64_t overflow = table_.overflow_events();
   if (overflow > 0) total.metric.push_back(execs(table_.overflow_labels(), overflow));
 
-  std::vector<MetricFamily> families{std::move(total)};
-  families.push_back(family("execmond_unexpected_series", MetricType::Gauge,
-                            "Unexpected (path, comm) pairs that have their own series."));
-  families.back().metric.push_back(value(MetricType::Gauge, static_cast<double>(series)));
-  families.push_back(family("execmond_unexpected_series_limit", MetricType::Gauge,
-                            "Unexpected (path, comm) pairs that can have their own series; "
-                            "later ones share path=\"execmond_overflow\"."));
-  families.back().metric.push_back(
-      value(MetricType::Gauge, static_cast<double>(table_.series_limit())));
-  families.push_back(family("execmond_unexpected_overflow_execs_total", MetricType::Counter,
-                            "Unexpected execs counted under path=\"execmond_overflow\" because "
-                            "every series was taken."));
-  families.back().metric.push_back(value(MetricType::Counter, static_cast<double>(overflow)));
-  families.push_back(family("execmond_unexpected_exec_logs_suppressed_total", MetricType::Counter,
-                            "Unexpected-exec log lines not written: the per-path or overall "
-                            "rate limit held them back."));
-  families.back().metric.push_back(
-      value(MetricType::Counter, static_cast<double>(logs_suppressed_.value())));
-  return families;
+  return {
+      std::move(total),
+      single_sample_family("execmond_unexpected_series", MetricType::Gauge,
+                           "Unexpected (path, comm) pairs that have their own series.",
+                           static_cast<double>(series)),
+      single_sample_family("execmond_unexpected_series_limit", MetricType::Gauge,
+                           "Unexpected (path, comm) pairs that can have their own series; "
+                           "later ones share path=\"execmond_overflow\".",
+                           static_cast<double>(table_.series_limit())),
+      single_sample_family("execmond_unexpected_overflow_execs_total", MetricType::Counter,
+                           "Unexpected execs counted under path=\"execmond_overflow\" "
+                           "because every series was taken.",
+                           static_cast<double>(overflow)),
+      single_sample_family("execmond_unexpected_exec_logs_suppressed_total", MetricType::Counter,
+                           "Unexpected-exec log lines not written: the per-path or overall "
+                           "rate limit held them back.",
+                           static_cast<double>(logs_suppressed_.value()))};
 }
 
 }  // namespace execmond

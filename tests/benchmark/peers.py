@@ -53,6 +53,7 @@ class Skipped(Exception):
 
 
 def held_program_ids(pid):
+    """The ids of the BPF programs process `pid` holds, from its descriptors' fdinfo."""
     ids = set()
     fdinfo = f"/proc/{pid}/fdinfo"
     try:

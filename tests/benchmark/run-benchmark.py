@@ -289,7 +289,7 @@ class Daemon:
 
     def wait_ready(self, timeout=30):
         self.port = self._ready_port(timeout)
-        self.prog_ids = self._own_programs()
+        self.prog_ids = peers.held_program_ids(self.pid)
 
     def _ready_port(self, timeout):
         deadline = time.monotonic() + timeout
@@ -302,20 +302,6 @@ class Daemon:
         self.stop()
         with open(self.log_path) as f:
             raise BenchmarkError("execmond did not become ready:\n" + f.read()[-2000:])
-
-    def _own_programs(self):
-        """The ids of the BPF programs this daemon holds, from its descriptors' fdinfo."""
-        ids = set()
-        fdinfo = f"/proc/{self.pid}/fdinfo"
-        for fd in os.listdir(fdinfo):
-            try:
-                with open(os.path.join(fdinfo, fd)) as f:
-                    match = re.search(r"^prog_id:\s*(\d+)", f.read(), re.M)
-            except OSError:
-                continue
-            if match:
-                ids.add(int(match.group(1)))
-        return ids
 
     def scrape(self):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as r:
