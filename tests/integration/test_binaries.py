@@ -84,6 +84,25 @@ def exec_memfd(name, source):
     run([sys.executable, "-c", code, name, source])
 
 
+def exec_files_without_a_plain_path(scratch, true_exit):
+    """Execs a file through a bind mount, a #!/bin/sh script by a relative path, a file
+    unlinked before it runs and a memfd; returns the memfd's name."""
+    os.makedirs(os.path.join(scratch, "src"))
+    os.makedirs(os.path.join(scratch, "mnt"))
+    copy_executable(true_exit, os.path.join(scratch, "src", "bound"))
+    run(["mount", "--bind", os.path.join(scratch, "src"), os.path.join(scratch, "mnt")])
+    run([os.path.join(scratch, "mnt", "bound")])
+    script = os.path.join(scratch, "job.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(script, 0o755)
+    run(["./job.sh"], cwd=scratch)
+    exec_deleted_file(copy_executable(true_exit, os.path.join(scratch, "gone")))
+    memfd_name = "xb" + uuid.uuid4().hex[:8]
+    exec_memfd(memfd_name, true_exit)
+    return memfd_name
+
+
 def test_unexpected_binaries_are_counted_by_resolved_path(daemon_factory, scratch, true_exit):
     """A no-op copied to /tmp/<random>/sshd is unexpected with its full path, each exec
     counted; /usr/bin/true, ./true from /usr/bin and a symlink to it are not; a bind mount
@@ -98,22 +117,9 @@ def test_unexpected_binaries_are_counted_by_resolved_path(daemon_factory, scratc
     os.symlink("/usr/bin/true", os.path.join(scratch, "link"))
     run([os.path.join(scratch, "link")])
 
-    os.makedirs(os.path.join(scratch, "src"))
-    os.makedirs(os.path.join(scratch, "mnt"))
-    copy_executable(true_exit, os.path.join(scratch, "src", "bound"))
-    run(["mount", "--bind", os.path.join(scratch, "src"), os.path.join(scratch, "mnt")])
-    run([os.path.join(scratch, "mnt", "bound")])
-
+    memfd_name = exec_files_without_a_plain_path(scratch, true_exit)
     script = os.path.join(scratch, "job.sh")
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\nexit 0\n")
-    os.chmod(script, 0o755)
-    run(["./job.sh"], cwd=scratch)
-
-    deleted = copy_executable(true_exit, os.path.join(scratch, "gone"))
-    exec_deleted_file(deleted)
-    memfd_name = "xb" + uuid.uuid4().hex[:8]
-    exec_memfd(memfd_name, true_exit)
+    deleted = os.path.join(scratch, "gone")
 
     memfd_path = f"/memfd:{memfd_name} (deleted)"
     m = d.wait_for(lambda m: unexpected_by_path(m, memfd_path) > 0, timeout=TIMEOUT)
@@ -157,20 +163,9 @@ def test_trace_json_carries_the_resolved_path_of_every_exec(execmond_binary, rea
     run(["./true", marker], cwd="/usr/bin")
     os.symlink("/usr/bin/true", os.path.join(scratch, "link"))
     run([os.path.join(scratch, "link"), marker])
-    os.makedirs(os.path.join(scratch, "src"))
-    os.makedirs(os.path.join(scratch, "mnt"))
-    copy_executable(true_exit, os.path.join(scratch, "src", "bound"))
-    run(["mount", "--bind", os.path.join(scratch, "src"), os.path.join(scratch, "mnt")])
-    run([os.path.join(scratch, "mnt", "bound")])
+    memfd_name = exec_files_without_a_plain_path(scratch, true_exit)
     script = os.path.join(scratch, "job.sh")
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\nexit 0\n")
-    os.chmod(script, 0o755)
-    run(["./job.sh"], cwd=scratch)
-    deleted = copy_executable(true_exit, os.path.join(scratch, "gone"))
-    exec_deleted_file(deleted)
-    memfd_name = "xb" + uuid.uuid4().hex[:8]
-    exec_memfd(memfd_name, true_exit)
+    deleted = os.path.join(scratch, "gone")
 
     _, e = trace.expect_event(type="exec", path=f"/memfd:{memfd_name} (deleted)")
     assert e["memfd"] and e["deleted"] and e["interpreter"] is None
