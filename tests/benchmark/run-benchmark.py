@@ -272,13 +272,16 @@ class Daemon:
     """One execmond process with a configuration of its own: started at construction,
     serving once wait_ready() returns."""
 
+    # Appended to every daemon's configuration of phases 1-5 (--daemon-config).
+    extra_config = ""
+
     def __init__(self, binary, work_dir, ring=DEFAULT_RING, poll_ms=DEFAULT_POLL_MS):
         self.poll_ms = poll_ms
         tag = f"{ring}-{poll_ms}ms-{time.monotonic_ns()}"
         config = os.path.join(work_dir, f"execmond-{tag}.yaml")
         with open(config, "w") as f:
             f.write(f'listen: "127.0.0.1:0"\nring_buffer_size: {ring}\n'
-                    f"poll_interval: {poll_ms}ms\nlog_level: info\n")
+                    f"poll_interval: {poll_ms}ms\nlog_level: info\n" + Daemon.extra_config)
         self.log_path = os.path.join(work_dir, f"execmond-{tag}.log")
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen([binary, "--config", config], stdout=log,
@@ -630,7 +633,8 @@ def describe_setup(machine, revision, binaries, plan, fastest, started):
         f"- Machine: {machine['nproc']} × {machine['cpu']}, {machine['memory_gib']} GiB, "
         f"Linux {machine['kernel']}; load average at start {' '.join(machine['loadavg'])}",
         f"- {binaries.version} (source {revision}), default configuration "
-        f"(ring_buffer_size {DEFAULT_RING}, poll_interval {DEFAULT_POLL_MS}ms)",
+        f"(ring_buffer_size {DEFAULT_RING}, poll_interval {DEFAULT_POLL_MS}ms)"
+        + (f" plus `{Daemon.extra_config.strip()}`" if Daemon.extra_config else ""),
         f"- Storm: `exec_storm`, P={fastest} workers (the fastest of "
         f"{', '.join(map(str, plan.workers))} without execmond), each looping vfork + execve + "
         f"waitpid of `true_exit` (static, no libc: the cheapest exec there is) renamed "
@@ -774,6 +778,9 @@ def main():
     parser.add_argument("--pairs", type=int, help="pairs of runs without / with execmond")
     parser.add_argument("--pair-seconds", type=float, help="length of each run of a pair")
     parser.add_argument("--markdown", help="also write the summary to this file")
+    parser.add_argument("--daemon-config", default="",
+                        help="YAML appended to the daemon's configuration in phases 1-5, "
+                             "e.g. 'exec_failures: false'")
     parser.add_argument("--monitor", action="append", default=[],
                         help="phase 6: only the monitors whose name contains this "
                              "(repeatable); with --monitors-only, --pairs sets its pairs")
@@ -782,6 +789,8 @@ def main():
         print("run-benchmark: run as root: execmond loads BPF programs", file=sys.stderr)
         return 1
     plan = QUICK_PLAN if args.quick else FULL_PLAN
+    Daemon.extra_config = args.daemon_config.replace("\\n", "\n").rstrip("\n") + "\n" \
+        if args.daemon_config else ""
     plan.pairs = args.pairs or plan.pairs
     plan.pair_seconds = args.pair_seconds or plan.pair_seconds
     started = time.time()
