@@ -2,20 +2,9 @@
 #include <string>
 
 #include "config/config.h"
+#include "config_rejection.h"
 
 namespace execmond {
-namespace {
-
-std::string rejection(const std::string& yaml) {
-  try {
-    parse_config(yaml, "execmond.yaml");
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  return "(accepted)";
-}
-
-}  // namespace
 
 TEST_CASE("no binaries section: the feature is off", "[config][binaries]") {
   CHECK_FALSE(parse_config("listen: \":9717\"\n", "x").allowed_binaries.has_value());

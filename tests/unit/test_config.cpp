@@ -10,22 +10,13 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config_rejection.h"
 
 namespace execmond {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
-
-// The error a config text gets, or "(accepted)".
-std::string rejection(const std::string& yaml) {
-  try {
-    parse_config(yaml, "execmond.yaml");
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  return "(accepted)";
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
