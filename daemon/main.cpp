@@ -4,7 +4,7 @@
 
 #include "cli.h"
 #include "daemon.h"
-#include "exit_codes.h"
+#include "service/exit_codes.h"
 #include "trace/trace_command.h"
 #include "version.h"
 

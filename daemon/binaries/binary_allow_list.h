@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "binaries/path_glob.h"
 #include "binaries/resolved_binary.h"
+#include "events/path_glob.h"
 
 namespace execmond {
 

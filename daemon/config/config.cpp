@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <map>
 
-#include "binaries/path_glob.h"
 #include "config/located_yaml.h"
 #include "config/units.h"
+#include "events/path_glob.h"
 
 namespace execmond {
 namespace {

@@ -1,6 +1,7 @@
 #include "http/tls.h"
 
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <string>
 
@@ -59,6 +60,9 @@ void set_client_auth(SSL_CTX* context, ClientAuth policy) {
 }
 
 }  // namespace
+
+void TlsContext::Free::operator()(SSL_CTX* context) const { SSL_CTX_free(context); }
+void TlsSession::Free::operator()(SSL* ssl) const { SSL_free(ssl); }
 
 TlsContext::TlsContext(const TlsSettings& settings) : context_(SSL_CTX_new(TLS_server_method())) {
   if (!context_) throw ConfigError("cannot create a TLS context: " + openssl_error());

@@ -3,12 +3,14 @@
 // per connection.
 #pragma once
 
-#include <openssl/ssl.h>
-
 #include <cstddef>
 #include <memory>
 
 #include "http/web_config.h"
+
+// OpenSSL's types, declared as its headers name them, so that only tls.cpp includes them.
+struct ssl_ctx_st;
+struct ssl_st;
 
 namespace execmond::http {
 
@@ -17,13 +19,13 @@ class TlsContext {
   // Reads the certificate, key and client CA; a ConfigError placed at the key that names
   // the file that failed.
   explicit TlsContext(const TlsSettings& settings);
-  SSL_CTX* get() const { return context_.get(); }
+  ssl_ctx_st* get() const { return context_.get(); }
 
  private:
   struct Free {
-    void operator()(SSL_CTX* context) const { SSL_CTX_free(context); }
+    void operator()(ssl_ctx_st* context) const;
   };
-  std::unique_ptr<SSL_CTX, Free> context_;
+  std::unique_ptr<ssl_ctx_st, Free> context_;
 };
 
 // What a non-blocking TLS operation did.
@@ -48,10 +50,10 @@ class TlsSession {
   TlsProgress progress(int result);
 
   struct Free {
-    void operator()(SSL* ssl) const { SSL_free(ssl); }
+    void operator()(ssl_st* ssl) const;
   };
   std::shared_ptr<const TlsContext> context_;
-  std::unique_ptr<SSL, Free> ssl_;
+  std::unique_ptr<ssl_st, Free> ssl_;
 };
 
 }  // namespace execmond::http

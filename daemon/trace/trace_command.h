@@ -1,7 +1,7 @@
 // `execmond trace`: a live view of execs, exits and failed execs.
 #pragma once
 
-#include "cli.h"
+#include "trace/trace_options.h"
 
 namespace execmond {
 

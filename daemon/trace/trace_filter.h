@@ -1,10 +1,10 @@
 // Which events `execmond trace` shows.
 #pragma once
 
-#include "cli.h"
 #include "events/comm_filter.h"
 #include "events/label_filter.h"
 #include "events/records.h"
+#include "trace/trace_options.h"
 
 namespace execmond {
 

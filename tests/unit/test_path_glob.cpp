@@ -2,8 +2,8 @@
 #include <string>
 
 #include "binaries/binary_allow_list.h"
-#include "binaries/path_glob.h"
 #include "binaries/resolved_binary.h"
+#include "events/path_glob.h"
 
 namespace execmond {
 namespace {

@@ -1,4 +1,4 @@
-#include "runner.h"
+#include "runtime/runner.h"
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "bpf/libbpf_logging.h"
-#include "exit_codes.h"
+#include "service/exit_codes.h"
 #include "service/logging.h"
 
 namespace execmond {

@@ -1,4 +1,4 @@
-#include "event_recorder.h"
+#include "runtime/event_recorder.h"
 
 #include <spdlog/spdlog.h>
 

@@ -1,4 +1,4 @@
-#include "binaries/path_glob.h"
+#include "events/path_glob.h"
 
 #include <algorithm>
 

@@ -1,0 +1,3 @@
+// Must not compile: metrics/ sits below http/ in the layering, so the http library's
+// headers are not on its include path (tests/CMakeLists.txt, ctest "layering").
+#include "http/tls.h"
