@@ -105,23 +105,9 @@ ProbeOptions probe_options(const Config& config) {
   return options;
 }
 
-// What ProcessMetrics takes from the configuration, at start and on reload.
-MetricsOptions metrics_options(const Config& config) {
-  MetricsOptions options;
-  options.max_comm_series = config.max_comm_series;
-  options.include_comms = config.include_comms;
-  options.exclude_comms = config.exclude_comms;
-  options.unit_label = config.unit_label;
-  options.container_label = config.container_label;
-  options.include_units = config.include_units;
-  options.exclude_units = config.exclude_units;
-  options.lifetime_histogram = config.lifetime_histogram;
-  return options;
-}
-
 // Only the unit and container labels need cgroups resolved.
 std::unique_ptr<CgroupResolver> cgroup_resolver(const Config& config) {
-  if (!config.unit_label && !config.container_label) return nullptr;
+  if (!config.series.unit_label && !config.series.container_label) return nullptr;
   const std::optional<std::string> hierarchy = locate_unified_hierarchy();
   if (hierarchy) {
     try {
@@ -159,7 +145,7 @@ class Daemon {
 
  private:
   void reload();
-  void apply(const SettingChange& change, const Config& next);
+  bool run(ReloadAction action, const Config& next);
 
   const DaemonOptions& options_;
   Config config_;  // what runs now
@@ -186,7 +172,7 @@ class Daemon {
 
 std::optional<int> Daemon::start() {
   // Every series a reload may allow is reserved now; untouched, it costs no memory.
-  metrics_ = std::make_shared<ProcessMetrics>(metrics_options(config_), kMaxCommSeries);
+  metrics_ = std::make_shared<ProcessMetrics>(config_.series, kMaxCommSeries);
   cgroups_ = cgroup_resolver(config_);
   recorder_ = std::make_unique<EventRecorder>(*metrics_, cgroups_.get());
 
@@ -301,32 +287,15 @@ void Daemon::reload() {
     return;
   }
   const ReloadPlan plan = plan_reload(config_, next.config);
-  // The one step that can still fail: bind the new address before anything else changes.
-  if (next.config.listen != config_.listen) {
-    try {
-      server_->rebind(parse_listen_address(next.config.listen));
-    } catch (const std::exception& error) {
-      reload_status_->record_failure();
-      spdlog::error(
-          "reload failed, still running on the previous configuration: cannot serve "
-          "/metrics on {}: {}",
-          next.config.listen, error.what());
-      notify_ready("reload failed: cannot listen on " + next.config.listen);
-      return;
-    }
+  // Binding is the one step that can fail: it runs first, before anything has changed.
+  for (const ReloadAction action : plan.actions) {
+    if (!run(action, plan.effective)) return;
   }
   // Certificates and passwords are read again on every reload, changed file or not.
   security_ = next.security;
   server_->reload(security_);
-  bool series_table_changed = false;
-  bool allow_list_changed = false;
   for (const SettingChange& change : plan.changes) {
-    allow_list_changed |= change.setting == Setting::kAllowedBinaries;
-    series_table_changed |= change.in_place && (change.setting == Setting::kSeriesFilters ||
-                                                change.setting == Setting::kSeriesBound ||
-                                                change.setting == Setting::kLifetimeHistogram);
     if (change.in_place) {
-      apply(change, next.config);
       spdlog::info("reload: applied the new {}", change.name);
     } else {
       spdlog::warn(
@@ -335,54 +304,55 @@ void Daemon::reload() {
           change.name);
     }
   }
-  // The reader owns the series table: it applies filters and bound between two drains.
-  if (series_table_changed) {
-    runner_.reader().post([metrics = metrics_, options = metrics_options(plan.effective)] {
-      metrics->apply(options);
-    });
-  }
-  // The allow-list's verdicts live on the reader; the kernel resolves paths only while
-  // there is a list to judge them by.
-  if (allow_list_changed) {
-    const std::vector<std::string> patterns =
-        plan.effective.allowed_binaries.value_or(std::vector<std::string>{});
-    runner_.reader().post([binaries = binaries_.get(), patterns] {
-      binaries->replace_allow_list(BinaryAllowList(patterns));
-    });
-    runner_.probes().set_resolve_binaries(plan.effective.allowed_binaries.has_value());
-  }
   if (plan.changes.empty()) spdlog::info("reload: the configuration did not change");
   config_ = plan.effective;
   reload_status_->record_success();
   notify_ready("configuration reloaded from " + next.source);
 }
 
-void Daemon::apply(const SettingChange& change, const Config& next) {
-  switch (change.setting) {
-    case Setting::kLogLevel:
-      spdlog::set_level(next.log_level);
+// One step of a reload; false when it failed and the reload stops (only binding can).
+bool Daemon::run(ReloadAction action, const Config& next) {
+  switch (action) {
+    case ReloadAction::kRebindListener:
+      try {
+        server_->rebind(parse_listen_address(next.listen));
+      } catch (const std::exception& error) {
+        reload_status_->record_failure();
+        spdlog::error(
+            "reload failed, still running on the previous configuration: cannot serve "
+            "/metrics on {}: {}",
+            next.listen, error.what());
+        notify_ready("reload failed: cannot listen on " + next.listen);
+        return false;
+      }
       break;
-    case Setting::kAllowedBinaries:
-      break;  // posted to the reader by reload()
-    case Setting::kWebConfigFile:
-      break;  // reload() hands every reload's web configuration to the server
-    case Setting::kPollInterval:
-      runner_.reader().set_poll_interval(next.poll_interval);
-      break;
-    case Setting::kSeriesFilters:
-    case Setting::kSeriesBound:
-    case Setting::kLifetimeHistogram:
-      break;  // posted to the reader once for both, by reload()
-    case Setting::kListen:
-      break;  // rebound by reload() before anything else
-    case Setting::kMinDuration:
+    case ReloadAction::kSetMinDuration:
       runner_.probes().set_min_duration(next.min_duration);
       break;
-    case Setting::kExecFailures:
-    case Setting::kLabels:
-    case Setting::kRingBufferSize:
-      break;  // not in place: plan_reload never asks
+    case ReloadAction::kApplySeriesSettings:
+      // The reader owns the series table: it applies filters and bound between drains.
+      runner_.reader().post(
+          [metrics = metrics_, settings = next.series] { metrics->apply(settings); });
+      break;
+    case ReloadAction::kReplaceAllowList: {
+      // The allow-list's verdicts live on the reader; the kernel resolves paths only
+      // while there is a list to judge them by.
+      const std::vector<std::string> patterns =
+          next.allowed_binaries.value_or(std::vector<std::string>{});
+      runner_.reader().post([binaries = binaries_.get(), patterns] {
+        binaries->replace_allow_list(BinaryAllowList(patterns));
+      });
+      runner_.probes().set_resolve_binaries(next.allowed_binaries.has_value());
+      break;
+    }
+    case ReloadAction::kSetPollInterval:
+      runner_.reader().set_poll_interval(next.poll_interval);
+      break;
+    case ReloadAction::kSetLogLevel:
+      spdlog::set_level(next.log_level);
+      break;
   }
+  return true;
 }
 
 }  // namespace

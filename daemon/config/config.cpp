@@ -56,19 +56,19 @@ std::vector<std::string> read_patterns(const Entry& entry,
 }
 
 void read_include_comms(const Entry& entry, Config& config) {
-  config.include_comms = read_patterns(entry, check_comm_pattern);
+  config.series.include_comms = read_patterns(entry, check_comm_pattern);
 }
 
 void read_exclude_comms(const Entry& entry, Config& config) {
-  config.exclude_comms = read_patterns(entry, check_comm_pattern);
+  config.series.exclude_comms = read_patterns(entry, check_comm_pattern);
 }
 
 void read_include_units(const Entry& entry, Config& config) {
-  config.include_units = read_patterns(entry, check_unit_pattern);
+  config.series.include_units = read_patterns(entry, check_unit_pattern);
 }
 
 void read_exclude_units(const Entry& entry, Config& config) {
-  config.exclude_units = read_patterns(entry, check_unit_pattern);
+  config.series.exclude_units = read_patterns(entry, check_unit_pattern);
 }
 
 void read_labels(const Entry& entry, Config& config) {
@@ -95,8 +95,8 @@ void read_labels(const Entry& entry, Config& config) {
   }
   // Every per-process metric is a contract on comm.
   if (!comm) entry.reject("expected a list that includes comm, such as [comm, unit]");
-  config.unit_label = unit;
-  config.container_label = container;
+  config.series.unit_label = unit;
+  config.series.container_label = container;
 }
 
 void read_max_comm_series(const Entry& entry, Config& config) {
@@ -109,7 +109,7 @@ void read_max_comm_series(const Entry& entry, Config& config) {
       count > kMaxCommSeries) {
     entry.reject(expected);
   }
-  config.max_comm_series = count;
+  config.series.max_comm_series = count;
 }
 
 void read_ring_buffer_size(const Entry& entry, Config& config) {
@@ -175,7 +175,7 @@ void read_exec_failures(const Entry& entry, Config& config) {
 }
 
 void read_lifetime_histogram(const Entry& entry, Config& config) {
-  config.lifetime_histogram = read_boolean(entry);
+  config.series.lifetime_histogram = read_boolean(entry);
 }
 
 struct Key {
@@ -282,16 +282,19 @@ std::map<std::string, YAML::Mark> read_map(const ConfigSource& source, const YAM
 
 }  // namespace
 
-bool Config::operator==(const Config& other) const {
-  return listen == other.listen && min_duration == other.min_duration &&
-         exec_failures == other.exec_failures && include_comms == other.include_comms &&
+bool SeriesSettings::operator==(const SeriesSettings& other) const {
+  return max_comm_series == other.max_comm_series && include_comms == other.include_comms &&
          exclude_comms == other.exclude_comms && unit_label == other.unit_label &&
          container_label == other.container_label && include_units == other.include_units &&
-         exclude_units == other.exclude_units && max_comm_series == other.max_comm_series &&
+         exclude_units == other.exclude_units && lifetime_histogram == other.lifetime_histogram;
+}
+
+bool Config::operator==(const Config& other) const {
+  return listen == other.listen && min_duration == other.min_duration &&
+         exec_failures == other.exec_failures && series == other.series &&
          ring_buffer_size == other.ring_buffer_size && poll_interval == other.poll_interval &&
          log_level == other.log_level && web_config_file == other.web_config_file &&
-         allowed_binaries == other.allowed_binaries &&
-         lifetime_histogram == other.lifetime_histogram;
+         allowed_binaries == other.allowed_binaries;
 }
 
 Config parse_config(std::string_view yaml, const std::string& source_name) {
@@ -312,9 +315,9 @@ Config parse_config(std::string_view yaml, const std::string& source_name) {
   for (const char* key : {"include_units", "exclude_units"}) {
     const auto set = where.find(key);
     if (set == where.end()) continue;
-    const bool empty =
-        set->first == "include_units" ? config.include_units.empty() : config.exclude_units.empty();
-    if (!config.unit_label && !empty) {
+    const bool empty = set->first == "include_units" ? config.series.include_units.empty()
+                                                     : config.series.exclude_units.empty();
+    if (!config.series.unit_label && !empty) {
       source.fail(set->second,
                   set->first + ": filters on the unit label, which needs labels: [comm, unit]");
     }

@@ -19,6 +19,28 @@ namespace execmond {
 // daemon reserves this many series at start, so that a reload can raise the bound.
 inline constexpr std::size_t kMaxCommSeries = 10'000;
 
+// What the series table is keyed by, what it admits and what it shows: the metrics stage
+// takes these (at start and on reload) straight from the configuration.
+struct SeriesSettings {
+  // Distinct label sets with their own series; later ones share comm="execmond_overflow".
+  std::size_t max_comm_series = 1000;
+  // Glob patterns (fnmatch) on the process name. Empty include: every name.
+  std::vector<std::string> include_comms;
+  std::vector<std::string> exclude_comms;
+  // Labels of the per-process series besides comm: `labels: [comm, unit, container]`.
+  // Series are keyed by their labels, so these are fixed when the table is made.
+  bool unit_label = false;
+  bool container_label = false;
+  // Glob patterns (fnmatch) on the unit label; only with the unit label.
+  std::vector<std::string> include_units;
+  std::vector<std::string> exclude_units;
+  // Export the per-series lifetime histogram (19 of a series' ~25 samples). Off, the
+  // lifetimes are still counted, so turning it back on shows them whole.
+  bool lifetime_histogram = true;
+
+  bool operator==(const SeriesSettings& other) const;
+};
+
 // Defaults here are the ones config/execmond.yaml spells out; a unit test keeps the two
 // equal.
 struct Config {
@@ -29,19 +51,7 @@ struct Config {
   // Count failed execs (execmond_exec_failures_total). The hook is the cheapest the
   // kernel allows; only the last resort, syscall tracepoints, costs other processes.
   bool exec_failures = true;
-  // Export the per-series lifetime histogram (19 of a series' ~25 samples).
-  bool lifetime_histogram = true;
-  // Glob patterns (fnmatch) on the process name. Empty include: every name.
-  std::vector<std::string> include_comms;
-  std::vector<std::string> exclude_comms;
-  // Labels of the per-process series besides comm: `labels: [comm, unit, container]`.
-  bool unit_label = false;
-  bool container_label = false;
-  // Glob patterns (fnmatch) on the unit label; only with the unit label.
-  std::vector<std::string> include_units;
-  std::vector<std::string> exclude_units;
-  // Distinct label sets with their own series; later ones fold into one.
-  std::size_t max_comm_series = 1000;
+  SeriesSettings series;
   // Bytes of the kernel ring buffer: a power of two, 64 KiB to 1 GiB.
   std::size_t ring_buffer_size = std::size_t{4} << 20;
   // How often the reader drains the ring buffer when no wake-up came.

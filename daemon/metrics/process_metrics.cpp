@@ -150,22 +150,22 @@ LabelPairs label_pairs(const SeriesLabels& labels, bool unit, bool container) {
   return pairs;
 }
 
-SeriesFilter series_filter(const MetricsOptions& options) {
-  return SeriesFilter(CommFilter(options.include_comms, options.exclude_comms),
-                      LabelFilter(options.include_units, options.exclude_units));
+SeriesFilter series_filter(const SeriesSettings& settings) {
+  return SeriesFilter(CommFilter(settings.include_comms, settings.exclude_comms),
+                      LabelFilter(settings.include_units, settings.exclude_units));
 }
 
 }  // namespace
 
-ProcessMetrics::ProcessMetrics(const MetricsOptions& options, std::size_t series_capacity)
-    : unit_label_(options.unit_label),
-      container_label_(options.container_label),
-      lifetime_histogram_(options.lifetime_histogram),
-      table_(series_capacity, options.max_comm_series, series_filter(options)) {}
+ProcessMetrics::ProcessMetrics(const SeriesSettings& settings, std::size_t series_capacity)
+    : unit_label_(settings.unit_label),
+      container_label_(settings.container_label),
+      lifetime_histogram_(settings.lifetime_histogram),
+      table_(series_capacity, settings.max_comm_series, series_filter(settings)) {}
 
-void ProcessMetrics::apply(const MetricsOptions& options) {
-  table_.apply(options.max_comm_series, series_filter(options));
-  lifetime_histogram_.store(options.lifetime_histogram, std::memory_order_relaxed);
+void ProcessMetrics::apply(const SeriesSettings& settings) {
+  table_.apply(settings.max_comm_series, series_filter(settings));
+  lifetime_histogram_.store(settings.lifetime_histogram, std::memory_order_relaxed);
 }
 
 void ProcessMetrics::record_exec(const SeriesKey& key) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "events/comm_filter.h"
 #include "events/records.h"
 #include "metrics/comm_label.h"
@@ -18,23 +19,6 @@
 #include "metrics/series_table.h"
 
 namespace execmond {
-
-struct MetricsOptions {
-  // Distinct label sets with their own series; later ones share comm="execmond_overflow".
-  std::size_t max_comm_series = 1000;
-  // fnmatch(3) globs on the process name. Empty include: every name.
-  std::vector<std::string> include_comms;
-  std::vector<std::string> exclude_comms;
-  // Labels besides comm; keys then carry their values. Fixed at construction.
-  bool unit_label = false;
-  bool container_label = false;
-  // fnmatch(3) globs on the unit label (with unit_label).
-  std::vector<std::string> include_units;
-  std::vector<std::string> exclude_units;
-  // Export execmond_process_duration_seconds per series: 19 of a series' ~25 samples.
-  // Off, the lifetimes are still counted (turning it back on shows them whole).
-  bool lifetime_histogram = true;
-};
 
 // Counts execs, exits and failed execs per series (process name, and unit and container
 // when configured) and serves them to Prometheus.
@@ -56,16 +40,16 @@ struct MetricsOptions {
 // per-process metric also carries `unit` (`container`), cgroups/cgroup_names.h.
 class ProcessMetrics : public prometheus::Collectable {
  public:
-  // Room for `series_capacity` series (>= options.max_comm_series) is reserved now, so
+  // Room for `series_capacity` series (>= settings.max_comm_series) is reserved now, so
   // that apply() can raise the bound up to it.
-  ProcessMetrics(const MetricsOptions& options, std::size_t series_capacity);
-  explicit ProcessMetrics(const MetricsOptions& options)
-      : ProcessMetrics(options, options.max_comm_series) {}
+  ProcessMetrics(const SeriesSettings& settings, std::size_t series_capacity);
+  explicit ProcessMetrics(const SeriesSettings& settings)
+      : ProcessMetrics(settings, settings.max_comm_series) {}
 
   // On the thread that records (the daemon posts it to the reader thread on reload):
   // new filters and series bound, max_comm_series <= series_capacity. No counter is
   // reset; series the new filters exclude stop counting and keep their values.
-  void apply(const MetricsOptions& options);
+  void apply(const SeriesSettings& settings);
 
   // A successful exec; the key's comm is the name after it.
   void record_exec(const SeriesKey& key);

@@ -113,25 +113,25 @@ exec_failures: false
 lifetime_histogram: false
 )",
                                      "execmond.yaml");
-  CHECK(config.unit_label);
-  CHECK(config.container_label);
-  CHECK(config.include_units == std::vector<std::string>{"nginx.service", "user-*.slice"});
-  CHECK(config.exclude_units == std::vector<std::string>{"*.scope"});
+  CHECK(config.series.unit_label);
+  CHECK(config.series.container_label);
+  CHECK(config.series.include_units == std::vector<std::string>{"nginx.service", "user-*.slice"});
+  CHECK(config.series.exclude_units == std::vector<std::string>{"*.scope"});
   CHECK(config.listen == "127.0.0.1:9100");
   CHECK(config.min_duration == milliseconds{1500});
-  CHECK(config.include_comms == std::vector<std::string>{"nginx", "python*"});
-  CHECK(config.exclude_comms == std::vector<std::string>{"*sh", "cron"});
-  CHECK(config.max_comm_series == 42);
+  CHECK(config.series.include_comms == std::vector<std::string>{"nginx", "python*"});
+  CHECK(config.series.exclude_comms == std::vector<std::string>{"*sh", "cron"});
+  CHECK(config.series.max_comm_series == 42);
   CHECK(config.ring_buffer_size == 65536);
   CHECK(config.poll_interval == milliseconds{1000});
   CHECK(config.log_level == spdlog::level::debug);
   CHECK(config.exec_failures == false);
-  CHECK(config.lifetime_histogram == false);
+  CHECK(config.series.lifetime_histogram == false);
 }
 
 TEST_CASE("lifetime_histogram is true or false, nothing else", "[config]") {
-  CHECK(parse_config("lifetime_histogram: false\n", "x").lifetime_histogram == false);
-  CHECK(Config{}.lifetime_histogram);
+  CHECK(parse_config("lifetime_histogram: false\n", "x").series.lifetime_histogram == false);
+  CHECK(Config{}.series.lifetime_histogram);
   CHECK(rejection("lifetime_histogram: off\n") ==
         "execmond.yaml:1:21: lifetime_histogram: expected true or false, got \"off\"");
 }
@@ -147,7 +147,7 @@ TEST_CASE("keys left out keep their defaults", "[config]") {
   Config expected;
   expected.poll_interval = milliseconds{50};
   CHECK(parse_config("poll_interval: 50ms\n", "execmond.yaml") == expected);
-  expected.exclude_comms = {"kworker*"};
+  expected.series.exclude_comms = {"kworker*"};
   CHECK(parse_config("exclude_comms: ['kworker*']\npoll_interval: 50ms", "x") == expected);
 }
 
@@ -185,17 +185,17 @@ TEST_CASE("accepted forms of each value", "[config]") {
   }
   SECTION("empty lists") {
     const Config config = parse_config("include_comms: []\nexclude_comms: []", "x");
-    CHECK(config.include_comms.empty());
-    CHECK(config.exclude_comms.empty());
+    CHECK(config.series.include_comms.empty());
+    CHECK(config.series.exclude_comms.empty());
   }
   SECTION("list items that YAML would read as numbers or booleans are names") {
-    CHECK(parse_config("include_comms: [123, yes, ~x]", "x").include_comms ==
+    CHECK(parse_config("include_comms: [123, yes, ~x]", "x").series.include_comms ==
           std::vector<std::string>{"123", "yes", "~x"});
   }
   SECTION("max_comm_series bounds") {
-    CHECK(parse_config("max_comm_series: 1", "x").max_comm_series == 1);
-    CHECK(parse_config("max_comm_series: 10000", "x").max_comm_series == 10000);
-    CHECK(parse_config("max_comm_series: '500'", "x").max_comm_series == 500);
+    CHECK(parse_config("max_comm_series: 1", "x").series.max_comm_series == 1);
+    CHECK(parse_config("max_comm_series: 10000", "x").series.max_comm_series == 10000);
+    CHECK(parse_config("max_comm_series: '500'", "x").series.max_comm_series == 500);
   }
   SECTION("ring_buffer_size bounds and units") {
     const auto [text, expected] = GENERATE(table<std::string, std::size_t>({
@@ -256,7 +256,7 @@ TEST_CASE("quotes left open are rejected where they open", "[config]") {
         "execmond.yaml:1:1: invalid YAML: expected a closing \" for the value that starts here");
   CHECK(rejection("log_level: 'it''s\n") ==
         "execmond.yaml:1:12: invalid YAML: expected a closing ' for the value that starts here");
-  CHECK(parse_config("include_comms: ['it''s', \"a\\\"b\"]", "x").include_comms ==
+  CHECK(parse_config("include_comms: ['it''s', \"a\\\"b\"]", "x").series.include_comms ==
         std::vector<std::string>{"it's", "a\"b"});
 }
 
@@ -400,11 +400,11 @@ TEST_CASE("patterns that cannot work are rejected", "[config]") {
 }
 
 TEST_CASE("labels: comm, optionally unit and container", "[config]") {
-  CHECK_FALSE(parse_config("labels: [comm]", "x").unit_label);
+  CHECK_FALSE(parse_config("labels: [comm]", "x").series.unit_label);
   const Config unit = parse_config("labels: [comm, unit]", "x");
-  CHECK(unit.unit_label);
-  CHECK_FALSE(unit.container_label);
-  CHECK(parse_config("labels:\n  - container\n  - comm\n  - unit\n", "x").container_label);
+  CHECK(unit.series.unit_label);
+  CHECK_FALSE(unit.series.container_label);
+  CHECK(parse_config("labels:\n  - container\n  - comm\n  - unit\n", "x").series.container_label);
   const auto [yaml, expected] = GENERATE(table<std::string, std::string>({
       {"labels: comm", R"(execmond.yaml:1:9: labels: expected a list of labels such as [comm] or )"
                        R"([comm, unit, container], got "comm")"},
@@ -644,17 +644,17 @@ TEST_CASE("configs compare equal field by field", "[config]") {
   SECTION("listen") { changed.listen = ":1"; }
   SECTION("min_duration") { changed.min_duration = nanoseconds{1}; }
   SECTION("exec_failures") { changed.exec_failures = false; }
-  SECTION("include_comms") { changed.include_comms = {"a"}; }
-  SECTION("exclude_comms") { changed.exclude_comms = {"a"}; }
-  SECTION("unit_label") { changed.unit_label = true; }
-  SECTION("container_label") { changed.container_label = true; }
-  SECTION("include_units") { changed.include_units = {"a"}; }
-  SECTION("exclude_units") { changed.exclude_units = {"a"}; }
-  SECTION("max_comm_series") { changed.max_comm_series = 1; }
+  SECTION("include_comms") { changed.series.include_comms = {"a"}; }
+  SECTION("exclude_comms") { changed.series.exclude_comms = {"a"}; }
+  SECTION("unit_label") { changed.series.unit_label = true; }
+  SECTION("container_label") { changed.series.container_label = true; }
+  SECTION("include_units") { changed.series.include_units = {"a"}; }
+  SECTION("exclude_units") { changed.series.exclude_units = {"a"}; }
+  SECTION("max_comm_series") { changed.series.max_comm_series = 1; }
   SECTION("ring_buffer_size") { changed.ring_buffer_size = 65536; }
   SECTION("poll_interval") { changed.poll_interval = milliseconds{10}; }
   SECTION("log_level") { changed.log_level = spdlog::level::off; }
-  SECTION("lifetime_histogram") { changed.lifetime_histogram = false; }
+  SECTION("lifetime_histogram") { changed.series.lifetime_histogram = false; }
   SECTION("web_config_file") { changed.web_config_file = "web.yml"; }
   SECTION("allowed_binaries") { changed.allowed_binaries = std::vector<std::string>{"/a"}; }
   CHECK_FALSE(changed == defaults);

@@ -25,8 +25,8 @@ namespace {
 
 using execmond::CommName;
 using execmond::ExitStatus;
-using execmond::MetricsOptions;
 using execmond::ProcessMetrics;
+using execmond::SeriesSettings;
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using Labels = std::vector<ClientMetric::Label>;
@@ -34,8 +34,8 @@ using Labels = std::vector<ClientMetric::Label>;
 constexpr std::uint64_t kMs = 1'000'000;
 constexpr std::uint64_t kSecond = 1'000'000'000;
 
-MetricsOptions options(std::size_t max_comm_series) {
-  MetricsOptions o;
+SeriesSettings options(std::size_t max_comm_series) {
+  SeriesSettings o;
   o.max_comm_series = max_comm_series;
   return o;
 }
@@ -151,7 +151,7 @@ TEST_CASE("a name that only failed to exec has counters but no histogram", "[pro
 
 TEST_CASE("lifetime_histogram: false hides the histogram, keeps counting lifetimes",
           "[process_metrics]") {
-  MetricsOptions without = options(10);
+  SeriesSettings without = options(10);
   without.lifetime_histogram = false;
   ProcessMetrics metrics(without);
   metrics.record_exec(CommName("sh"));
@@ -225,7 +225,7 @@ TEST_CASE("the fourth name over a bound of three folds into execmond_overflow",
 }
 
 TEST_CASE("filters: excluded names are not counted and take no series", "[process_metrics]") {
-  MetricsOptions o = options(2);
+  SeriesSettings o = options(2);
   o.include_comms = {"web*", "db*"};
   o.exclude_comms = {"web-debug"};
   ProcessMetrics metrics(o);
@@ -352,7 +352,7 @@ TEST_CASE("scrapes during recording see consistent, growing counts", "[process_m
 
 TEST_CASE("unit and container labels: one series per combination, bounded, filtered",
           "[process_metrics][units]") {
-  MetricsOptions o = options(3);
+  SeriesSettings o = options(3);
   o.unit_label = true;
   o.container_label = true;
   o.exclude_units = {"*.scope"};
