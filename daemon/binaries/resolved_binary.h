@@ -10,7 +10,8 @@
 namespace execmond {
 
 // Flags that make a binary unexpected whatever its path: no honest name (deleted,
-// memfd, outside the process's root) or only part of one.
+// memfd, outside the process's root) or only part of one. A relative script path whose
+// working directory could not be named counts as a cut script path.
 inline constexpr std::uint32_t kNeverAllowedBinaryFlags =
     EXECMOND_BINARY_DELETED | EXECMOND_BINARY_MEMFD | EXECMOND_BINARY_PATH_TRUNCATED |
     EXECMOND_BINARY_SCRIPT_TRUNCATED | EXECMOND_BINARY_UNREACHABLE;
@@ -19,27 +20,42 @@ inline constexpr std::uint32_t kNeverAllowedBinaryFlags =
 // with '/'), never allowed (the record is flagged truncated).
 inline constexpr std::string_view kUnresolvedPath = "(unresolved)";
 
+// The kernel's device number (as in execmond_binary_id.dev) of the filesystem mounted at
+// "/", where a file's path inside its filesystem is its path from the root; 0 if "/"
+// cannot be read. Read once.
+std::uint32_t root_filesystem_device();
+
 // Views of one record, valid while it is: no allocation.
 class ResolvedBinary {
  public:
-  explicit ResolvedBinary(const execmond_binary_event& e);
+  // `root_device`: root_filesystem_device(), a parameter for the tests.
+  explicit ResolvedBinary(const execmond_binary_event& e)
+      : ResolvedBinary(e, root_filesystem_device()) {}
+  ResolvedBinary(const execmond_binary_event& e, std::uint32_t root_device);
 
   // The file that runs: for a script, its interpreter. kUnresolvedPath when the kernel
   // could not resolve it (its scratch buffer was taken by a preempted walk).
   std::string_view executable() const { return executable_; }
-  // Scripts: the script, "." and ".." folded; empty otherwise.
+  // Scripts: the script (the caller's string joined to its working directory when
+  // relative), "." and ".." folded; empty otherwise. Where the kernel hook saw the
+  // script's file (SCRIPT_SEEN), its path inside its filesystem: as is on the root
+  // filesystem, else "MAJOR:MINOR:/path", which no pattern admits (this daemon has no
+  // mount table to name it as the host does).
   std::string_view script() const { return {script_, script_size_}; }
   bool is_script() const { return flags_ & EXECMOND_BINARY_SCRIPT; }
   // What the allow-list judges and the metric names: the script for a script.
   std::string_view path() const { return is_script() ? script() : executable(); }
   std::uint32_t flags() const { return flags_; }
-  bool may_be_allowed() const { return (flags_ & kNeverAllowedBinaryFlags) == 0; }
+  bool may_be_allowed() const {
+    return (flags_ & kNeverAllowedBinaryFlags) == 0 && !script_not_named_;
+  }
 
  private:
   std::string_view executable_;
   std::uint32_t flags_;
+  bool script_not_named_ = false;
   std::size_t script_size_ = 0;
-  char script_[EXECMOND_PATH_LEN];
+  char script_[2 * EXECMOND_PATH_LEN];
 };
 
 // "/tmp/./a/../x.sh" -> "/tmp/x.sh": lexically, as the kernel cannot (the script is the

@@ -95,6 +95,13 @@ class Metrics:
     def get(self, name, **labels):
         return self.samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
+    def total(self, name, **labels):
+        """The sum of the samples of `name` whose labels include `labels`; None when
+        there is none, so that a family that vanished fails a comparison."""
+        values = [v for k, v in self.samples.items() if k[0] == name and
+                  all(dict(k[1]).get(l) == want for l, want in labels.items())]
+        return sum(values) if values else None
+
     def series(self, name):
         return {dict(k[1]).get("comm"): v for k, v in self.samples.items() if k[0] == name}
 
@@ -103,7 +110,8 @@ EXECMOND_PROGRAMS = ("handle_exec", "handle_exit", "handle_exec_without_storage"
                      "handle_exit_without_storage", "handle_group_exit",
                      "handle_group_exit_without_storage", "handle_rename",
                      "handle_execve_return", "handle_execveat_return", "handle_execve_kretprobe",
-                     "handle_execveat_kretprobe", "handle_execve_exit", "handle_execveat_exit")
+                     "handle_execveat_kretprobe", "handle_execve_exit", "handle_execveat_exit",
+                     "handle_bprm_check")
 # Each kernel runs one exit program: group_dead (6.16+) or a claim between threads.
 EXIT_PROGRAMS = {"handle_exit", "handle_group_exit"}
 

@@ -155,25 +155,47 @@ TEST_CASE("a binary with no honest name is never allowed", "[glob]") {
   CHECK(list.allows(ResolvedBinary(e)));
   for (const std::uint32_t flag : {EXECMOND_BINARY_DELETED, EXECMOND_BINARY_MEMFD,
                                    EXECMOND_BINARY_PATH_TRUNCATED, EXECMOND_BINARY_UNREACHABLE}) {
-    e.binary.flags = flag;
+    e.binary_flags = flag;
     CHECK_FALSE(list.allows(ResolvedBinary(e)));
   }
   // A script is judged by the script's path, not the interpreter's.
-  e.binary.flags = EXECMOND_BINARY_SCRIPT;
+  e.binary_flags = EXECMOND_BINARY_SCRIPT;
   std::string("/usr/bin/dash").copy(e.path, sizeof(e.path));
-  std::string("/tmp/./x.sh").copy(e.script, sizeof(e.script));
+  std::string("/tmp/./x.sh").copy(e.script_path, sizeof(e.script_path));
   const ResolvedBinary script(e);
   CHECK(script.path() == "/tmp/x.sh");
   CHECK(script.executable() == "/usr/bin/dash");
   CHECK_FALSE(BinaryAllowList({"/usr/bin/*"}).allows(script));
   CHECK(BinaryAllowList({"/tmp/*.sh"}).allows(script));
-  e.binary.flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
+  e.binary_flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
   CHECK_FALSE(BinaryAllowList({"/tmp/*.sh"}).allows(ResolvedBinary(e)));
+}
+
+TEST_CASE("a script the kernel hook saw is judged by its path only on the root filesystem",
+          "[glob]") {
+  const std::uint32_t root = (254u << 20) | 1, other = (8u << 20) | 17;
+  execmond_binary_event e{};
+  e.binary_flags = EXECMOND_BINARY_SCRIPT | EXECMOND_BINARY_SCRIPT_SEEN;
+  std::string("/usr/bin/dash").copy(e.path, sizeof(e.path));
+  std::string("/usr/bin/job.sh").copy(e.script_path, sizeof(e.script_path));
+  e.script.dev = root;
+  const BinaryAllowList list({"/usr/bin/*"});
+  CHECK(ResolvedBinary(e, root).path() == "/usr/bin/job.sh");
+  CHECK(list.allows(ResolvedBinary(e, root)));
+  // /opt on its own partition holding usr/bin/job.sh is not /usr/bin/job.sh.
+  e.script.dev = other;
+  const ResolvedBinary elsewhere(e, root);
+  CHECK(elsewhere.path() == "8:17:/usr/bin/job.sh");
+  CHECK_FALSE(list.allows(elsewhere));
+  CHECK_FALSE(BinaryAllowList({"/**"}).allows(elsewhere));
+  // The root filesystem unknown: nothing is taken for a host path.
+  e.script.dev = root;
+  CHECK_FALSE(list.allows(ResolvedBinary(e, 0)));
 }
 
 TEST_CASE("a binary the kernel could not resolve has a name no path has", "[glob]") {
   execmond_binary_event e{};
-  e.binary.flags = EXECMOND_BINARY_PATH_TRUNCATED;
+  e.binary_flags = EXECMOND_BINARY_PATH_TRUNCATED;
   const ResolvedBinary unresolved(e);
   CHECK(unresolved.path() == kUnresolvedPath);
   CHECK(kUnresolvedPath.front() != '/');
