@@ -104,9 +104,10 @@ set -e
 eval "\$($(printf '%q ' "${buildflags[@]}"))"
 $(printf '%q ' "${configure[@]}") -DCMAKE_C_FLAGS="\$CFLAGS \$CPPFLAGS" \
   -DCMAKE_CXX_FLAGS="\$CXXFLAGS \$CPPFLAGS" -DCMAKE_EXE_LINKER_FLAGS="\$LDFLAGS" >/build/configure.log || { tail -n 30 /build/configure.log; exit 1; }
+ccache --zero-stats >/dev/null
 cmake --build /build -j $jobs
 $(printf '%q ' "${cpack[@]}") >/build/cpack.log 2>&1 || { tail -n 30 /build/cpack.log; exit 1; }
-ccache --show-stats 2>/dev/null | grep -iE '^(cacheable|hits|misses)|hits:|misses:' | head -n 4 || true
+echo "ccache: \$(ccache --print-stats | awk -F'\t' '\$1 ~ /^(direct_cache_hit|preprocessed_cache_hit)\$/ { h += \$2 } \$1 ~ /^cache_miss\$/ { m = \$2 } END { print h + 0 " hits, " m + 0 " misses" }')"
 EOF
   )
   log "building the $release ($arch) package in a clean $release root"

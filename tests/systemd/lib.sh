@@ -301,6 +301,7 @@ find_execmond() {
       EXECMOND_HOST_PID=$pid
       return 0
     fi
-  done < <(grep -l "^NSpid:.*[[:space:]]$main_pid\$" /proc/[0-9]*/status 2>/dev/null)
+  # grep exits 2 when a process ends while it reads: not an error here.
+  done < <(grep -l "^NSpid:.*[[:space:]]$main_pid\$" /proc/[0-9]*/status 2>/dev/null || true)
   fail "cannot find execmond (pid $main_pid in the container) on the host"
 }
