@@ -57,7 +57,7 @@ packages=(g++ make cmake pkg-config dpkg-dev ccache file xz-utils libelf-dev zli
   libcrypt-dev libsystemd-dev)
 if [[ $arch == arm64 ]]; then
   packages+=(crossbuild-essential-arm64 libelf-dev:arm64 zlib1g-dev:arm64 libssl-dev:arm64
-    libcrypt-dev:arm64 libsystemd-dev:arm64)
+    libcrypt-dev:arm64 libsystemd-dev:arm64 busybox-static:arm64)
 fi
 # shellcheck source=packaging/debian-root.sh
 source "$SOURCE/packaging/debian-root.sh"
