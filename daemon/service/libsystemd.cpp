@@ -30,20 +30,20 @@ bool under_systemd() {
 }  // namespace
 
 const LibSystemd& LibSystemd::get() {
-  static const LibSystemd instance;
+  static const LibSystemd instance(kSoname);
   return instance;
 }
 
-LibSystemd::LibSystemd() {
+LibSystemd::LibSystemd(const char* soname) {
   // Never closed: the process uses it until it exits.
-  void* library = dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
+  void* library = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
   const auto level = under_systemd() ? spdlog::level::info : spdlog::level::debug;
   if (library == nullptr) {
     const char* error = dlerror();
     spdlog::log(under_systemd() ? spdlog::level::warn : level,
                 "{} not found ({}): running without systemd readiness notification, "
                 "watchdog or journald fields",
-                kSoname, error != nullptr ? error : "unknown error");
+                soname, error != nullptr ? error : "unknown error");
     return;
   }
   auto* notify = reinterpret_cast<NotifyFunction>(dlsym(library, "sd_notify"));
@@ -53,7 +53,7 @@ LibSystemd::LibSystemd() {
     spdlog::warn(
         "{} lacks sd_notify, sd_watchdog_enabled or sd_journal_send: running without "
         "systemd integration",
-        kSoname);
+        soname);
     dlclose(library);
     return;
   }
@@ -61,7 +61,7 @@ LibSystemd::LibSystemd() {
   watchdog_enabled_ = watchdog;
   journal_send_ = journal;
   spdlog::log(level, "{} loaded: systemd readiness notification, watchdog and journald fields",
-              kSoname);
+              soname);
 }
 
 int LibSystemd::notify(const char* state) const {

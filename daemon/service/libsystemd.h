@@ -11,8 +11,11 @@ namespace execmond {
 
 class LibSystemd {
  public:
-  // The process's one instance, opened on the first call (thread-safe).
+  // The process's one instance of libsystemd.so.0, opened on the first call
+  // (thread-safe).
   static const LibSystemd& get();
+  // Opens SONAME (tests name one that does not exist); never closed.
+  explicit LibSystemd(const char* soname);
 
   bool loaded() const { return notify_ != nullptr; }
 
@@ -28,8 +31,6 @@ class LibSystemd {
   }
 
  private:
-  LibSystemd();
-
   using NotifyFunction = int (*)(int, const char*);
   using WatchdogEnabledFunction = int (*)(int, std::uint64_t*);
   using JournalSendFunction = int (*)(const char*, ...);

@@ -15,9 +15,10 @@
 #    rest (OpenSSL 1.1.1, zlib, libelf, libxcrypt, libstdc++ and libgcc of gcc 10).
 #    /deps/.complete says what was built; a /deps that has it is reused.
 # 2. execmond is configured with EXECMOND_PORTABLE=ON against them and built.
-# 3. For the tests that run the binary elsewhere (tests/portable/, tests/arm64/), into
-#    /out/test: the workload, linked statically, and for arm64 a sysroot with the C
-#    library (Debian 11's glibc 2.31, the oldest the binary is built for) and busybox.
+# 3. /out/sysroot: the C library the binary was built against (Debian 11's glibc 2.31),
+#    for the container image and the arm64 VM. /out/test, for the tests that run the
+#    binary elsewhere (tests/portable/, tests/arm64/): the workload, linked statically,
+#    and for arm64 busybox.
 set -euo pipefail
 
 [[ $# -eq 1 ]] || { echo "usage: build-in-root.sh amd64|arm64" >&2; exit 2; }
@@ -131,16 +132,18 @@ build_execmond() {
 }
 
 build_test_files() {
-  rm -rf /out/test
+  rm -rf /out/test /out/sysroot
   mkdir -p /out/test
   "$triplet-gcc" -O2 -static -pthread -o /out/test/execmond_workload /src/tests/workload/workload.c
-  [[ $ARCH == arm64 ]] || return 0
-  local file
-  for file in /lib/ld-linux-aarch64.so.1 /lib/$triplet/{libc.so.6,libm.so.6,libdl.so.2,libpthread.so.0,librt.so.1}; do
-    mkdir -p "/out/test/sysroot$(dirname "$file")"
-    cp -L "$file" "/out/test/sysroot$file"
+  # The C library the binary needs, at the paths its loader and NEEDED entries name:
+  # what an image FROM scratch or a bare initramfs must hold besides the binary.
+  local file loader=/lib64/ld-linux-x86-64.so.2
+  [[ $ARCH == arm64 ]] && loader=/lib/ld-linux-aarch64.so.1
+  for file in "$loader" /lib/$triplet/{libc.so.6,libm.so.6,libdl.so.2,libpthread.so.0,librt.so.1}; do
+    mkdir -p "/out/sysroot$(dirname "$file")"
+    cp -L "$file" "/out/sysroot$file"
   done
-  cp /bin/busybox /out/test/busybox
+  if [[ $ARCH == arm64 ]]; then cp /bin/busybox /out/test/busybox; fi
 }
 
 build_static_libraries
