@@ -58,6 +58,9 @@ write_sources() {
     http://deb.debian.org/debian-security)}
   log "mirrors: $main and $security"
   cat >"$APT_DIR/sources.list" <<EOF
+deb [signed-by=$KEYRING] $main trixie main
+deb [signed-by=$KEYRING] $main trixie-updates main
+deb [signed-by=$KEYRING] $security trixie-security main
 deb [signed-by=$KEYRING] $main bookworm main
 deb [signed-by=$KEYRING] $main bookworm-updates main
 deb [signed-by=$KEYRING] $security bookworm-security main

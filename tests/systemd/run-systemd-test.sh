@@ -19,22 +19,19 @@
 #   with "systemd-test: N passed, M failed"; exit 0 only if every check passed, 1 if one
 #   failed, 2 if the test could not run. The container is torn down in every case.
 # Environment:
-#   EXECMOND_ROOTFS_CACHE   where the Debian rootfs is kept between runs
-#                           (default /var/cache/execmond-test/rootfs); never modified by a
-#                           test run, rebuilt when the binary needs a package it lacks
+#   EXECMOND_ROOTS_CACHE    where packaging/debian-root.sh keeps its roots (default
+#                           /var/cache/execmond-test/roots): this test's is bookworm's
+#                           "base" set plus the packages of the binary's libraries; never
+#                           modified by a test run, rebuilt when that package set changes
 #   EXECMOND_DEBIAN_MIRROR  mirror for debootstrap (default: the host's APT bookworm source)
 #   EXECMOND_TEST_KEEP=1    keep the run's work directory (console log, overlay) on exit
 set -Eeuo pipefail
 
 readonly SUITE=bookworm
-# Always in the rootfs: an init, a bus for systemctl, curl to scrape /metrics.
-readonly BASE_PACKAGES=(systemd systemd-sysv dbus curl)
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly SOURCE_DIR
 readonly UNIT_TEMPLATE="$SOURCE_DIR/packaging/systemd/execmond.service.in"
 readonly CONFIG_FILE="$SOURCE_DIR/config/execmond.yaml"
-readonly CACHE="${EXECMOND_ROOTFS_CACHE:-/var/cache/execmond-test/rootfs}"
-readonly STAMP_NAME=.execmond-test-rootfs   # inside the rootfs: the packages it holds
 # What `bpftool prog show` calls execmond's programs.
 readonly PROGRAM_NAME_PATTERN='^handle_(exec|exit)'
 # `comm` of the probe processes: unique per run, at most 15 characters.
@@ -318,7 +315,7 @@ main() {
   [[ -f $UNIT_TEMPLATE ]] || die "$UNIT_TEMPLATE: missing"
   need_tools
 
-  PACKAGES=("${BASE_PACKAGES[@]}")
+  PACKAGES=()
   find_runtime_packages "$binary"
   local packages
   mapfile -t packages < <(printf '%s\n' "${PACKAGES[@]}" | sort -u)
