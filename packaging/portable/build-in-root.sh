@@ -55,7 +55,8 @@ cmake_build() {
   shift
   cmake -S "$dir" -B "$dir/_build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$PREFIX" \
     -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_PREFIX_PATH="$PREFIX" -DBUILD_SHARED_LIBS=OFF \
-    -DCMAKE_POSITION_INDEPENDENT_CODE=ON "${cross[@]}" "$@" >&2
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_C_COMPILER_LAUNCHER=ccache \
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${cross[@]}" "$@" >&2
   cmake --build "$dir/_build" -j "$JOBS" >&2
   cmake --install "$dir/_build" >&2
 }
@@ -90,8 +91,9 @@ build_static_libraries() {
   cmake_build prometheus-cpp-*/ -DENABLE_PULL=OFF -DENABLE_PUSH=OFF -DENABLE_COMPRESSION=OFF \
     -DENABLE_TESTING=OFF -DUSE_THIRDPARTY_LIBRARIES=OFF
   log "building libbpf"
-  local tools=()
-  [[ $ARCH == arm64 ]] && tools=(CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar)
+  local tools=(CC="ccache gcc")
+  [[ $ARCH == arm64 ]] && tools=(CC="ccache aarch64-linux-gnu-gcc" AR=aarch64-linux-gnu-ar)
+  mkdir -p "$work/libbpf-obj"
   make -C libbpf-*/src -j "$JOBS" BUILD_STATIC_ONLY=1 OBJDIR="$work/libbpf-obj" \
     PREFIX="$PREFIX" LIBDIR="$PREFIX/lib" EXTRA_CFLAGS=-fPIC "${tools[@]}" install >&2
 
