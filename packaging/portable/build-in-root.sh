@@ -10,7 +10,8 @@
 #
 # 1. The static libraries Debian 11 lacks or has too old are built from Debian 12's own
 #    source packages (`apt-get source`, the Debian archive only) into /deps: fmt 9,
-#    spdlog 1.10, yaml-cpp 0.7, prometheus-cpp 1.0 (core only) and libbpf 1.1, the
+#    spdlog 1.10, yaml-cpp 0.7, prometheus-cpp 1.0 (core only) and libbpf 1.1 with the
+#    kernel UAPI headers it ships (Debian 11's 5.10 ones predate task storage), the
 #    versions Debian 12 builds execmond with. Debian 11's own static archives serve the
 #    rest (OpenSSL 1.1.1, zlib, libelf, libxcrypt, libstdc++ and libgcc of gcc 10).
 #    /deps/.complete says what was built; a /deps that has it is reused.
@@ -62,7 +63,7 @@ cmake_build() {
 }
 
 build_static_libraries() {
-  local stamp="release $RELEASE arch $ARCH sources $SOURCES" mirror work source
+  local stamp="release $RELEASE arch $ARCH sources $SOURCES (2)" mirror work source
   if [[ -f $PREFIX/.complete && $(<"$PREFIX/.complete") == "$stamp" ]]; then
     log "using the static libraries in $PREFIX: $(paste -sd, "$PREFIX/versions")"
     return
@@ -80,28 +81,29 @@ build_static_libraries() {
   find "$PREFIX" -mindepth 1 -delete
 
   log "building fmt"
-  cmake_build fmtlib-*/ -DFMT_TEST=OFF -DFMT_DOC=OFF
+  cmake_build fmtlib-[0-9]*/ -DFMT_TEST=OFF -DFMT_DOC=OFF
   log "building spdlog"
-  cmake_build spdlog-*/ -DSPDLOG_FMT_EXTERNAL=ON -DSPDLOG_BUILD_SHARED=OFF \
+  cmake_build spdlog-[0-9]*/ -DSPDLOG_FMT_EXTERNAL=ON -DSPDLOG_BUILD_SHARED=OFF \
     -DSPDLOG_BUILD_EXAMPLE=OFF -DSPDLOG_BUILD_TESTS=OFF -DSPDLOG_BUILD_BENCH=OFF
   log "building yaml-cpp"
-  cmake_build yaml-cpp-*/ -DYAML_BUILD_SHARED_LIBS=OFF -DYAML_CPP_BUILD_TESTS=OFF \
+  cmake_build yaml-cpp-[0-9]*/ -DYAML_BUILD_SHARED_LIBS=OFF -DYAML_CPP_BUILD_TESTS=OFF \
     -DYAML_CPP_BUILD_TOOLS=OFF -DYAML_CPP_BUILD_CONTRIB=OFF
   log "building prometheus-cpp (core)"
-  cmake_build prometheus-cpp-*/ -DENABLE_PULL=OFF -DENABLE_PUSH=OFF -DENABLE_COMPRESSION=OFF \
+  cmake_build prometheus-cpp-[0-9]*/ -DENABLE_PULL=OFF -DENABLE_PUSH=OFF -DENABLE_COMPRESSION=OFF \
     -DENABLE_TESTING=OFF -DUSE_THIRDPARTY_LIBRARIES=OFF
   log "building libbpf"
   local tools=(CC="ccache gcc")
   [[ $ARCH == arm64 ]] && tools=(CC="ccache aarch64-linux-gnu-gcc" AR=aarch64-linux-gnu-ar)
   mkdir -p "$work/libbpf-obj"
-  make -C libbpf-*/src -j "$JOBS" BUILD_STATIC_ONLY=1 OBJDIR="$work/libbpf-obj" \
-    PREFIX="$PREFIX" LIBDIR="$PREFIX/lib" EXTRA_CFLAGS=-fPIC "${tools[@]}" install >&2
+  make -C libbpf-[0-9]*/src -j "$JOBS" BUILD_STATIC_ONLY=1 OBJDIR="$work/libbpf-obj" \
+    PREFIX="$PREFIX" LIBDIR="$PREFIX/lib" EXTRA_CFLAGS=-fPIC "${tools[@]}" \
+    install install_uapi_headers >&2
 
   # What the tarball's licence notes quote: each library's Debian copyright file.
   mkdir -p "$PREFIX/copyright"
   for source in $SOURCES; do
-    cp "$source"-*/debian/copyright "$PREFIX/copyright/$source"
-    echo "$source $(cd "$source"-*/ && dpkg-parsechangelog -S Version)" >>"$PREFIX/versions"
+    cp "$source"-[0-9]*/debian/copyright "$PREFIX/copyright/$source"
+    echo "$source $(cd "$source"-[0-9]*/ && dpkg-parsechangelog -S Version)" >>"$PREFIX/versions"
   done
   cd /
   rm -rf "$work"
@@ -148,6 +150,11 @@ build_test_files() {
   if [[ $ARCH == arm64 ]]; then cp /bin/busybox /out/test/busybox; fi
 }
 
-build_static_libraries
-build_execmond
-build_test_files
+# Run from main, read whole before it starts: an edit during a build cannot derail it.
+main() {
+  build_static_libraries
+  build_execmond
+  build_test_files
+}
+
+main

@@ -49,6 +49,14 @@ printf 'lisen: ":9717"\n' >/tmp/bad.yaml
 "$execmond" --check-config --config /tmp/bad.yaml >/tmp/bad.out 2>&1
 check "--check-config on a misspelt key: exit status" "$?" 3
 
+# install.sh as a user would run it (no systemd runs in this root: it says so and
+# installs the files); the daemon below runs from where it installed it.
+"$dir/install.sh" >/tmp/install.out 2>&1
+check "install.sh: exit status" "$?" 0
+check "install.sh: the binary" "$(stat -c %a /usr/local/sbin/execmond 2>&1)" 755
+check "install.sh: the configuration" "$(cmp -s "$dir/execmond.yaml" /etc/execmond/execmond.yaml && echo same)" same
+execmond=/usr/local/sbin/execmond
+
 # The workload: allowed where installed (the shipped allow-list has /usr/bin/*), a
 # stray copy outside it, and one that fails to exec.
 install -m 755 /t/execmond_workload /usr/bin/pt_probe
@@ -109,5 +117,7 @@ check "execmond_events_lost_total" "$(metric execmond_events_lost_total)" 0
 kill -TERM "$pid"
 wait "$pid"
 check "exit status on SIGTERM" "$?" 0
+"$dir/install.sh" --uninstall >/tmp/uninstall.out 2>&1
+check "install.sh --uninstall: the binary is gone" "$([ -e /usr/local/sbin/execmond ] && echo present || echo gone)" gone
 [ "$failures" = 0 ] || sed 's/^/PORTABLE-LOG: /' /tmp/execmond.log | tail -n 40
 finish
