@@ -30,11 +30,12 @@ trap 'rm -rf "$root"' EXIT
 # The libraries FILE names (NEEDED), from the sysroot into the image at the same paths,
 # and theirs in turn.
 install_needed() {
-  local file=$1 needed dir
+  local file=$1 needed candidate
   for needed in $(readelf -dW "$file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-    for dir in /lib/*-linux-gnu /usr/lib/*-linux-gnu /lib /usr/lib; do
-      if [[ -e $SYSROOT$dir/$needed ]]; then
-        install_from_sysroot "$dir/$needed"
+    for candidate in "$SYSROOT"/lib/*-linux-gnu/"$needed" "$SYSROOT"/usr/lib/*-linux-gnu/"$needed" \
+      "$SYSROOT/lib/$needed" "$SYSROOT/usr/lib/$needed"; do
+      if [[ -e $candidate ]]; then
+        install_from_sysroot "${candidate#"$SYSROOT"}"
         continue 2
       fi
     done
