@@ -17,12 +17,12 @@ build_libraries=(libbpf-dev libelf-dev zlib1g-dev prometheus-cpp-dev libspdlog-d
   libsystemd-dev catch2 libssl-dev libcrypt-dev)
 # promtool; pytest and an independent exposition parser; the reference tools the trace
 # is compared with (and the benchmark's peers, with bpftrace); a real systemd in a
-# container; other kernels under QEMU; openssl makes the endpoint tests' certificates
+# container; other kernels under QEMU (x86_64 and arm64); openssl makes the endpoint tests' certificates
 # (their bcrypt hashes come from python3's crypt module); lintian checks the package,
 # podman and runc build and run the image, python3-kubernetes validates the manifests.
 test_packages=(prometheus python3-pytest python3-prometheus-client libbpf-tools bpftrace
   ansible-core python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static
-  cpio openssl lintian podman runc python3-kubernetes)
+  cpio openssl lintian podman runc python3-kubernetes qemu-system-arm)
 
 mode=${1:-}
 case "$mode" in
