@@ -191,7 +191,8 @@ debian_root_build() {
   debootstrap --variant=minbase --arch="$host_arch" --cache-dir="$debs" \
     --keyring="$DEBIAN_ROOT_KEYRING" "$release" "$new" "$mirror" >"$new.log" 2>&1 &
   local pid=$!
-  trap 'kill "$pid" 2>/dev/null; wait "$pid"; debian_root_remove_tree "$new"; exit 130' INT TERM
+  # (|| true: under set -e a killed debootstrap's status would end the trap early.)
+  trap 'kill "$pid" 2>/dev/null; wait "$pid" || true; debian_root_remove_tree "$new"; exit 130' INT TERM
   wait "$pid" || rc=$?
   trap - INT TERM
   if ((rc)); then
