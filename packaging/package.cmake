@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What `cmake --install` installs, and the Debian package CPack builds from the same rules.
 #
 #   cmake --install build                    /usr/local/sbin/execmond, the unit in
@@ -125,8 +126,10 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # packages' symbols files give (dpkg-shlibdeps).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The maintainer scripts enable and start the unit with deb-systemd-helper and
-# deb-systemd-invoke, as debhelper's would.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "init-system-helpers (>= 1.52)")
+# deb-systemd-invoke, as debhelper's would. libsystemd0 is opened at run time
+# (daemon/service/libsystemd.h), which dpkg-shlibdeps cannot see: the unit is
+# Type=notify, so the package names it.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "init-system-helpers (>= 1.52), libsystemd0")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "process exec and exit metrics for Prometheus, from eBPF")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "execmond counts every exec, exit and failed exec on the host per process name,
 with exit codes, fatal signals and process lifetimes, and serves the counts to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's two set-up commands, on a fresh Debian 12 or 13 machine, as root:
 #   packaging/quickstart.sh run    install what the build needs, build, run the daemon on
 #                                  its embedded default configuration

@@ -4,7 +4,7 @@
 # Every source file states its licence in an SPDX line: Apache-2.0 for execmond, the BPF
 # programs (bpf/, loaded into the kernel) (LGPL-2.1 OR BSD-2-Clause).
 #
-#   packaging/spdx-headers.sh [--check] [DIR]
+#   packaging/spdx-headers.sh [--check] [DIR [FILE...]]
 #
 # Without --check it adds the line where it is missing (first line, or second after a
 # shebang), in the file's own comment syntax, and changes nothing else: running it
@@ -14,7 +14,8 @@
 # Source files: C and C++ (.c .h .cpp and their .in templates), CMake (CMakeLists.txt,
 # .cmake), Python (.py), shell (.sh) and every other file that starts with a shebang.
 # Generated kernel headers (vmlinux.h) are not ours and are left alone. DIR defaults to
-# the repository; its files come from git where it is a work tree.
+# the repository; its files come from git where it is a work tree, or are the FILEs
+# (relative to DIR) when given.
 set -euo pipefail
 
 check=0
@@ -23,6 +24,8 @@ if [[ ${1:-} == --check ]]; then
   shift
 fi
 root=${1:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"}
+(($#)) && shift
+only=("$@")
 cd "$root"
 
 readonly APACHE='Apache-2.0'
@@ -30,7 +33,9 @@ readonly BPF='(LGPL-2.1 OR BSD-2-Clause)'
 
 # The files to look at, relative to DIR.
 list_files() {
-  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  if ((${#only[@]})); then
+    printf '%s\n' "${only[@]}"
+  elif git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     git ls-files --cached --others --exclude-standard
   else
     find . -path ./build -prune -o -path ./.git -prune -o -type f -print | sed 's|^\./||'

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Fetch one Debian cloud kernel into the cache, leaving the system's apt untouched.
 #
 #   fetch-kernel.sh NAME PACKAGE_REGEX

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shell shared by the tests that boot a Debian root under a real systemd in
 # systemd-nspawn (tests/systemd/run-systemd-test.sh, tests/package/run-package-test.sh):

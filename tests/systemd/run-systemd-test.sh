@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Boots a Debian 12 container under a real systemd with execmond installed and enabled
 # the way a package installs it, and proves what the unit promises:
 #   - the service reaches active (running), which for Type=notify means READY=1 was sent
