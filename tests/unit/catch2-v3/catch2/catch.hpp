@@ -10,7 +10,6 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators_all.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-
 #include <string>
 
 namespace Catch {
@@ -21,7 +20,7 @@ inline Matchers::StringContainsMatcher Contains(const std::string& text) {
 inline Matchers::StartsWithMatcher StartsWith(const std::string& text) {
   return Matchers::StartsWith(text);
 }
-} // namespace Catch
+}  // namespace Catch
 
 // Catch2 2 declares Approx in the global namespace.
 using Catch::Approx;
