@@ -14,7 +14,10 @@
 #                   rebuild is incremental (and ccache is shared between trees)
 #   --version V     the package's version instead of <project version>~debNN (the
 #                   package test builds an upgrade this way)
-#   --no-lintian    skip lintian (the package test's second, upgrade, build)
+#   --extra-version V
+#                   also package the same build as version V, into DIR (the package
+#                   test's upgrade); lintian checks only the first
+#   --no-lintian    skip lintian
 #   --print-version print the version the package would have, build nothing
 #
 # arm64 is a cross build (Debian multiarch, packaging/toolchains/aarch64-linux-gnu.cmake).
@@ -46,11 +49,12 @@ project_version() {
 }
 
 main() {
-  local out="$SOURCE_DIR/build/deb" version="" lintian=1 print_version=0 release="" arch=""
+  local out="$SOURCE_DIR/build/deb" version="" extra_version="" lintian=1 print_version=0 release="" arch=""
   while (($#)); do
     case $1 in
       --out) out=$2; shift 2 ;;
       --version) version=$2; shift 2 ;;
+      --extra-version) extra_version=$2; shift 2 ;;
       --no-lintian) lintian=0; shift ;;
       --print-version) print_version=1; shift ;;
       -*) die "unknown option $1" ;;
@@ -87,12 +91,18 @@ main() {
   # The release's hardening and optimisation flags, as debhelper passes them to CMake
   # (which ignores CPPFLAGS: they go into the compiler flags).
   local buildflags=(dpkg-buildflags --export=sh)
-  local cpack=(cpack -G DEB --config /build/CPackConfig.cmake -B /staging)
+  local cpack=(cpack -G DEB --config /build/CPackConfig.cmake)
   [[ -n $version ]] && cpack+=(-D "CPACK_PACKAGE_VERSION=$version")
+  local extra_cpack=()
+  if [[ -n $extra_version ]]; then
+    extra_cpack=("${cpack[@]}" -B /staging/extra -D "CPACK_PACKAGE_VERSION=$extra_version")
+  fi
+  cpack+=(-B /staging)
   if [[ $arch != "$host_arch" ]]; then
     configure+=(-DCMAKE_TOOLCHAIN_FILE=/src/packaging/toolchains/aarch64-linux-gnu.cmake)
     # dpkg-shlibdeps reads the target's libraries and symbols files for DEB_HOST_ARCH.
     cpack=(dpkg-architecture -a "$arch" -c "${cpack[@]}")
+    [[ -z $extra_version ]] || extra_cpack=(dpkg-architecture -a "$arch" -c "${extra_cpack[@]}")
     buildflags=(dpkg-architecture -a "$arch" -c "${buildflags[@]}")
   fi
   local jobs=${EXECMOND_BUILD_JOBS:-$(nproc)}
@@ -107,6 +117,7 @@ $(printf '%q ' "${configure[@]}") -DCMAKE_C_FLAGS="\$CFLAGS \$CPPFLAGS" \
 ccache --zero-stats >/dev/null
 cmake --build /build -j $jobs
 $(printf '%q ' "${cpack[@]}") >/build/cpack.log 2>&1 || { tail -n 30 /build/cpack.log; exit 1; }
+$( ((${#extra_cpack[@]})) && printf '%s >>/build/cpack.log 2>&1 || { tail -n 30 /build/cpack.log; exit 1; }' "$(printf '%q ' "${extra_cpack[@]}")")
 echo "ccache: \$(ccache --print-stats | awk -F'\t' '\$1 ~ /^(direct_cache_hit|preprocessed_cache_hit)\$/ { h += \$2 } \$1 ~ /^cache_miss\$/ { m = \$2 } END { print h + 0 " hits, " m + 0 " misses" }')"
 EOF
   )
@@ -117,9 +128,15 @@ EOF
     -- /bin/sh -c "$script" >&2 || die "the build in the $release root failed"
   local debs=("$staging"/execmond_*.deb)
   [[ -f ${debs[0]} && ${#debs[@]} -eq 1 ]] || die "cpack wrote no single execmond_*.deb in $staging"
-  local deb
+  local deb extra
   deb="$out/$(basename "${debs[0]}")"
   mv -f "${debs[0]}" "$deb"
+  if [[ -n $extra_version ]]; then
+    extra=("$staging"/extra/execmond_*.deb)
+    [[ -f ${extra[0]} && ${#extra[@]} -eq 1 ]] || die "cpack wrote no single execmond_*.deb for $extra_version"
+    mv -f "${extra[0]}" "$out/"
+    log "also packaged $(basename "${extra[0]}")"
+  fi
   rm -rf "$staging"
   log "built $(basename "$deb") in $((SECONDS - start)) s"
 

@@ -302,16 +302,17 @@ main() {
   check_version_order
 
   local version upgrade_version deb upgrade_deb
-  deb=$(build_package "$out")
-  version=$(dpkg-deb -f "$deb" Version)
-  [[ $version == "$("$SOURCE_DIR/packaging/build-deb.sh" --print-version "$SUITE")" ]] ||
-    fail "$(basename "$deb") has version $version, not the one build-deb.sh names for $SUITE"
+  version=$("$SOURCE_DIR/packaging/build-deb.sh" --print-version "$SUITE")
+  # What a rebuild for the next release would be: the same build, a higher version.
+  upgrade_version="$version+upgrade1"
+  deb=$(build_package "$out" --extra-version "$upgrade_version")
+  upgrade_deb="$(dirname "$deb")/execmond_${upgrade_version}_$(dpkg --print-architecture).deb"
+  [[ -f $upgrade_deb ]] || fail "build-deb.sh --extra-version $upgrade_version wrote no $upgrade_deb"
+  [[ "$(dpkg-deb -f "$deb" Version)" == "$version" ]] ||
+    fail "$(basename "$deb") has version $(dpkg-deb -f "$deb" Version), not $version (build-deb.sh --print-version $SUITE)"
   [[ $(basename "$deb") == "execmond_${version}_$(dpkg --print-architecture).deb" ]] ||
     fail "unexpected package name $(basename "$deb")"
   pass "packaging/build-deb.sh $SUITE built $(basename "$deb") in a clean $SUITE root; $SUITE's lintian: no error, no warning"
-  # What a rebuild for the next release would be: the same tree, a higher version.
-  upgrade_version="$version+upgrade1"
-  upgrade_deb=$(build_package "$out" --no-lintian --version "$upgrade_version")
   log "packages: $(basename "$deb"), $(basename "$upgrade_deb")"
   mapfile -t PULLED_PACKAGES < <(pulled_packages "$deb")
   ((${#PULLED_PACKAGES[@]} == 3)) ||
