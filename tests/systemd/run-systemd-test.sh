@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Boots a Debian 12 container under a real systemd with execmond installed and enabled
+# Boots a container of the host's Debian release (12 or 13: the binary and the packages
+# of its libraries come from the host) under a real systemd with execmond installed and enabled
 # the way a package installs it, and proves what the unit promises:
 #   - the service reaches active (running), which for Type=notify means READY=1 was sent
 #     after the BPF programs were attached and /metrics was bound;
@@ -21,14 +22,16 @@
 #   failed, 2 if the test could not run. The container is torn down in every case.
 # Environment:
 #   EXECMOND_ROOTS_CACHE    where packaging/debian-root.sh keeps its roots (default
-#                           /var/cache/execmond-test/roots): this test's is bookworm's
+#                           /var/cache/execmond-test/roots): this test's is the release's
 #                           "base" set plus the packages of the binary's libraries; never
 #                           modified by a test run, rebuilt when that package set changes
-#   EXECMOND_DEBIAN_MIRROR  mirror for debootstrap (default: the host's APT bookworm source)
+#   EXECMOND_DEBIAN_MIRROR  mirror for debootstrap (default: the host's APT Debian source)
 #   EXECMOND_TEST_KEEP=1    keep the run's work directory (console log, overlay) on exit
 set -Eeuo pipefail
 
-readonly SUITE=bookworm
+# The host's release: the root gets the packages that hold the host binary's libraries.
+SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+readonly SUITE
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly SOURCE_DIR
 readonly UNIT_TEMPLATE="$SOURCE_DIR/packaging/systemd/execmond.service.in"
@@ -314,6 +317,10 @@ main() {
   ((EUID == 0)) || die "must run as root (debootstrap, systemd-nspawn, bpftool)"
   [[ -f $CONFIG_FILE ]] || die "$CONFIG_FILE: missing"
   [[ -f $UNIT_TEMPLATE ]] || die "$UNIT_TEMPLATE: missing"
+  case $SUITE in
+    bullseye | bookworm | trixie) ;;
+    *) die "the host is not Debian 11, 12 or 13 (VERSION_CODENAME '$SUITE' in /etc/os-release)" ;;
+  esac
   need_tools
 
   PACKAGES=()
