@@ -101,9 +101,11 @@ main() {
   if [[ $arch != "$host_arch" ]]; then
     configure+=(-DCMAKE_TOOLCHAIN_FILE=/src/packaging/toolchains/aarch64-linux-gnu.cmake)
     # dpkg-shlibdeps reads the target's libraries and symbols files for DEB_HOST_ARCH.
-    cpack=(dpkg-architecture -a "$arch" -c "${cpack[@]}")
-    [[ -z $extra_version ]] || extra_cpack=(dpkg-architecture -a "$arch" -c "${extra_cpack[@]}")
-    buildflags=(dpkg-architecture -a "$arch" -c "${buildflags[@]}")
+    # (CC: the compiler dpkg-architecture checks the GNU type against.)
+    local target=(env CC=aarch64-linux-gnu-gcc dpkg-architecture -a "$arch" -c)
+    cpack=("${target[@]}" "${cpack[@]}")
+    [[ -z $extra_version ]] || extra_cpack=("${target[@]}" "${extra_cpack[@]}")
+    buildflags=("${target[@]}" "${buildflags[@]}")
   fi
   local jobs=${EXECMOND_BUILD_JOBS:-$(nproc)}
   # One shell inside the root: configure, build, package, check.
