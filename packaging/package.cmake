@@ -127,6 +127,9 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The maintainer scripts enable and start the unit with deb-systemd-helper and
 # deb-systemd-invoke, as debhelper's would.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "init-system-helpers (>= 1.52)")
+# The daemon opens libsystemd at run time (daemon/service/libsystemd.h), which
+# dpkg-shlibdeps cannot see: the package names it.
+string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libsystemd0")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "process exec and exit metrics for Prometheus, from eBPF")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "execmond counts every exec, exit and failed exec on the host per process name,
 with exit codes, fatal signals and process lifetimes, and serves the counts to
