@@ -31,11 +31,19 @@ if [[ -n $sysroot ]]; then
   count=0
   paths=$(readelf -lW "$binary" | sed -n 's/.*program interpreter: \(.*\)\]/\1/p')
   for needed in $(readelf -dW "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-    path=$(cd "$sysroot" && find lib lib64 usr/lib -maxdepth 2 -name "$needed" 2>/dev/null | head -n1)
+    path=""
+    for candidate in "$sysroot"/lib/*-linux-gnu/"$needed" "$sysroot"/usr/lib/*-linux-gnu/"$needed" \
+      "$sysroot/lib/$needed" "$sysroot/lib64/$needed"; do
+      if [[ -e $candidate ]]; then
+        path=${candidate#"$sysroot"}
+        break
+      fi
+    done
     [[ -n $path ]] || { echo "$0: $binary needs $needed, which $sysroot lacks" >&2; exit 1; }
-    paths+=$'\n'/$path
+    paths+=$'\n'$path
   done
   while read -r path; do
+    [[ -n $path ]] || continue # a static binary has no loader
     [[ -e $sysroot$path ]] || { echo "$0: $sysroot lacks $path" >&2; exit 1; }
     mkdir -p "$context/rootfs$(dirname "$path")"
     cp -L "$sysroot$path" "$context/rootfs$path"

@@ -11,7 +11,10 @@
 #    tarball, validates the shipped configuration with --check-config, runs the binary
 #    and checks that a storm of execs, an exit code, a signal, a failed exec and an
 #    unexpected binary are counted exactly.
-# 3. On the host: the binary's size and its resident memory after the same storm,
+# 3. In a booted Debian 12 root, tests/portable/run-portable-systemd-test.sh: install.sh,
+#    Type=notify readiness, the watchdog and journald fields through the libsystemd
+#    the binary opens at run time.
+# 4. On the host: the binary's size and its resident memory after the same storm,
 #    beside the dynamically linked build's (BUILD_DIR/daemon/execmond), as figures.
 #
 # Needs root, debootstrap and systemd-nspawn, and the Debian archive for cold roots.
@@ -86,6 +89,16 @@ main() {
     rows+=("$release|${result:-FAIL (no result)}|$((SECONDS - started))s|${info:-?}")
   done
 
+  # Under a real systemd (one release: the code is the same on each).
+  started=$SECONDS
+  if "$HERE/run-portable-systemd-test.sh" "${tarballs[0]}" "$workload" bookworm; then
+    passed=$((passed + 1))
+    rows+=("bookworm+systemd|PASS|$((SECONDS - started))s|install.sh, Type=notify, watchdog, journald fields")
+  else
+    failed=$((failed + 1))
+    rows+=("bookworm+systemd|FAIL|$((SECONDS - started))s|see above")
+  fi
+
   # Size and memory: the same storm against each binary, on the host.
   rss_after_storm() { # BINARY PORT -> VmRSS in KiB after attach and 500 execs
     local binary=$1 port=$2 pid i rss
@@ -106,8 +119,8 @@ main() {
   free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
   portable_binary=$build/portable/$arch/stage/execmond
   echo
-  echo "release   result  time  system"
-  printf '%s\n' "${rows[@]}" | awk -F'|' '{ printf "%-9s %-7s %-5s %s\n", $1, $2, $3, $4 }'
+  echo "release          result  time  system"
+  printf '%s\n' "${rows[@]}" | awk -F'|' '{ printf "%-16s %-7s %-5s %s\n", $1, $2, $3, $4 }'
   echo
   if [[ -x $build/daemon/execmond ]]; then
     static_rss=$(rss_after_storm "$portable_binary" "$(free_port)")

@@ -119,8 +119,11 @@ boot_container() {
         pass "the container booted (system state: $state)"
         return
         ;;
-      maintenance | stopping | offline) break ;;
+      maintenance | stopping) break ;;
     esac
+    # "offline" is also what systemctl says in the instant before PID 1 has made
+    # /run/systemd/system: only past the first 10 s is it an answer.
+    [[ $state == offline ]] && ((i >= 50)) && break
     kill -0 "$NSPAWN_PID" 2>/dev/null || fail "the container stopped while booting"
     sleep 0.2
   done
