@@ -9,7 +9,11 @@
  *  - the system calls' exit tracepoints, the arguments from the saved registers too.
  *    Enabling any syscall tracepoint sends every system call of every task through the
  *    kernel's slower tracing path, and attaching needs tracefs.
- * The fexit and kprobe targets are the x86_64 wrappers; userspace retargets them.
+ * The fexit and kprobe targets are the architecture's system call wrappers, which take
+ * the user registers (__x64_sys_* on x86_64, __arm64_sys_* on arm64); the loader names
+ * the same ones (daemon/bpf/kernel_features.cpp). libbpf's *_SYSCALL register macros
+ * read the first argument where each architecture keeps it: di on x86_64, orig_x0 on
+ * arm64 (x0 is overwritten with the return value).
  */
 #ifndef EXECMOND_EXEC_FAILURES_BPF_H
 #define EXECMOND_EXEC_FAILURES_BPF_H
@@ -17,8 +21,17 @@
 #include "events.bpf.h"
 #include <bpf/bpf_tracing.h>
 
-/* x86_64: the user registers sit at the top of the task's kernel stack
- * (task_pt_regs(); THREAD_SIZE is 16 KiB without KASAN, no padding above them). */
+#if defined(__TARGET_ARCH_x86)
+#define EXECMOND_SYSCALL_WRAPPER(name) "__x64_sys_" #name
+#elif defined(__TARGET_ARCH_arm64)
+#define EXECMOND_SYSCALL_WRAPPER(name) "__arm64_sys_" #name
+#else
+#error "execmond's BPF object is built with -D__TARGET_ARCH_x86 or -D__TARGET_ARCH_arm64"
+#endif
+
+/* x86_64 and arm64 (4 KiB pages, as Debian and the major distributions build it) keep
+ * the user registers at the very top of the task's kernel stack (task_pt_regs();
+ * THREAD_SIZE is 16 KiB on both without KASAN, no padding above them). */
 #define EXECMOND_THREAD_SIZE (4096 << 2)
 
 /* The registers the current task entered the system call with. A failed exec returns
@@ -31,7 +44,9 @@ static __always_inline struct pt_regs *syscall_regs(void)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	void *stack = BPF_CORE_READ(task, stack);
 
-	return (struct pt_regs *)(stack + EXECMOND_THREAD_SIZE) - 1;
+	/* The running kernel's sizeof(struct pt_regs), relocated at load: arm64's has grown
+	 * and shrunk across releases. */
+	return (struct pt_regs *)(stack + EXECMOND_THREAD_SIZE - bpf_core_type_size(struct pt_regs));
 }
 
 static __always_inline void report_exec_failure(const char *path, long ret)
@@ -62,7 +77,7 @@ static __always_inline void report_exec_failure(const char *path, long ret)
 	submit_event(e);
 }
 
-SEC("fexit/__x64_sys_execve")
+SEC("fexit/" EXECMOND_SYSCALL_WRAPPER(execve))
 int BPF_PROG(handle_execve_return, struct pt_regs *regs, long ret)
 {
 	if (ret < 0)
@@ -70,7 +85,7 @@ int BPF_PROG(handle_execve_return, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-SEC("fexit/__x64_sys_execveat")
+SEC("fexit/" EXECMOND_SYSCALL_WRAPPER(execveat))
 int BPF_PROG(handle_execveat_return, struct pt_regs *regs, long ret)
 {
 	if (ret < 0)

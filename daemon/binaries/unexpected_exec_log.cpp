@@ -1,12 +1,12 @@
 #include "binaries/unexpected_exec_log.h"
 
 #include <spdlog/spdlog.h>
-#include <systemd/sd-journal.h>
 
 #include <cstdlib>
 #include <string>
 
 #include "events/printable_bytes.h"
+#include "service/libsystemd.h"
 
 namespace execmond {
 namespace {
@@ -33,7 +33,9 @@ std::string qualifiers(std::uint32_t flags) {
 
 }  // namespace
 
-UnexpectedExecLog::UnexpectedExecLog() : to_journal_(std::getenv("JOURNAL_STREAM") != nullptr) {}
+// Without libsystemd the lines go to stderr, which journald then records without fields.
+UnexpectedExecLog::UnexpectedExecLog()
+    : to_journal_(std::getenv("JOURNAL_STREAM") != nullptr && LibSystemd::get().loaded()) {}
 
 void UnexpectedExecLog::write(const execmond_binary_event& e, const ResolvedBinary& binary) const {
   const std::string path = escaped(binary.path());
@@ -47,15 +49,15 @@ void UnexpectedExecLog::write(const execmond_binary_event& e, const ResolvedBina
     const std::string message = "unexpected exec of " + path + " as " + comm + " (pid " +
                                 std::to_string(e.hdr.pid) + ", uid " + std::to_string(e.hdr.uid) +
                                 ", parent " + parent_comm + " " + std::to_string(e.hdr.ppid) + ")";
-    sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=4", "EXECMOND_EVENT=unexpected_exec",
-                    "EXECMOND_PATH=%s", path.c_str(), "EXECMOND_INTERPRETER=%s",
-                    interpreter.c_str(), "EXECMOND_COMM=%s", comm.c_str(), "EXECMOND_PID=%u",
-                    e.hdr.pid, "EXECMOND_PPID=%u", e.hdr.ppid, "EXECMOND_PARENT_COMM=%s",
-                    parent_comm.c_str(), "EXECMOND_UID=%u", e.hdr.uid, "EXECMOND_GID=%u", e.hdr.gid,
-                    "EXECMOND_INODE=%llu", static_cast<unsigned long long>(e.binary.ino),
-                    "EXECMOND_DEVICE=%u:%u", kernel_major, kernel_minor, "EXECMOND_PATH_FLAGS=%s",
-                    flags.c_str(), "EXECMOND_CGROUP_ID=%llu",
-                    static_cast<unsigned long long>(e.hdr.cgroup_id), nullptr);
+    LibSystemd::get().journal_send(
+        "MESSAGE=%s", message.c_str(), "PRIORITY=4", "EXECMOND_EVENT=unexpected_exec",
+        "EXECMOND_PATH=%s", path.c_str(), "EXECMOND_INTERPRETER=%s", interpreter.c_str(),
+        "EXECMOND_COMM=%s", comm.c_str(), "EXECMOND_PID=%u", e.hdr.pid, "EXECMOND_PPID=%u",
+        e.hdr.ppid, "EXECMOND_PARENT_COMM=%s", parent_comm.c_str(), "EXECMOND_UID=%u", e.hdr.uid,
+        "EXECMOND_GID=%u", e.hdr.gid, "EXECMOND_INODE=%llu",
+        static_cast<unsigned long long>(e.binary.ino), "EXECMOND_DEVICE=%u:%u", kernel_major,
+        kernel_minor, "EXECMOND_PATH_FLAGS=%s", flags.c_str(), "EXECMOND_CGROUP_ID=%llu",
+        static_cast<unsigned long long>(e.hdr.cgroup_id), nullptr);
     return;
   }
   spdlog::warn(

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bpf/kernel_features.h"
 
 #include <bpf/bpf.h>
@@ -24,9 +25,11 @@ constexpr const char* kKprobePmu = "/sys/bus/event_source/devices/kprobe/type";
 
 std::string error_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
-// Loads a program of a few instructions; the descriptor, or -errno.
+// Loads a program of a few instructions; the descriptor, or -errno. `opts` is not const:
+// libbpf 1.5 (Debian 13) writes the verifier log's size back into it, 1.1 (Debian 12)
+// takes a const pointer, and a mutable one converts to that.
 int load_test_program(bpf_prog_type type, const bpf_insn* insns, std::size_t count,
-                      const bpf_prog_load_opts* opts) {
+                      bpf_prog_load_opts* opts) {
   LibbpfWarningsAsDebug expected_to_fail_on_some_kernels;
   const int fd = bpf_prog_load(type, "execmond_probe", "GPL", insns, count, opts);
   return fd < 0 ? -errno : fd;

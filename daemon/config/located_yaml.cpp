@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <string_view>
 #include <system_error>
 
 #include "service/file_descriptor.h"
@@ -130,6 +131,16 @@ std::string unknown_key_message(const std::string& key,
   return message + ")";
 }
 
+namespace {
+// yaml-cpp 0.7 (Debian 12) says "the referenced anchor is not defined", 0.8 (Debian 13)
+// appends ": NAME". Both get the same message, whose position already points at the name.
+bool is_unknown_anchor(const std::string& message) {
+  std::string_view known = YAML::ErrorMsg::UNKNOWN_ANCHOR;
+  while (!known.empty() && (known.back() == ' ' || known.back() == ':')) known.remove_suffix(1);
+  return std::string_view(message).substr(0, known.size()) == known;
+}
+}  // namespace
+
 YAML::Node load_single_document(const ConfigSource& source) {
   std::vector<YAML::Node> documents;
   try {
@@ -140,7 +151,8 @@ YAML::Node load_single_document(const ConfigSource& source) {
                     " levels deep here; execmond's settings nest at most two levels");
   } catch (const YAML::ParserException& error) {
     std::string message = "invalid YAML: " + error.msg;
-    if (error.msg == YAML::ErrorMsg::UNKNOWN_ANCHOR) {
+    if (is_unknown_anchor(error.msg)) {
+      message = "invalid YAML: the referenced anchor is not defined";
       message += R"( (a value starting with * is an alias in YAML: quote patterns such as "*sh"))";
     }
     source.fail(error.mark.is_null() ? source.end_mark() : error.mark, message);

@@ -1,17 +1,21 @@
 #include "service/systemd_notify.h"
 
 #include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 
+#include <cerrno>
 #include <cstring>
 #include <ctime>
+
+#include "service/libsystemd.h"
 
 namespace execmond {
 namespace {
 
 void notify(const std::string& state) {
-  const int sent = sd_notify(0, state.c_str());
-  if (sent < 0) spdlog::warn("cannot notify systemd ({}): {}", state, std::strerror(-sent));
+  // Without libsystemd (-ENOSYS) there is no service manager to tell.
+  const int sent = LibSystemd::get().notify(state.c_str());
+  if (sent < 0 && sent != -ENOSYS)
+    spdlog::warn("cannot notify systemd ({}): {}", state, std::strerror(-sent));
 }
 
 }  // namespace

@@ -1,15 +1,16 @@
 #include "service/watchdog.h"
 
 #include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 
 #include <cstring>
+
+#include "service/libsystemd.h"
 
 namespace execmond {
 
 SystemdWatchdog::SystemdWatchdog() {
   std::uint64_t usec = 0;
-  const int enabled = sd_watchdog_enabled(0, &usec);
+  const int enabled = LibSystemd::get().watchdog_enabled(&usec);
   if (enabled < 0)
     spdlog::warn("cannot read systemd's watchdog settings: {}", std::strerror(-enabled));
   if (enabled > 0) interval_ = std::chrono::microseconds(usec);
@@ -24,7 +25,7 @@ void SystemdWatchdog::pet() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(interval_).count() / 4;
   if (now - last_pet_ns_.load(std::memory_order_relaxed) < quarter) return;
   last_pet_ns_.store(now, std::memory_order_relaxed);
-  sd_notify(0, "WATCHDOG=1");
+  LibSystemd::get().notify("WATCHDOG=1");
 }
 
 }  // namespace execmond

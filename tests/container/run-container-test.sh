@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Builds execmond's container image (deploy/container: FROM scratch, no registry) with
-# Debian's podman and proves, on this host's kernel, that it counts the host's execs:
+# Builds execmond's container images for amd64 and arm64 (deploy/container: FROM scratch,
+# no registry, the portable binary and its C library) with Debian's podman, published
+# locally as one multi-arch manifest (deploy/container/build-manifest.sh); checks the
+# manifest's two entries and the arm64 image's contents (an arm64 binary and loader),
+# and proves, on this host's kernel, that this host's architecture's image counts the
+# host's execs:
 #   - privileged, as a quick start would run it: host PID namespace, host network;
 #   - with the least privilege the Kubernetes DaemonSet grants (deploy/kubernetes): no
 #     --privileged, its own PID namespace, every capability dropped but BPF and PERFMON,
@@ -28,7 +32,9 @@ SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly SOURCE_DIR
 readonly TEST_NAME=container-test
 readonly PROGRAM_NAME_PATTERN='^handle_(exec|exit)'
-readonly IMAGE="localhost/execmond-test:$$"
+readonly MANIFEST="localhost/execmond-test:$$"
+IMAGE="$MANIFEST-$(dpkg --print-architecture)"
+readonly IMAGE
 readonly STORM_EXECS=${EXECMOND_STORM_EXECS:-60000}
 # podman's run options that every run needs here: runc, and limits the container may
 # set (the defaults podman asks for exceed what this host grants it).
@@ -64,7 +70,8 @@ cleanup() {
   for name in "${CONTAINERS[@]}"; do
     "${PODMAN[@]}" rm -f -t 5 "$name" >/dev/null 2>&1
   done
-  "${PODMAN[@]}" rmi -f "$IMAGE" >/dev/null 2>&1
+  "${PODMAN[@]}" manifest rm "$MANIFEST" >/dev/null 2>&1
+  "${PODMAN[@]}" rmi -f "$MANIFEST-amd64" "$MANIFEST-arm64" >/dev/null 2>&1
   if [[ -n $WORK ]]; then
     if [[ ${EXECMOND_TEST_KEEP:-0} == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
   fi
@@ -206,6 +213,31 @@ check_fewer_privileges_refused() {
   pass "$label: refused with exit 4, 'not allowed to load BPF programs'"
 }
 
+# The manifest names an amd64 and an arm64 image, and the arm64 one holds an arm64
+# binary and the arm64 loader (it cannot run here; tests/arm64 runs that binary).
+check_manifest() {
+  local platforms mnt
+  platforms=$("${PODMAN[@]}" manifest inspect "$MANIFEST" | python3 -c '
+import json, sys
+print(" ".join(sorted(m["platform"]["os"] + "/" + m["platform"]["architecture"]
+                      for m in json.load(sys.stdin)["manifests"])))')
+  [[ $platforms == "linux/amd64 linux/arm64" ]] ||
+    fail "the manifest $MANIFEST names $platforms, expected linux/amd64 linux/arm64"
+  pass "podman manifest: $MANIFEST names linux/amd64 and linux/arm64"
+  [[ $("${PODMAN[@]}" image inspect -f '{{.Os}}/{{.Architecture}}' "$MANIFEST-arm64") == linux/arm64 ]] ||
+    fail "$MANIFEST-arm64 is not a linux/arm64 image"
+  mnt=$("${PODMAN[@]}" image mount "$MANIFEST-arm64")
+  local machine loader=no
+  machine=$(readelf -hW "$mnt/usr/sbin/execmond" | sed -n 's/^ *Machine: *//p')
+  [[ -e $mnt/lib/ld-linux-aarch64.so.1 ]] && loader=yes
+  "${PODMAN[@]}" image unmount "$MANIFEST-arm64" >/dev/null
+  [[ $machine == AArch64 && $loader == yes ]] ||
+    fail "the arm64 image holds a '$machine' execmond, arm64 loader: $loader"
+  local size
+  size=$("${PODMAN[@]}" image inspect -f '{{.Size}}' "$MANIFEST-arm64")
+  pass "the arm64 image: an AArch64 execmond and the arm64 loader, $((size / 1024 / 1024)) MiB"
+}
+
 main() {
   (($# == 1)) || die "usage: $0 BUILD_DIR"
   BUILD=$(readlink -f "$1") || die "$1: no such directory"
@@ -227,18 +259,17 @@ main() {
   trap 'printf "run-container-test: unexpected failure at line %s: %s\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
   trap 'exit 130' INT TERM
 
-  local version
-  version=$("$BUILD/daemon/execmond" --version | awk '{ print $2 }')
-  "$SOURCE_DIR/deploy/container/make-context.sh" "$BUILD/daemon/execmond" "$WORK/context" 2>"$WORK/context.log" ||
-    die "make-context.sh failed: $(cat "$WORK/context.log")"
-  "${PODMAN[@]}" build -q -f "$WORK/context/Containerfile" -t "$IMAGE" \
-    --build-arg "EXECMOND_VERSION=$version" "$WORK/context" >"$WORK/build.log" 2>&1 ||
-    fail "podman build failed: $(tail -n 10 "$WORK/build.log")"
+  # The images come from the portable release tarballs (built in a Debian 11 root).
+  cmake --build "$BUILD" --target portable-amd64 portable-arm64 >"$WORK/portable.log" 2>&1 ||
+    die "the portable builds failed: $(tail -n 20 "$WORK/portable.log")"
+  "$SOURCE_DIR/deploy/container/build-manifest.sh" "$BUILD" "$MANIFEST" 2>"$WORK/manifest.log" ||
+    fail "build-manifest.sh failed: $(tail -n 10 "$WORK/manifest.log")"
+  check_manifest
   local layers size
   layers=$("${PODMAN[@]}" image inspect -f '{{len .RootFS.Layers}}' "$IMAGE")
   size=$("${PODMAN[@]}" image inspect -f '{{.Size}}' "$IMAGE")
   [[ $layers == 1 ]] || fail "the image has $layers layers: FROM scratch should give one"
-  pass "podman build: one layer from scratch, $((size / 1024 / 1024)) MiB"
+  pass "podman build: one layer from scratch, $((size / 1024 / 1024)) MiB ($IMAGE)"
   printf 'MEASURE: image size %d bytes\n' "$size"
 
   check_privileged

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Fetch one Debian cloud kernel into the cache, leaving the system's apt untouched.
 #
 #   fetch-kernel.sh NAME PACKAGE_REGEX
@@ -9,16 +10,25 @@
 #
 # apt runs on a private tree under $EXECMOND_KERNEL_CACHE/apt (its own sources.list,
 # lists, archives and dpkg status) and only downloads: nothing is installed.
+# EXECMOND_KERNEL_ARCH=arm64 fetches an arm64 kernel (default: amd64) through a tree of
+# its own, apt-arm64; NAME should then say the architecture (e.g. arm64-6.1).
 set -euo pipefail
 
 readonly CACHE="${EXECMOND_KERNEL_CACHE:-/var/cache/execmond-test/kernels}"
 readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+readonly ARCH=${EXECMOND_KERNEL_ARCH:-amd64}
 # Debian's cloud kernels need none of these as modules for an initramfs-only VM
-# with a serial console and loopback networking.
+# with a serial console and loopback networking: the PC's 8250 UART under
+# qemu-system-x86_64, the PL011 of qemu's arm64 "virt" machine.
+case $ARCH in
+  amd64) SERIAL_CONFIG=(CONFIG_SERIAL_8250 CONFIG_SERIAL_8250_CONSOLE) ;;
+  arm64) SERIAL_CONFIG=(CONFIG_SERIAL_AMBA_PL011 CONFIG_SERIAL_AMBA_PL011_CONSOLE) ;;
+  *) echo "fetch-kernel: error: EXECMOND_KERNEL_ARCH must be amd64 or arm64" >&2; exit 1 ;;
+esac
 readonly REQUIRED_CONFIG=(
   CONFIG_BPF_SYSCALL CONFIG_BPF_JIT CONFIG_DEBUG_INFO_BTF CONFIG_BLK_DEV_INITRD
-  CONFIG_RD_GZIP CONFIG_DEVTMPFS CONFIG_PROC_FS CONFIG_SYSFS CONFIG_SERIAL_8250
-  CONFIG_SERIAL_8250_CONSOLE CONFIG_NET CONFIG_INET CONFIG_UNIX
+  CONFIG_RD_GZIP CONFIG_DEVTMPFS CONFIG_PROC_FS CONFIG_SYSFS "${SERIAL_CONFIG[@]}"
+  CONFIG_NET CONFIG_INET CONFIG_UNIX
 )
 
 log() { echo "fetch-kernel: $*" >&2; }
@@ -27,7 +37,9 @@ die() { log "error: $*"; exit 1; }
 [[ $# -eq 2 ]] || die "usage: fetch-kernel.sh NAME PACKAGE_REGEX"
 readonly NAME=$1 PATTERN=$2
 readonly IMAGE_DIR="$CACHE/images/$NAME"
-readonly APT_DIR="$CACHE/apt"
+APT_DIR="$CACHE/apt"
+[[ $ARCH == amd64 ]] || APT_DIR="$CACHE/apt-$ARCH"
+readonly APT_DIR
 
 # The Debian mirror this machine already uses: the first URI ending in /debian or
 # /debian-security in its one-line or deb822 sources.
@@ -47,6 +59,9 @@ write_sources() {
     http://deb.debian.org/debian-security)}
   log "mirrors: $main and $security"
   cat >"$APT_DIR/sources.list" <<EOF
+deb [signed-by=$KEYRING] $main trixie main
+deb [signed-by=$KEYRING] $main trixie-updates main
+deb [signed-by=$KEYRING] $security trixie-security main
 deb [signed-by=$KEYRING] $main bookworm main
 deb [signed-by=$KEYRING] $main bookworm-updates main
 deb [signed-by=$KEYRING] $security bookworm-security main
@@ -61,6 +76,7 @@ APT_OPTIONS=(
   -o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache"
   -o "Dir::Cache::Archives=$APT_DIR/archives" -o "Dir::State::status=$APT_DIR/status"
   -o APT::Sandbox::User=root -o Acquire::Retries=2
+  -o "APT::Architecture=$ARCH" -o "APT::Architectures=$ARCH"
 )
 
 check_config() {

@@ -7,6 +7,11 @@
 # execmond binary and the workload with every shared library `ldd` names (at the same
 # paths, with the dynamic loader), so the host's build runs unchanged in the guest.
 # Without EXECMOND the image only proves the VM boots (the smoke test reports that).
+#
+# For another architecture (tests/arm64/), whose binaries `ldd` cannot run:
+#   EXECMOND_INITRAMFS_BUSYBOX  that architecture's static busybox
+#   EXECMOND_INITRAMFS_SYSROOT  a root holding its C library (multiarch paths); each
+#                               binary's loader and NEEDED libraries are taken from there
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -16,9 +21,35 @@ die() { echo "make-initramfs: error: $*" >&2; exit 1; }
 
 [[ $# -ge 1 && $# -le 3 ]] || die "usage: make-initramfs.sh OUTPUT [EXECMOND [WORKLOAD]]"
 readonly OUTPUT=$1 EXECMOND=${2:-} WORKLOAD=${3:-}
+readonly SYSROOT=${EXECMOND_INITRAMFS_SYSROOT:-}
+readonly BUSYBOX=${EXECMOND_INITRAMFS_BUSYBOX:-$(command -v busybox)}
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+
+# The libraries FILE names (NEEDED), from the sysroot into the image at the same paths,
+# and theirs in turn.
+install_needed() {
+  local file=$1 needed candidate
+  for needed in $(readelf -dW "$file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    for candidate in "$SYSROOT"/lib/*-linux-gnu/"$needed" "$SYSROOT"/usr/lib/*-linux-gnu/"$needed" \
+      "$SYSROOT/lib/$needed" "$SYSROOT/usr/lib/$needed"; do
+      if [[ -e $candidate ]]; then
+        install_from_sysroot "${candidate#"$SYSROOT"}"
+        continue 2
+      fi
+    done
+    die "$file needs $needed, which $SYSROOT does not hold"
+  done
+}
+install_from_sysroot() {
+  local path=$1
+  [[ -e $root$path ]] && return
+  [[ -e $SYSROOT$path ]] || die "$path is not in $SYSROOT"
+  mkdir -p "$root$(dirname "$path")"
+  cp -L "$SYSROOT$path" "$root$path"
+  install_needed "$SYSROOT$path"
+}
 
 # Copy an ELF file to DEST inside the image, and the libraries it is linked against.
 install_elf() {
@@ -26,6 +57,14 @@ install_elf() {
   [[ -x $source ]] || die "$source is not an executable"
   mkdir -p "$root$(dirname "$dest")"
   cp -L "$source" "$root$dest"
+  if [[ -n $SYSROOT ]]; then
+    # A foreign binary: its loader (PT_INTERP, none if static) and libraries.
+    local interpreter
+    interpreter=$(readelf -lW "$source" | sed -n 's/.*program interpreter: \(.*\)\]/\1/p')
+    [[ -z $interpreter ]] || install_from_sysroot "$interpreter"
+    install_needed "$source"
+    return
+  fi
   # "libx.so => /path (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"; a missing one
   # shows as "=> not found" and must stop the build, not the VM.
   if ldd "$source" 2>/dev/null | grep -q 'not found'; then
@@ -39,10 +78,17 @@ install_elf() {
 }
 
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,kt}
-install_elf "$(command -v busybox)" /bin/busybox
-for applet in $("$root/bin/busybox" --list); do
-  [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
-done
+[[ -x $BUSYBOX ]] || die "no busybox: apt-get install busybox-static"
+install_elf "$BUSYBOX" /bin/busybox
+if [[ -n $SYSROOT ]]; then
+  # A foreign busybox cannot list its applets on this host: /init runs
+  # `busybox --install -s` first thing, through this one link.
+  ln -s busybox "$root/bin/sh"
+else
+  for applet in $("$root/bin/busybox" --list); do
+    [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
+  done
+fi
 # Without a console node in the image the kernel starts /init with no stdout until it
 # mounts devtmpfs; creating one needs root, so a non-root build goes without.
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true

@@ -2,8 +2,13 @@
 # Boot Debian's cloud kernels under qemu (TCG) and run execmond's smoke test in each.
 #
 #   run-kernel-tests.sh [--boot-only] [--kernels NAME,...] BUILD_DIR
+#   run-kernel-tests.sh --arch arm64 --execmond PATH [--workload PATH] [--kernels ...]
 #
-# BUILD_DIR holds daemon/execmond (and tests/execmond_workload, when built). Kernels
+# BUILD_DIR holds daemon/execmond (and tests/execmond_workload, when built); --execmond
+# and --workload name other binaries. --arch arm64 boots arm64 kernels under
+# qemu-system-aarch64 (the virt machine, -cpu max) instead; its binaries' C library
+# comes from EXECMOND_INITRAMFS_SYSROOT and its busybox from EXECMOND_INITRAMFS_BUSYBOX
+# (make-initramfs.sh), and tests/arm64/run-arm64-test.sh sets all of it. Kernels
 # come from kernels.list; they are downloaded once into $EXECMOND_KERNEL_CACHE
 # (default /var/cache/execmond-test/kernels). Serial logs and the initramfs go to
 # $EXECMOND_KERNEL_OUT_DIR (default: "runs" in the cache), never into the source tree.
@@ -29,10 +34,16 @@ die() { echo "run-kernel-tests: error: $*" >&2; exit 2; }
 
 boot_only=0
 only_kernels=""
+arch=amd64
+execmond=""
+workload=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --boot-only) boot_only=1 ;;
     --kernels) only_kernels=${2:?--kernels needs a list}; shift ;;
+    --arch) arch=${2:?--arch needs amd64 or arm64}; shift ;;
+    --execmond) execmond=${2:?--execmond needs a path}; shift ;;
+    --workload) workload=${2:?--workload needs a path}; shift ;;
     -h | --help) usage 0 ;;
     -*) die "unknown option $1" ;;
     *) break ;;
@@ -41,16 +52,27 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $# -le 1 ]] || usage
 build_dir=${1:-}
+case $arch in
+  amd64) qemu=qemu-system-x86_64 qemu_package=qemu-system-x86 console=ttyS0 ;;
+  arm64) qemu=qemu-system-aarch64 qemu_package=qemu-system-arm console=ttyAMA0 ;;
+  *) die "--arch: amd64 or arm64, not $arch" ;;
+esac
+export EXECMOND_KERNEL_ARCH=$arch
 if [[ $boot_only == 0 ]]; then
-  [[ -n $build_dir ]] || usage
-  [[ -x $build_dir/daemon/execmond ]] || die "$build_dir/daemon/execmond is not built"
+  if [[ -z $execmond ]]; then
+    [[ -n $build_dir ]] || usage
+    execmond=$build_dir/daemon/execmond
+    [[ -x $build_dir/tests/execmond_workload ]] && workload=$build_dir/tests/execmond_workload
+  fi
+  [[ -x $execmond ]] || die "$execmond is not built"
+  [[ -z $workload || -x $workload ]] || die "$workload is not built"
 fi
 
 # qemu, busybox and cpio are installed from Debian when missing (we may be on a fresh
 # CI machine); the kernels themselves never go through the system's apt.
 ensure_tools() {
   local missing=()
-  command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+  command -v "$qemu" >/dev/null || missing+=("$qemu_package")
   command -v busybox >/dev/null || missing+=(busybox-static)
   command -v cpio >/dev/null || missing+=(cpio)
   [[ ${#missing[@]} -eq 0 ]] && return
@@ -63,24 +85,26 @@ ensure_tools() {
 
 # boot KERNEL_DIR INITRD LOG APPEND: one VM, its serial console into LOG.
 boot() {
-  local kernel=$1 initrd=$2 log=$3 append=$4
-  timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
+  local kernel=$1 initrd=$2 log=$3 append=$4 machine=()
+  # arm64: qemu's virt machine; -cpu max with the cheap pointer-authentication
+  # algorithm (the architected one costs TCG dearly, and the guest cannot tell).
+  [[ $arch == arm64 ]] && machine=(-machine virt -cpu max,pauth-impdef=on)
+  [[ $arch == amd64 ]] && machine=(-cpu max)
+  timeout --kill-after=10 "$BOOT_TIMEOUT" "$qemu" -accel tcg "${machine[@]}" \
     -m 1024 -smp 2 -nographic -no-reboot -nic none \
     -kernel "$kernel/vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 panic=-1 quiet $append" </dev/null >"$log" 2>&1
+    -append "console=$console panic=-1 quiet $append" </dev/null >"$log" 2>&1
 }
 
 ensure_tools
 out_dir=${EXECMOND_KERNEL_OUT_DIR:-${EXECMOND_KERNEL_CACHE:-/var/cache/execmond-test/kernels}/runs}
 mkdir -p "$out_dir"
 
-initrd=$out_dir/initramfs.cpio.gz
+initrd=$out_dir/initramfs-$arch.cpio.gz
 if [[ $boot_only == 1 ]]; then
   "$HERE/make-initramfs.sh" "$initrd"
 else
-  workload=()
-  [[ -x $build_dir/tests/execmond_workload ]] && workload=("$build_dir/tests/execmond_workload")
-  "$HERE/make-initramfs.sh" "$initrd" "$build_dir/daemon/execmond" "${workload[@]}"
+  "$HERE/make-initramfs.sh" "$initrd" "$execmond" ${workload:+"$workload"}
 fi
 
 declare -a rows=()

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Installs, upgrades and purges the Debian package the way an operator would, in a fresh
-# Debian 12 root booted under a real systemd (systemd-nspawn), and proves what the
+# SPDX-License-Identifier: Apache-2.0
+#
+# Builds the Debian package of a release in a clean root of that release
+# (packaging/build-deb.sh, checked by that release's lintian: no error, no warning),
+# then installs, upgrades and purges it the way an operator would, in a fresh root of
+# the same release booted under a real systemd (systemd-nspawn), and proves what the
 # package promises:
-#   - `apt-get install ./execmond_<version>_<arch>.deb` pulls every library the binary
-#     needs (Depends: from dpkg-shlibdeps) into a root that has none of them;
-#   - the binary is in /usr/sbin, the unit in /lib/systemd/system names it, the
+#   - `apt-get install ./execmond_<version>~debNN_<arch>.deb` pulls every library the
+#     binary needs (Depends: from that release's dpkg-shlibdeps) into a root that has
+#     none of them;
+#   - the binary is in /usr/sbin, the unit where the release's systemd keeps units
+#     (/lib/systemd/system on 12, /usr/lib/systemd/system on 13) names it, the
 #     configuration is a conffile; the service is enabled and active (running) right
 #     after the installation, and /metrics counts an exec;
 #   - an upgrade to a rebuilt package (same build, a higher version) keeps an edited
@@ -13,37 +19,35 @@
 #     leaves no unit, no configuration, no enablement or mask, and nothing attached in
 #     the kernel (bpftool on the host);
 #   - deploy/ansible's role, run in the container against itself, installs the package,
-#     configures and restarts it from its variables, and a second run changes nothing.
+#     configures and restarts it from its variables, and a second run changes nothing;
+#   - the versions sort so that a dist-upgrade from 12 to 13 upgrades the package.
 #
-# Usage: run-package-test.sh BUILD_DIR
-#   BUILD_DIR is a configured and built tree: the test runs CPack on it twice, for the
-#   version in the tree and for a higher one. As root, on a Debian 12 host whose kernel
-#   has BTF and whose APT reaches a Debian mirror. About 40 s with the rootfs cached; the
-#   first run debootstraps it (a minute or two). Ends with
+# Usage: run-package-test.sh bookworm|trixie OUT_DIR
+#   OUT_DIR receives the packages and their build trees (build-deb.sh --out): the test
+#   builds two, the release's version and a higher one for the upgrade. As root, on a
+#   Debian host whose kernel has BTF and whose APT reaches a Debian mirror. Ends with
 #   "package-test: N passed, M failed"; exit 0 only if every check passed, 1 if one
 #   failed, 2 if the test could not run. The container is torn down in every case.
 # Environment:
-#   EXECMOND_PACKAGE_ROOTFS_CACHE  the Debian rootfs kept between runs (default
-#                                  /var/cache/execmond-test/rootfs-base): only systemd,
-#                                  dbus and curl, so that the package must bring the rest
-#   EXECMOND_DEBIAN_MIRROR         mirror for debootstrap and apt (default: the host's)
-#   EXECMOND_TEST_KEEP=1           keep the run's work directory on exit
+#   EXECMOND_ROOTS_CACHE     packaging/debian-root.sh's roots: the release's "build" root
+#                            for the packages, its "base" root (systemd, dbus, curl
+#                            only, so that the package must bring the rest) to install in
+#   EXECMOND_DEBIAN_MIRROR   mirror for debootstrap and apt (default: the host's)
+#   EXECMOND_TEST_KEEP=1     keep the run's work directory on exit
 set -Eeuo pipefail
 
-readonly SUITE=bookworm
-# An init, a bus for systemctl, curl to scrape /metrics. Nothing execmond links against.
-readonly BASE_PACKAGES=(systemd systemd-sysv dbus curl)
+SUITE=${1:-}
+readonly SUITE
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly SOURCE_DIR
 readonly CONFIG_FILE="$SOURCE_DIR/config/execmond.yaml"
-readonly CACHE="${EXECMOND_PACKAGE_ROOTFS_CACHE:-/var/cache/execmond-test/rootfs-base}"
-readonly STAMP_NAME=.execmond-test-rootfs
 readonly PROGRAM_NAME_PATTERN='^handle_(exec|exit)'
 readonly MACHINE="execmond-pkg-$$"
 readonly TEST_NAME=package-test
-# Libraries the package must pull in: if one is already in the root, the test proves
-# nothing about Depends.
-readonly PULLED_PACKAGES=(libbpf1 libprometheus-cpp-core1.0 libyaml-cpp0.7)
+# Libraries the package must pull in, from its Depends (their sonames differ between
+# releases): if one is already in the root, the test proves nothing about Depends.
+readonly PULLED_PATTERN='^(libbpf|libprometheus-cpp-core|libyaml-cpp)[0-9.]+$'
+PULLED_PACKAGES=()
 # The port the edited configuration moves /metrics to: the daemon answering there after
 # the upgrade proves it runs on the kept edit.
 readonly EDITED_PORT=9718
@@ -58,15 +62,30 @@ source "$SOURCE_DIR/tests/systemd/lib.sh"
 
 # --- The packages ----------------------------------------------------------------------
 
-# CPack on BUILD_DIR into OUT_DIR, optionally with another version: prints the .deb.
+# The release's package, built in its clean root, into OUT_DIR (build-deb.sh runs that
+# release's lintian on it unless told --no-lintian): prints the .deb.
 build_package() {
-  local build=$1 out=$2 version=${3:-} args=()
-  [[ -n $version ]] && args+=(-D "CPACK_PACKAGE_VERSION=$version")
-  cpack -G DEB --config "$build/CPackConfig.cmake" -B "$out" "${args[@]}" >"$out.log" 2>&1 ||
-    die "cpack failed on $build: $(tail -n 5 "$out.log")"
-  local debs=("$out"/execmond_*.deb)
-  [[ -f ${debs[0]} && ${#debs[@]} -eq 1 ]] || die "cpack wrote no single execmond_*.deb in $out"
-  echo "${debs[0]}"
+  local out=$1
+  shift
+  "$SOURCE_DIR/packaging/build-deb.sh" --out "$out" "$@" "$SUITE" ||
+    fail "packaging/build-deb.sh $* $SUITE failed"
+}
+
+# The names of the package's Depends that match PULLED_PATTERN.
+pulled_packages() {
+  dpkg-deb -f "$1" Depends | tr ',' '\n' | awk '{ print $1 }' | grep -E "$PULLED_PATTERN" || true
+}
+
+# Debian versions of the package per release: a dist-upgrade from 12 to 13 must see the
+# 13 build as newer, and a new upstream version as newer than either.
+check_version_order() {
+  local deb12 deb13 next
+  deb12=$("$SOURCE_DIR/packaging/build-deb.sh" --print-version bookworm)
+  deb13=$("$SOURCE_DIR/packaging/build-deb.sh" --print-version trixie)
+  next="$(awk -F. '{ printf "%s.%s.%d", $1, $2, $3 + 1 }' <<<"${deb12%%~*}")~deb12"
+  dpkg --compare-versions "$deb12" lt "$deb13" || fail "$deb12 does not sort before $deb13"
+  dpkg --compare-versions "$deb13" lt "$next" || fail "$deb13 does not sort before the next upstream's $next"
+  pass "versions sort for a dist-upgrade: $deb12 < $deb13 < $next"
 }
 
 # Runs a command in the run's root as an ordinary (not booted) container that shares the
@@ -106,17 +125,6 @@ stage_packages() {
 
 # --- Checks ----------------------------------------------------------------------------
 
-# Debian's own checker: no error. Its warnings and notes are printed for the log.
-check_lintian() {
-  local deb=$1 out rc=0
-  command -v lintian >/dev/null || die "lintian not found (apt-get install lintian)"
-  out=$(lintian --fail-on error --pedantic --display-info "$deb" 2>&1) || rc=$?
-  out=$(grep -v 'running with root privileges' <<<"$out" | sed 's/^/    /') || true
-  if [[ -n $out ]]; then printf '%s\n' "$out"; fi
-  ((rc == 0)) || fail "lintian reports errors on $(basename "$deb")"
-  pass "lintian: no error in $(basename "$deb")"
-}
-
 # apt-get in the booted container, without network: everything comes from its cache.
 apt_in_container() {
   in_container env DEBIAN_FRONTEND=noninteractive apt-get -y -q \
@@ -131,7 +139,7 @@ check_fresh_root() {
   local pkg
   for pkg in "${PULLED_PACKAGES[@]}"; do
     if in_container dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^ii'; then
-      die "the cached rootfs $CACHE already holds $pkg: remove it to rebuild"
+      die "the cached root $CACHE already holds $pkg: remove it to rebuild"
     fi
   done
   pass "the fresh root has none of ${PULLED_PACKAGES[*]}"
@@ -150,12 +158,14 @@ check_install() {
 
   local root=$WORK/root
   [[ -x $root/usr/sbin/execmond ]] || fail "no /usr/sbin/execmond"
+  in_container dpkg-query -L execmond | grep -qx "$UNIT_DIR/execmond.service" ||
+    fail "the package does not ship $UNIT_DIR/execmond.service (where $SUITE's systemd keeps units)"
   grep -qx 'ExecStart=/usr/sbin/execmond --config /etc/execmond/execmond.yaml' \
-    "$root/lib/systemd/system/execmond.service" ||
-    fail "/lib/systemd/system/execmond.service does not start /usr/sbin/execmond"
+    "$root$UNIT_DIR/execmond.service" ||
+    fail "$UNIT_DIR/execmond.service does not start /usr/sbin/execmond"
   in_container dpkg-query -W -f='${Conffiles}\n' execmond | grep -q '^ /etc/execmond/execmond.yaml ' ||
     fail "/etc/execmond/execmond.yaml is not a conffile"
-  pass "/usr/sbin/execmond, its unit in /lib/systemd/system, /etc/execmond/execmond.yaml a conffile"
+  pass "/usr/sbin/execmond, its unit in $UNIT_DIR, /etc/execmond/execmond.yaml a conffile"
 
   # postinst started it: no systemctl from the test.
   local i
@@ -225,7 +235,8 @@ check_remove_and_purge() {
     fail "apt-get purge execmond failed: $(tail -n 20 "$WORK/apt-purge.log")"
   [[ -z "$(installed_version)" ]] || fail "dpkg still knows execmond after the purge: '$(installed_version)'"
   local path left=()
-  for path in /usr/sbin/execmond /lib/systemd/system/execmond.service /etc/execmond \
+  for path in /usr/sbin/execmond /lib/systemd/system/execmond.service \
+    /usr/lib/systemd/system/execmond.service /etc/execmond \
     /etc/systemd/system/execmond.service /etc/systemd/system/multi-user.target.wants/execmond.service \
     /var/lib/systemd/deb-systemd-helper-enabled/execmond.service.dsh-also \
     /var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/execmond.service \
@@ -279,30 +290,39 @@ check_ansible_role() {
 }
 
 main() {
-  (($# == 1)) || die "usage: $0 BUILD_DIR"
-  local build
-  build=$(readlink -f "$1") || die "$1: no such directory"
-  [[ -f $build/CPackConfig.cmake ]] || die "$build has no CPackConfig.cmake: configure it with cmake first"
+  (($# == 2)) || die "usage: $0 bookworm|trixie OUT_DIR"
+  case $SUITE in
+    bookworm) UNIT_DIR=/lib/systemd/system ;;
+    trixie) UNIT_DIR=/usr/lib/systemd/system ;;
+    *) die "unknown release '$SUITE' (bookworm or trixie)" ;;
+  esac
+  local out=$2
   ((EUID == 0)) || die "must run as root (debootstrap, systemd-nspawn, bpftool)"
-  command -v cpack >/dev/null || die "cpack not found (Debian package cmake)"
   need_tools
-  ensure_rootfs "${BASE_PACKAGES[@]}"
+  check_version_order
 
+  local version upgrade_version deb upgrade_deb
+  version=$("$SOURCE_DIR/packaging/build-deb.sh" --print-version "$SUITE")
+  # What a rebuild for the next release would be: the same build, a higher version.
+  upgrade_version="$version+upgrade1"
+  deb=$(build_package "$out" --extra-version "$upgrade_version")
+  upgrade_deb="$(dirname "$deb")/execmond_${upgrade_version}_$(dpkg --print-architecture).deb"
+  [[ -f $upgrade_deb ]] || fail "build-deb.sh --extra-version $upgrade_version wrote no $upgrade_deb"
+  [[ "$(dpkg-deb -f "$deb" Version)" == "$version" ]] ||
+    fail "$(basename "$deb") has version $(dpkg-deb -f "$deb" Version), not $version (build-deb.sh --print-version $SUITE)"
+  [[ $(basename "$deb") == "execmond_${version}_$(dpkg --print-architecture).deb" ]] ||
+    fail "unexpected package name $(basename "$deb")"
+  pass "packaging/build-deb.sh $SUITE built $(basename "$deb") in a clean $SUITE root; $SUITE's lintian: no error, no warning"
+  log "packages: $(basename "$deb"), $(basename "$upgrade_deb")"
+  mapfile -t PULLED_PACKAGES < <(pulled_packages "$deb")
+  ((${#PULLED_PACKAGES[@]} == 3)) ||
+    fail "the Depends of $(basename "$deb") name ${PULLED_PACKAGES[*]:-none} of libbpf, prometheus-cpp and yaml-cpp: $(dpkg-deb -f "$deb" Depends)"
+
+  ensure_rootfs
   WORK=$(mktemp -d /var/tmp/execmond-package-test.XXXXXX)
   trap teardown EXIT
   trap 'printf "run-package-test: unexpected failure at line %s: %s\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
   trap 'exit 130' INT TERM
-
-  local version upgrade_version deb upgrade_deb
-  version=$(awk -F'"' '$1 == "set(CPACK_PACKAGE_VERSION " { print $2; exit }' "$build/CPackConfig.cmake")
-  [[ -n $version ]] || die "no CPACK_PACKAGE_VERSION in $build/CPackConfig.cmake"
-  # What a rebuild for the next release would be: the same tree, a higher version.
-  upgrade_version="$version+upgrade1"
-  deb=$(build_package "$build" "$WORK/package")
-  upgrade_deb=$(build_package "$build" "$WORK/package-upgrade" "$upgrade_version")
-  [[ $(basename "$deb") == execmond_"${version}"_*.deb ]] || die "unexpected package name $(basename "$deb")"
-  log "packages: $(basename "$deb"), $(basename "$upgrade_deb")"
-  check_lintian "$deb"
 
   prepare_root
   stage_packages "$deb" "$upgrade_deb"

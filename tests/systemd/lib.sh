@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shell shared by the tests that boot a Debian root under a real systemd in
 # systemd-nspawn (tests/systemd/run-systemd-test.sh, tests/package/run-package-test.sh):
@@ -7,9 +8,7 @@
 #
 # Sourced, not run. The test sets, before sourcing:
 #   TEST_NAME    "systemd-test", "package-test": the prefix of its summary line
-#   SUITE        the Debian suite to debootstrap (bookworm)
-#   CACHE        where the rootfs is kept between runs; STAMP_NAME: the file in it that
-#                lists the packages it holds
+#   SUITE        the Debian release of the root (bookworm, trixie)
 #   MACHINE      the container's name
 #   CONFIG_FILE  the configuration whose listen address metrics_url() scrapes
 # and calls `trap teardown EXIT` once WORK (its scratch directory) is made.
@@ -38,6 +37,11 @@ die() {
   exit 2
 }
 
+# The cached roots, their overlays and the mirror: packaging/debian-root.sh, shared with
+# the package builds.
+# shellcheck source=packaging/debian-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../packaging/debian-root.sh"
+
 # --- Preconditions ---------------------------------------------------------------------
 
 need_tools() {
@@ -54,87 +58,19 @@ need_tools() {
   fi
 }
 
-# The mirror the host's APT uses for Debian itself (not -security, not third parties).
-debian_mirror() {
-  if [[ -n "${EXECMOND_DEBIAN_MIRROR:-}" ]]; then
-    echo "$EXECMOND_DEBIAN_MIRROR"
-    return
-  fi
-  local mirror
-  mirror=$(
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-      2>/dev/null | awk -v suite="$SUITE" '
-      # One-line format: deb [options] URI SUITE COMPONENTS...
-      $1 == "deb" { line = $0; gsub(/\[[^]]*\]/, "", line); split(line, f, /[[:space:]]+/)
-                    if (f[3] == suite && f[2] !~ /security/) { print f[2]; exit } }
-      # deb822 format: a stanza of Types/URIs/Suites lines, ended by a blank line.
-      /^URIs:/   { uris = $2 }
-      /^Suites:/ { for (j = 2; j <= NF; j++) if ($j == suite) hit = 1 }
-      /^[[:space:]]*$/ { if (hit && uris !~ /security/) { print uris; exit } uris = ""; hit = 0 }
-      END { if (hit && uris !~ /security/) print uris }' | head -n1
-  )
-  echo "${mirror:-http://deb.debian.org/debian}"
-}
+remove_tree() { debian_root_remove_tree "$@"; }
 
 # --- The cached rootfs -----------------------------------------------------------------
 
-# rm -rf that first unmounts whatever an interrupted debootstrap or container left
-# mounted inside (proc, sys, an overlay), and never crosses into another file system.
-remove_tree() {
-  local dir=$1 target
-  [[ -e $dir ]] || return 0
-  dir=$(readlink -f "$dir")
-  while read -r target; do
-    umount --lazy "$target" 2>/dev/null || true
-  done < <(awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts | sort -r)
-  rm -rf --one-file-system "$dir"
-}
-
-# Reuses the cached rootfs if it holds every package in $@; otherwise builds a new one
-# next to it and swaps it in, so an interrupted build never leaves a half rootfs cached.
+# The cached root of SUITE for this host's architecture: the "base" set (an init, a bus,
+# curl) plus the packages in $@, made once by debian-root.sh, into CACHE. The run holds a
+# shared lock on it, so that no rebuild swaps it away under the run's overlay.
 ensure_rootfs() {
-  local wanted=("$@") have pkg stale=0
-  mkdir -p "$(dirname "$CACHE")"
-  exec {lock_fd}>"$CACHE.lock"
-  flock "$lock_fd"
-  if [[ -f "$CACHE/$STAMP_NAME" ]]; then
-    have=$(<"$CACHE/$STAMP_NAME")
-    for pkg in "${wanted[@]}"; do
-      grep -qxF "$pkg" <<<"$have" || stale=1
-    done
-    if ((!stale)); then
-      log "using the cached rootfs $CACHE"
-      exec {lock_fd}>&-
-      return
-    fi
-    log "the cached rootfs lacks packages this binary needs: rebuilding it"
-  fi
-  local mirror new="$CACHE.new" include
-  mirror=$(debian_mirror)
-  log "building a Debian $SUITE rootfs in $CACHE from $mirror (once; takes a minute or two)"
-  remove_tree "$new"
-  include=$(IFS=,; echo "${wanted[*]}")
-  # In the background so that an interrupted run stops it too, instead of leaving it
-  # writing into the next run's tree.
-  debootstrap --variant=minbase --include="$include" "$SUITE" "$new" "$mirror" \
-    >"$new.log" 2>&1 &
-  local debootstrap_pid=$! rc=0
-  trap 'kill "$debootstrap_pid" 2>/dev/null; wait "$debootstrap_pid" || true; remove_tree "$new"; exit 130' INT TERM
-  wait "$debootstrap_pid" || rc=$?
-  trap - INT TERM
-  if ((rc)); then
-    tail -n 20 "$new.log" >&2
-    die "debootstrap failed (exit $rc; full log: $new.log)"
-  fi
-  # A fresh machine id at each boot, a name to recognise in logs, no stale apt lists.
-  : >"$new/etc/machine-id"
-  echo execmond-test >"$new/etc/hostname"
-  rm -rf "$new/var/lib/apt/lists/"* "$new/var/cache/apt/archives/"*.deb
-  printf '%s\n' "${wanted[@]}" >"$new/$STAMP_NAME"
-  remove_tree "$CACHE"
-  rm -f "$new.log"
-  mv "$new" "$CACHE"
-  exec {lock_fd}>&-
+  local with
+  with=$(IFS=,; echo "$*")
+  debian_root_ensure "$SUITE" "$(dpkg --print-architecture)" base "$with"
+  CACHE=$DEBIAN_ROOT
+  debian_root_hold
 }
 
 # --- One run's container ---------------------------------------------------------------
@@ -142,14 +78,7 @@ ensure_rootfs() {
 # The run's root: an overlay on the cached rootfs (the cache stays pristine), or a copy
 # where overlayfs is not available.
 prepare_root() {
-  mkdir -p "$WORK/upper" "$WORK/overlay-work" "$WORK/root"
-  if mount -t overlay overlay \
-    -o "lowerdir=$CACHE,upperdir=$WORK/upper,workdir=$WORK/overlay-work" "$WORK/root" 2>/dev/null; then
-    OVERLAY_MOUNTED=1
-  else
-    log "overlayfs unavailable: copying the rootfs"
-    cp -a "$CACHE/." "$WORK/root/"
-  fi
+  OVERLAY_MOUNTED=$(debian_root_overlay "$WORK")
 }
 
 boot_container() {
@@ -190,8 +119,11 @@ boot_container() {
         pass "the container booted (system state: $state)"
         return
         ;;
-      maintenance | stopping | offline) break ;;
+      maintenance | stopping) break ;;
     esac
+    # "offline" is also what systemctl says in the instant before PID 1 has made
+    # /run/systemd/system: only past the first 10 s is it an answer.
+    [[ $state == offline ]] && ((i >= 50)) && break
     kill -0 "$NSPAWN_PID" 2>/dev/null || fail "the container stopped while booting"
     sleep 0.2
   done
@@ -373,6 +305,7 @@ find_execmond() {
       EXECMOND_HOST_PID=$pid
       return 0
     fi
-  done < <(grep -l "^NSpid:.*[[:space:]]$main_pid\$" /proc/[0-9]*/status 2>/dev/null)
+  # grep exits 2 when a process ends while it reads: not an error here.
+  done < <(grep -l "^NSpid:.*[[:space:]]$main_pid\$" /proc/[0-9]*/status 2>/dev/null || true)
   fail "cannot find execmond (pid $main_pid in the container) on the host"
 }

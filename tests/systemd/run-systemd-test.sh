@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Boots a Debian 12 container under a real systemd with execmond installed and enabled
+# SPDX-License-Identifier: Apache-2.0
+# Boots a container of the host's Debian release (12 or 13: the binary and the packages
+# of its libraries come from the host) under a real systemd with execmond installed and enabled
 # the way a package installs it, and proves what the unit promises:
 #   - the service reaches active (running), which for Type=notify means READY=1 was sent
 #     after the BPF programs were attached and /metrics was bound;
@@ -19,22 +21,21 @@
 #   with "systemd-test: N passed, M failed"; exit 0 only if every check passed, 1 if one
 #   failed, 2 if the test could not run. The container is torn down in every case.
 # Environment:
-#   EXECMOND_ROOTFS_CACHE   where the Debian rootfs is kept between runs
-#                           (default /var/cache/execmond-test/rootfs); never modified by a
-#                           test run, rebuilt when the binary needs a package it lacks
-#   EXECMOND_DEBIAN_MIRROR  mirror for debootstrap (default: the host's APT bookworm source)
+#   EXECMOND_ROOTS_CACHE    where packaging/debian-root.sh keeps its roots (default
+#                           /var/cache/execmond-test/roots): this test's is the release's
+#                           "base" set plus the packages of the binary's libraries; never
+#                           modified by a test run, rebuilt when that package set changes
+#   EXECMOND_DEBIAN_MIRROR  mirror for debootstrap (default: the host's APT Debian source)
 #   EXECMOND_TEST_KEEP=1    keep the run's work directory (console log, overlay) on exit
 set -Eeuo pipefail
 
-readonly SUITE=bookworm
-# Always in the rootfs: an init, a bus for systemctl, curl to scrape /metrics.
-readonly BASE_PACKAGES=(systemd systemd-sysv dbus curl)
+# The host's release: the root gets the packages that hold the host binary's libraries.
+SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+readonly SUITE
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly SOURCE_DIR
 readonly UNIT_TEMPLATE="$SOURCE_DIR/packaging/systemd/execmond.service.in"
 readonly CONFIG_FILE="$SOURCE_DIR/config/execmond.yaml"
-readonly CACHE="${EXECMOND_ROOTFS_CACHE:-/var/cache/execmond-test/rootfs}"
-readonly STAMP_NAME=.execmond-test-rootfs   # inside the rootfs: the packages it holds
 # What `bpftool prog show` calls execmond's programs.
 readonly PROGRAM_NAME_PATTERN='^handle_(exec|exit)'
 # `comm` of the probe processes: unique per run, at most 15 characters.
@@ -318,9 +319,13 @@ main() {
   ((EUID == 0)) || die "must run as root (debootstrap, systemd-nspawn, bpftool)"
   [[ -f $CONFIG_FILE ]] || die "$CONFIG_FILE: missing"
   [[ -f $UNIT_TEMPLATE ]] || die "$UNIT_TEMPLATE: missing"
+  case $SUITE in
+    bullseye | bookworm | trixie) ;;
+    *) die "the host is not Debian 11, 12 or 13 (VERSION_CODENAME '$SUITE' in /etc/os-release)" ;;
+  esac
   need_tools
 
-  PACKAGES=("${BASE_PACKAGES[@]}")
+  PACKAGES=()
   find_runtime_packages "$binary"
   local packages
   mapfile -t packages < <(printf '%s\n' "${PACKAGES[@]}" | sort -u)

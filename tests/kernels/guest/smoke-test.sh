@@ -3,7 +3,8 @@
 #   kt_mode=boot|smoke          boot: only prove the VM runs; smoke: test execmond
 #   kt_storage=yes|no           whether execmond must choose its task-storage programs
 #   kt_scripts=hook|proc        how it must identify a script's file (kernel hook or /proc)
-#   kt_cases=default,no-storage runs, each with a fresh daemon (see kernels.list)
+#   kt_cases=default,no-storage runs, each with a fresh daemon (see kernels.list);
+#                               storm is the default run plus a storm of execs
 # Prints one "EXECMOND-KERNEL-CASE:" line per run and one "EXECMOND-KERNEL-TEST:" line.
 
 readonly PORT=9717
@@ -16,6 +17,9 @@ readonly RENAMED_COMM=kt_renamed # what a $COMM process renames itself to
 readonly SCRIPT=kt_script.sh # run through a symlink and "..": /kt/link/../../real/$SCRIPT
 # The script's real file, and what folding the caller's string lexically would name.
 readonly SCRIPT_REAL=/kt/real/$SCRIPT SCRIPT_FOLDED=/real/$SCRIPT
+readonly STORM_COMM=kt_storm # the storm case's processes
+readonly STORM_EXECS=300
+STORM=0 # execs of $STORM_COMM the current case runs
 readonly READY_TIMEOUT=150 # seconds; loading and verifying under TCG is slow
 readonly SETTLE_TIMEOUT=30
 readonly STOP_TIMEOUT=30
@@ -54,7 +58,7 @@ dump_daemon_log() {
 # The samples the checks read (histogram buckets left out) and the build's identity.
 dump_metrics() {
   echo "----- /metrics samples for $COMM, $THREAD_COMM and the daemon -----"
-  grep -E "comm=\"($COMM|$THREAD_COMM|$STRAY_COMM|$SCRIPT)\"|^execmond_events_lost|^execmond_build_info" /tmp/metrics |
+  grep -E "comm=\"($COMM|$THREAD_COMM|$STRAY_COMM|$SCRIPT|$STORM_COMM)\"|^execmond_events_lost|^execmond_build_info" /tmp/metrics |
     grep -v '_bucket{'
   echo "----- end of samples -----"
 }
@@ -97,6 +101,14 @@ run_workload() {
       { echo "the renaming $COMM failed"; return 1; }
     RENAMES=1
   fi
+  # The storm: back-to-back execs, each exiting 0 at once.
+  STORM_RUNS=0
+  if [ "$STORM" -gt 0 ] && [ -x /usr/bin/execmond_workload ]; then
+    while [ "$STORM_RUNS" -lt "$STORM" ]; do
+      /kt/$STORM_COMM || { echo "$STORM_COMM failed"; return 1; }
+      STORM_RUNS=$((STORM_RUNS + 1))
+    done
+  fi
   for run in "$@"; do
     want=${run%%|*}
     args=${run#*|}
@@ -124,9 +136,17 @@ expected_renamed_exits() {
   if [ "$storage" = yes ] || [ "$RENAMES" = 0 ]; then echo absent; else echo "$RENAMES"; fi
 }
 
+# What the storm must have counted: each of its execs and exits, or no series at all.
+expected_storm() {
+  if [ "$STORM_RUNS" = 0 ]; then echo absent; else echo "$STORM_RUNS"; fi
+}
+
 check_counts() {
   failures=""
   for check in \
+    "execmond_execs_total comm=\"$STORM_COMM\" =$(expected_storm)" \
+    "execmond_exits_total comm=\"$STORM_COMM\" =$(expected_storm)" \
+    "execmond_exits_nonzero_total comm=\"$STORM_COMM\" =$([ "$STORM_RUNS" = 0 ] && echo absent || echo 0)" \
     "execmond_execs_total comm=\"$COMM\" =$((5 + RENAMES))" \
     "execmond_exits_total comm=\"$COMM\" =$(expected_exits)" \
     "execmond_exits_total comm=\"$RENAMED_COMM\" =$(expected_renamed_exits)" \
@@ -252,7 +272,9 @@ run_case() {
     "lost=$(metric execmond_events_lost_total)" \
     "exec_failures=$(metric execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\")" \
     "unexpected=$(metric execmond_unexpected_execs_total comm=\"$STRAY_COMM\" path=\"/kt/$STRAY_COMM\")" \
-    "script=$(metric execmond_unexpected_execs_total comm=\"$SCRIPT\" path=\"$(script_path)\")"
+    "script=$(metric execmond_unexpected_execs_total comm=\"$SCRIPT\" path=\"$(script_path)\")" \
+    "storm_execs=$(metric execmond_execs_total comm=\"$STORM_COMM\")" \
+    "storm_exits=$(metric execmond_exits_total comm=\"$STORM_COMM\")"
 
   reason=""
   [ "$storage" = "$expect_storage" ] ||
@@ -285,6 +307,7 @@ chmod 755 "$SCRIPT_REAL"
 if [ -x /usr/bin/execmond_workload ]; then
   ln -s /usr/bin/execmond_workload /kt/$COMM
   ln -s /usr/bin/execmond_workload /kt/$FAIL_COMM
+  ln -s /usr/bin/execmond_workload /kt/$STORM_COMM
   workload="execmond_workload"
 else
   cp /kt/kt_probe.sh /kt/$COMM
@@ -298,9 +321,10 @@ failed=""
 # run_named_case NAME: a case of kernels.list, mapped to run_case's arguments.
 run_named_case() {
   case "$1" in
-    default) run_case default "$expect" "$expect_scripts_default" ;;
+    default) STORM=0 && run_case default "$expect" "$expect_scripts_default" ;;
+    storm) STORM=$STORM_EXECS && run_case storm "$expect" "$expect_scripts_default" ;;
     # The hook keeps its sightings in task storage: without it, /proc.
-    no-storage) run_case no-storage no proc EXECMOND_DISABLE_TASK_STORAGE=1 ;;
+    no-storage) STORM=0 && run_case no-storage no proc EXECMOND_DISABLE_TASK_STORAGE=1 ;;
     *) echo "unknown case $1" >/tmp/reason && return 1 ;;
   esac
 }
