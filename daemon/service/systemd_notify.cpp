@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "service/systemd_notify.h"
 
 #include <spdlog/spdlog.h>

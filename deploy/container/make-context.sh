@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Gathers the build context of deploy/container/Containerfile: a rootfs/ holding the
 # execmond binary, every shared library ldd says it loads (at the same paths, symlinks
 # resolved), the dynamic loader, and the default configuration. What the binary does not

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds execmond's container images for amd64 and arm64 (deploy/container: FROM scratch,
 # no registry, the portable binary and its C library) with Debian's podman, published
 # locally as one multi-arch manifest (deploy/container/build-manifest.sh); checks the

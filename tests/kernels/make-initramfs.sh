@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the busybox initramfs the test VMs boot.
 #
 #   make-initramfs.sh OUTPUT [EXECMOND [WORKLOAD]]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Boot Debian's cloud kernels under qemu (TCG) and run execmond's smoke test in each.
 #
 #   run-kernel-tests.sh [--boot-only] [--kernels NAME,...] BUILD_DIR

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The smoke test, run by /init inside the VM. Settings come from the kernel command line:
 #   kt_mode=boot|smoke          boot: only prove the VM runs; smoke: test execmond
 #   kt_storage=yes|no           whether execmond must choose its task-storage programs
