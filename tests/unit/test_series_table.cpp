@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "events/comm_filter.h"
@@ -15,6 +17,17 @@
 
 namespace {
 
+// The series a reader sees, in order: (labels, stats) of each.
+template <typename Table>
+auto series_of(const Table& table) {
+  using Labels = std::decay_t<decltype(table.overflow_labels())>;
+  using Stats = std::decay_t<decltype(table.overflow())>;
+  std::vector<std::pair<const Labels*, const Stats*>> series;
+  table.read().for_each(
+      [&](const Labels& labels, const Stats& stats) { series.emplace_back(&labels, &stats); });
+  return series;
+}
+
 using execmond::CommFilter;
 using execmond::CommLabel;
 using execmond::CommName;
@@ -23,7 +36,10 @@ using CommStats = execmond::ProcessStats;
 struct CommTable : execmond::SeriesTable<CommName, CommStats, CommLabel, CommFilter> {
   CommTable(std::size_t max_series, CommFilter filter)
       : SeriesTable(max_series, max_series, std::move(filter)) {}
-  std::string_view series_label(std::size_t index) const { return series_labels(index).view(); }
+  std::string_view series_label(std::size_t index) const {
+    return series_of(*this).at(index).first->view();
+  }
+  const CommStats& series(std::size_t index) const { return *series_of(*this).at(index).second; }
 };
 
 CommStats* stats(CommTable& table, const std::string& name) {
@@ -240,8 +256,8 @@ TEST_CASE("composite keys: one series per combination, the bound over all of the
   CHECK(std::set<CommStats*>{sh_a, sh_b, ls_a}.size() == 3);
   CHECK(table.stats_for_event({CommName("sh"), 1}) == sh_a);
   REQUIRE(table.series_count() == 3);
-  CHECK(table.series_labels(1).comm.view() == "sh");
-  CHECK(table.series_labels(1).unit == "u2");
+  CHECK(series_of(table).at(1).first->comm.view() == "sh");
+  CHECK(series_of(table).at(1).first->unit == "u2");
   table.stats_for_event({CommName("ls"), 2});
   CHECK(table.stats_for_event({CommName("ls"), 3}) == &table.overflow());
   CHECK(table.stats_for_event({CommName("cat"), 1}) == &table.overflow());
@@ -269,8 +285,8 @@ TEST_CASE("apply: bounds and filters change, counters stay", "[series_table][rel
   CHECK(table.stats_for_event(CommName("a")) == nullptr);
   CHECK(table.stats_for_event(CommName("b")) == b);
   REQUIRE(table.series_count() == 3);
-  CHECK(table.series_labels(0).view() == "a");
-  CHECK(table.series(0).execs.value() == 7);
+  CHECK(series_of(table).at(0).first->view() == "a");
+  CHECK(series_of(table).at(0).second->execs.value() == 7);
 
   // Lowered below the series in use: they keep counting, new names overflow.
   table.apply(1, CommFilter());
