@@ -410,3 +410,56 @@ TEST_CASE("unit and container labels: one series per combination, bounded, filte
   CHECK(counter(families, "execmond_execs_total", labels("sh", "nginx.service", "")) == 2);
   CHECK(gauge(families, "execmond_comm_series_limit") == 10);
 }
+
+TEST_CASE("series_ttl: a full table of idle names makes room for new ones",
+          "[process_metrics][ttl]") {
+  SeriesSettings o = options(3);
+  o.series_ttl = std::chrono::seconds(60);
+  ProcessMetrics metrics(o);
+  const auto start = ProcessMetrics::Clock::now();
+  metrics.maintain(start);
+  for (const char* name : {"ci-job-1", "ci-job-2", "ci-job-3"}) {
+    metrics.record_exec(CommName(name));
+    metrics.record_exit(CommName(name), exited(0), kMs);
+  }
+  // Full: a new name counts under the overflow series.
+  metrics.record_exec(CommName("web"));
+  auto families = execmond::testing::collect_families(metrics);
+  CHECK(counter(families, "execmond_execs_total", comm("execmond_overflow")) == 1);
+  CHECK(counter(families, "execmond_comm_series_expired_total", {}) == 0);
+
+  // A minute later nothing has changed; a second more and the three are idle past it.
+  metrics.maintain(start + std::chrono::seconds(30));
+  metrics.record_exec(CommName("ci-job-3"));  // seen again: it stays
+  metrics.maintain(start + std::chrono::seconds(60));
+  CHECK(gauge(execmond::testing::collect_families(metrics), "execmond_comm_series") == 3);
+  metrics.maintain(start + std::chrono::seconds(61));
+  families = execmond::testing::collect_families(metrics);
+  CHECK(gauge(families, "execmond_comm_series") == 1);
+  CHECK(counter(families, "execmond_comm_series_expired_total", {}) == 2);
+  CHECK(find(families, "execmond_execs_total", comm("ci-job-1")) == nullptr);
+  CHECK(find(families, "execmond_process_duration_seconds", comm("ci-job-2")) == nullptr);
+  CHECK(counter(families, "execmond_execs_total", comm("ci-job-3")) == 2);
+
+  // New names get series of their own; the overflow series keeps its counts and counts
+  // what still does not fit.
+  metrics.record_exec(CommName("web"));
+  metrics.record_exec(CommName("db"));
+  metrics.record_exec(CommName("cache"));
+  families = execmond::testing::collect_families(metrics);
+  CHECK(counter(families, "execmond_execs_total", comm("web")) == 1);
+  CHECK(counter(families, "execmond_execs_total", comm("db")) == 1);
+  CHECK(counter(families, "execmond_execs_total", comm("execmond_overflow")) == 2);
+  CHECK(counter(families, "execmond_comm_overflow_events_total", {}) == 2);
+  CHECK(gauge(families, "execmond_comm_series") == 3);
+  // The text says so too, and stays valid.
+  CHECK_THAT(exposition(metrics),
+             Catch::Contains("execmond_comm_series_expired_total 2\n") &&
+                 !Catch::Contains("ci-job-1"));
+
+  // series_ttl: 0 by reload: nothing is removed any more.
+  o.series_ttl = std::chrono::seconds(0);
+  metrics.apply(o);
+  metrics.maintain(start + std::chrono::hours(1000));
+  CHECK(gauge(execmond::testing::collect_families(metrics), "execmond_comm_series") == 3);
+}
