@@ -127,27 +127,31 @@ std::uint64_t ProtobufWriter::native(const NativeHistogram& histogram) {
 }
 
 void ProtobufWriter::end_metric() {
-  wire::put_length_delimited(metrics_, wire::family::kMetric, metric_.size());
-  metrics_ += metric_;
+  if (metrics_.empty() || metrics_.back().size() + metric_.size() + 10 > kBlock) {
+    metrics_.emplace_back();
+    metrics_.back().reserve(kBlock);
+  }
+  std::string& block = metrics_.back();
+  const std::size_t before = block.size();
+  wire::put_length_delimited(block, wire::family::kMetric, metric_.size());
+  block += metric_;
+  metrics_size_ += block.size() - before;
   metric_.clear();
 }
 
 void ProtobufWriter::flush_family() {
-  if (!metrics_.empty()) {
+  if (metrics_size_ > 0) {
     std::string length;
-    wire::put_varint(length, head_.size() + metrics_.size());
+    wire::put_varint(length, head_.size() + metrics_size_);
     sink_.write(length);
     sink_.write(head_);
-    sink_.write(metrics_);
+    for (const std::string& block : metrics_) sink_.write(block);
   }
   head_.clear();
   metrics_.clear();
+  metrics_size_ = 0;
 }
 
-void ProtobufWriter::finish() {
-  flush_family();
-  // The largest family's buffer is not needed again until the next render.
-  std::string().swap(metrics_);
-}
+void ProtobufWriter::finish() { flush_family(); }
 
 }  // namespace execmond::http

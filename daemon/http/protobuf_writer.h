@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/byte_sink.h"
 #include "metrics/metric_writer.h"
@@ -21,6 +22,8 @@ namespace execmond::http {
 // scraper without native histogram support reads the classic ones.
 class ProtobufWriter final : public MetricWriter {
  public:
+  static constexpr std::size_t kBlock = 64 * 1024;
+
   explicit ProtobufWriter(ByteSink& sink);
   void family(std::string_view name, MetricType type, std::string_view help) override;
   void sample(const LabelSet& labels, double value) override;
@@ -37,8 +40,11 @@ class ProtobufWriter final : public MetricWriter {
 
   ByteSink& sink_;
   MetricType type_ = MetricType::kGauge;
-  std::string head_;       // the family's name, help and type fields
-  std::string metrics_;    // its Metric fields so far
+  std::string head_;  // the family's name, help and type fields
+  // Its Metric fields so far, in blocks of about kBlock: a family of megabytes grows
+  // without being copied into ever larger strings (which would need twice its size).
+  std::vector<std::string> metrics_;
+  std::size_t metrics_size_ = 0;
   std::string metric_;     // the Metric being encoded
   std::string histogram_;  // the Histogram being encoded
   std::string native_;     // its native fields
