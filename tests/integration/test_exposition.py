@@ -18,6 +18,8 @@ import pytest
 
 from conftest import Metrics, free_port, require_tool
 
+DASHBOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                         "grafana", "execmond-dashboard.json")
 PROTOBUF = ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
             "encoding=delimited")
 
@@ -110,14 +112,18 @@ def test_native_histogram_is_stored_as_native_and_agrees_with_the_classic_bucket
     native = prometheus_factory("native", d.port, native=True)
     classic = prometheus_factory("classic", d.port, native=False)
     comm = workload.name("h")
+    selector = f'execmond_process_duration_seconds{{comm="{comm}"}}'
     # A known distribution: 20 lifetimes of 30 ms, 20 of 300 ms, 10 of 2 s; 3 killed.
-    jobs = ([(comm, ["--sleep-ms", 30])] * 20 + [(comm, ["--sleep-ms", 300])] * 20 +
+    # Ten of them first, scraped by both, so that rate() over the range sees an increase.
+    workload.run_parallel([(comm, ["--sleep-ms", 30])] * 10)
+    native.wait_until(selector, lambda r: r and r[0]["histogram"][1]["count"] == "10")
+    classic.wait_until(f'execmond_exits_total{{comm="{comm}"}}',
+                       lambda r: r and r[0]["value"][1] == "10")
+    jobs = ([(comm, ["--sleep-ms", 30])] * 10 + [(comm, ["--sleep-ms", 300])] * 20 +
             [(comm, ["--sleep-ms", 2000])] * 7 +
             [(comm, ["--sleep-ms", 2000, "--signal", int(signal.SIGKILL)])] * 3)
     workload.run_parallel(jobs)
     d.wait_for(lambda m: m.get("execmond_exits_total", comm=comm) == 50)
-
-    selector = f'execmond_process_duration_seconds{{comm="{comm}"}}'
     stored = native.wait_until(
         selector, lambda r: r and "histogram" in r[0] and r[0]["histogram"][1]["count"] == "50")
     histogram = stored[0]["histogram"][1]
@@ -163,6 +169,46 @@ def test_native_histogram_is_stored_as_native_and_agrees_with_the_classic_bucket
     for p in (native, classic):
         up = p.query('up{job="execmond"}')
         assert up and up[0]["value"][1] == "1", p.output()
+
+    # The dashboard's lifetime panels on both: the quantile panels read either kind, the
+    # heatmap the classic buckets, the native panel the native histogram.
+    panels = dashboard_queries({"$job": "execmond", "$instance": ".*", "$comm": comm,
+                                "$__rate_interval": "1m", "$topk": "10"})
+    expected = {  # panel title: (results on the native Prometheus, on the classic one)
+        "Lifetime distribution": (False, True),
+        "Lifetime quantiles": (True, True),
+        "Median lifetime by name (top $topk by exits)": (True, True),
+        "Lifetime p90 by name, native histograms (top $topk by exits)": (True, False),
+    }
+    for title, wanted in expected.items():
+        for p, want in zip((native, classic), wanted):
+            for expr in panels[title]:
+                values = [float(r["value"][1]) for r in p.query(expr)]
+                assert bool(values) == want, (title, p.directory, expr, values)
+                assert all(v == v for v in values), (title, expr, values)  # no NaN
+                assert not want or any(v > 0 for v in values), (title, expr, values)
+
+
+def dashboard_queries(variables):
+    """{panel title: [its queries, variables filled in]} of the Grafana dashboard."""
+    with open(DASHBOARD) as f:
+        dashboard = json.load(f)
+
+    def panels(items):
+        for p in items:
+            yield p
+            yield from panels(p.get("panels", []))
+
+    queries = {}
+    for p in panels(dashboard["panels"]):
+        exprs = []
+        for target in p.get("targets", []):
+            expr = target["expr"]
+            for name, value in variables.items():
+                expr = expr.replace(name, value)
+            exprs.append(expr)
+        queries[p["title"]] = exprs
+    return queries
 
 
 def test_protobuf_and_text_carry_the_same_numbers(daemon_factory, workload):
