@@ -2,10 +2,9 @@
 // protobuf exposition next to the classic buckets of duration_buckets.h.
 #pragma once
 
-#include <array>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace execmond::native_buckets {
 
@@ -28,16 +27,24 @@ inline constexpr std::size_t kBucketCount = kLastIndex - kFirstIndex + 1;
 // Counted per series: the zero bucket (slot 0), then bucket kFirstIndex + slot - 1.
 inline constexpr std::size_t kSlots = kBucketCount + 1;
 
-// The slot a lifetime counts in. As Prometheus' client_golang does it: split the value
-// into a fraction in [0.5, 1) and a power of two, and place the fraction among the
-// schema's bounds (the same constants, so a value on a bound lands where Prometheus
-// expects it).
+// The significand bits of 2 x 0.7071067811865475, the bound between the two buckets of
+// a power of two in Prometheus' own tables (client_golang's nativeHistogramBounds[1]).
+inline constexpr std::uint64_t kHalfwaySignificand = 0x6a09e667f3bccULL;
+inline constexpr std::uint64_t kSignificandMask = (std::uint64_t{1} << 52) - 1;
+
+// The slot a lifetime counts in, on the hot path: no call, no loop. As client_golang
+// does it: the value is a fraction in [0.5, 1) times a power of two, and the fraction is
+// placed among the schema's bounds; the same constants, so a value on a bound lands
+// where Prometheus expects it. Read here from the bits of the double (a normal number:
+// it exceeds the zero threshold), where fraction = 1.significand / 2.
 inline std::size_t slot(std::uint64_t lifetime_ns) {
-  const double seconds = static_cast<double>(lifetime_ns) / 1e9;
+  const double seconds = static_cast<double>(lifetime_ns) / 1e9;  // correctly rounded
   if (seconds <= kZeroThreshold) return 0;
-  int exponent = 0;
-  const double fraction = std::frexp(seconds, &exponent);
-  const std::int32_t within = fraction <= 0.5 ? 0 : fraction <= 0.7071067811865475 ? 1 : 2;
+  std::uint64_t bits;
+  std::memcpy(&bits, &seconds, sizeof bits);
+  const auto exponent = static_cast<std::int32_t>(bits >> 52) - 1022;  // frexp's
+  const std::uint64_t significand = bits & kSignificandMask;
+  const std::int32_t within = significand == 0 ? 0 : significand <= kHalfwaySignificand ? 1 : 2;
   std::int32_t index = within + (exponent - 1) * (1 << kSchema);
   if (index > kLastIndex) index = kLastIndex;
   return static_cast<std::size_t>(index - kFirstIndex) + 1;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -156,6 +157,28 @@ TEST_CASE("native buckets: a lifetime lands where Prometheus puts it", "[native]
   // Every slot is within the array.
   for (std::uint64_t ns = 1; ns < (std::uint64_t{1} << 62); ns = ns * 3 + 1)
     REQUIRE(slot(ns) < native_buckets::kSlots);
+
+  // The hot path reads the double's bits; client_golang's way (frexp, then the first
+  // bound not below the fraction) gives the same bucket for every value, on and around
+  // every bound.
+  const auto reference = [](std::uint64_t ns) -> std::int64_t {
+    const double seconds = static_cast<double>(ns) / 1e9;
+    if (seconds <= native_buckets::kZeroThreshold) return -1000;
+    int exponent = 0;
+    const double fraction = std::frexp(seconds, &exponent);
+    const int within = fraction <= 0.5 ? 0 : fraction <= 0.7071067811865475 ? 1 : 2;
+    return std::min<std::int64_t>(within + (exponent - 1) * 2, kLastIndex);
+  };
+  std::mt19937_64 random(3);
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint64_t ns = random() >> (random() % 64);
+    REQUIRE(index(ns) == reference(ns));
+  }
+  for (int k = -34; k <= 58; ++k) {
+    const auto bound = static_cast<std::uint64_t>(1e9 * std::pow(2.0, k / 2.0));
+    for (std::uint64_t ns = bound > 3 ? bound - 3 : 0; ns <= bound + 3; ++ns)
+      REQUIRE(index(ns) == reference(ns));
+  }
 }
 
 TEST_CASE("the protobuf exposition decodes to the counters and both histograms",
