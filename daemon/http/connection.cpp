@@ -131,29 +131,48 @@ void Connection::respond(Response response, Clock::time_point now) {
 }
 
 Connection::Io Connection::send(Clock::time_point now) {
-  const Io io = tls_ ? send_tls(now) : send_plain(now);
+  Io io;
+  try {
+    io = tls_ ? send_tls(now) : send_plain(now);
+  } catch (const std::exception&) {
+    return Io::kClosed;  // an exposition that does not inflate: nothing else to send
+  }
   if (io == Io::kDone) {
     ++requests_served_;
     response_.body.reset();
+    response_.exposition.reset();
     enter(Stage::kReading, now, received_.empty() ? kKeepAliveTimeout : kRequestHeadTimeout);
   }
   return io;
 }
 
+std::string_view Connection::unsent_body() {
+  if (response_.exposition) return response_.exposition->peek();
+  if (!response_.body) return {};
+  const std::size_t head_size = response_.head.size();
+  return std::string_view(*response_.body).substr(sent_ > head_size ? sent_ - head_size : 0);
+}
+
+void Connection::sent(std::size_t count, Clock::time_point now) {
+  const std::size_t head_size = response_.head.size();
+  const std::size_t into_head = sent_ < head_size ? std::min(count, head_size - sent_) : 0;
+  if (response_.exposition) response_.exposition->consume(count - into_head);
+  sent_ += count;
+  last_sent_ = now;
+  deadline_ = now + kWriteStallTimeout;  // progress: the client reads
+}
+
 Connection::Io Connection::send_plain(Clock::time_point now) {
   const std::string& head = response_.head;
-  const std::size_t body_size = response_.body ? response_.body->size() : 0;
-  while (sent_ < head.size() + body_size) {
+  while (true) {
     iovec parts[2];
     int count = 0;
     if (sent_ < head.size()) {
       parts[count++] = {const_cast<char*>(head.data() + sent_), head.size() - sent_};
     }
-    const std::size_t body_sent = sent_ > head.size() ? sent_ - head.size() : 0;
-    if (body_size > body_sent) {
-      parts[count++] = {const_cast<char*>(response_.body->data() + body_sent),
-                        body_size - body_sent};
-    }
+    const std::string_view body = unsent_body();
+    if (!body.empty()) parts[count++] = {const_cast<char*>(body.data()), body.size()};
+    if (count == 0) return Io::kDone;
     msghdr message{};
     message.msg_iov = parts;
     message.msg_iovlen = static_cast<std::size_t>(count);
@@ -162,29 +181,22 @@ Connection::Io Connection::send_plain(Clock::time_point now) {
       if (errno == EINTR) continue;
       return errno == EAGAIN ? Io::kWouldBlock : Io::kClosed;
     }
-    sent_ += static_cast<std::size_t>(written);
-    last_sent_ = now;
-    deadline_ = now + kWriteStallTimeout;  // progress: the client reads
+    sent(static_cast<std::size_t>(written), now);
   }
-  return Io::kDone;
 }
 
 Connection::Io Connection::send_tls(Clock::time_point now) {
   const std::string& head = response_.head;
-  const std::size_t body_size = response_.body ? response_.body->size() : 0;
-  while (sent_ < head.size() + body_size) {
-    const bool in_head = sent_ < head.size();
-    const char* data =
-        in_head ? head.data() + sent_ : response_.body->data() + (sent_ - head.size());
-    const std::size_t size = in_head ? head.size() - sent_ : body_size - (sent_ - head.size());
-    const TlsProgress progress = tls_->write(data, std::min<std::size_t>(size, 1 << 20));
+  while (true) {
+    const std::string_view next =
+        sent_ < head.size() ? std::string_view(head).substr(sent_) : unsent_body();
+    if (next.empty()) return Io::kDone;
+    const TlsProgress progress =
+        tls_->write(next.data(), std::min<std::size_t>(next.size(), 1 << 20));
     if (progress.status == TlsProgress::Status::kWouldBlock) return Io::kWouldBlock;
     if (progress.status != TlsProgress::Status::kDone) return Io::kClosed;
-    sent_ += progress.bytes;
-    last_sent_ = now;
-    deadline_ = now + kWriteStallTimeout;
+    sent(progress.bytes, now);
   }
-  return Io::kDone;
 }
 
 void Connection::shut_down() {

@@ -66,6 +66,11 @@ class Connection {
   void enter(Stage stage, Clock::time_point now, Clock::duration timeout);
   Io send_plain(Clock::time_point now);
   Io send_tls(Clock::time_point now);
+  // The response's bytes not yet sent after the head: from its body, or the next ones
+  // its exposition cursor gives.
+  std::string_view unsent_body();
+  // `count` more bytes of head and body went out.
+  void sent(std::size_t count, Clock::time_point now);
 
   FileDescriptor fd_;
   std::uint64_t id_;

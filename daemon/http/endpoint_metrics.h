@@ -3,17 +3,17 @@
 // prometheus-cpp's exposer_* metrics. Written by the event loop, read by the renderer.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "metrics/metric_writer.h"
+
 namespace execmond::http {
 
-class EndpointMetrics : public prometheus::Collectable {
+class EndpointMetrics : public Collector {
  public:
   enum class Drop { kEvictedIdle, kEvictedIncomplete, kEvictedStalled, kRefused, kTimeout };
   static constexpr std::size_t kDropReasons = 5;
@@ -25,7 +25,7 @@ class EndpointMetrics : public prometheus::Collectable {
   void count_response(int status);
   void count_render() { increment(renders_); }
 
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   // The loop is the only writer: a relaxed load and store, no locked instruction.

@@ -21,7 +21,6 @@ constexpr std::uint64_t kListenerTag = 0;
 constexpr std::uint64_t kWakeTag = 1;
 // Descriptors kept for everything else the daemon holds (BPF maps and programs, logs).
 constexpr rlim_t kReservedDescriptors = 64;
-constexpr std::string_view kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
 
 std::size_t connection_capacity() {
   rlimit limit{};
@@ -73,13 +72,12 @@ MetricsServer::~MetricsServer() {
   thread_.join();
 }
 
-void MetricsServer::add_collectable(std::shared_ptr<prometheus::Collectable> collectable) {
-  renderer_.add(std::move(collectable));
+void MetricsServer::add_collector(std::shared_ptr<const Collector> collector) {
+  renderer_.add(std::move(collector));
 }
 
-void MetricsServer::remove_collectable(
-    const std::shared_ptr<prometheus::Collectable>& collectable) {
-  renderer_.remove(collectable);
+void MetricsServer::remove_collector(const std::shared_ptr<const Collector>& collector) {
+  renderer_.remove(collector);
 }
 
 void MetricsServer::reload(const std::optional<std::string>& web_config_file) {
@@ -332,7 +330,7 @@ void MetricsServer::route(Connection& connection, Request request, Clock::time_p
                    make_status_response(503, request.keep_alive, head_only, "Retry-After: 1\r\n"),
                    now);
   }
-  connection.awaited_cycle = renderer_.request(request.accepts_gzip);
+  connection.awaited_cycle = renderer_.request(negotiate_format(request.accept));
   connection.await(Connection::Stage::kRendering, std::move(request), now);
 }
 
@@ -365,40 +363,44 @@ void MetricsServer::on_wake(Clock::time_point now) {
 void MetricsServer::serve_exposition(Clock::time_point now) {
   const std::shared_ptr<const Exposition> exposition = renderer_.latest();
   if (!exposition) return;
-  if (exposition->cycle != last_counted_render_) {
+  if (exposition->cycle() != last_counted_render_) {
     endpoint_metrics_->count_render();
-    last_counted_render_ = exposition->cycle;
+    last_counted_render_ = exposition->cycle();
   }
   std::vector<Connection*> ready;
   for (auto& [id, connection] : connections_) {
     if (connection->stage() == Connection::Stage::kRendering &&
-        connection->awaited_cycle <= exposition->cycle) {
+        connection->awaited_cycle <= exposition->cycle()) {
       ready.push_back(connection.get());
     }
   }
   for (Connection* connection : ready) {
     const Request& request = connection->request();
-    ResponseOptions options;
-    options.content_type = kExpositionType;
-    options.keep_alive = request.keep_alive;
-    options.head_only = request.method == Method::kHead;
-    // Identity when this render was not compressed (a gzip scrape served by a later render
-    // than the one it joined): Content-Encoding is the server's choice.
-    const bool gzip = request.accepts_gzip && exposition->has_gzip;
-    options.extra_headers =
-        gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "Vary: Accept-Encoding\r\n";
-    if (exposition->failed) {
+    const ExpositionFormat format = negotiate_format(request.accept);
+    if (exposition->failed()) {
       respond(*connection, make_status_response(500, false), now);
+    } else if (!exposition->has(format)) {
+      // A later render than the one it waited for, made for other scrapes' formats.
+      connection->awaited_cycle = renderer_.request(format);
+      continue;
     } else {
-      // Aliasing pointers: every scrape of this render shares its bytes.
-      std::shared_ptr<const std::string> body(exposition,
-                                              gzip ? &exposition->gzip : &exposition->text);
-      respond(*connection, make_response(options, std::move(body)), now);
+      ResponseOptions options;
+      options.content_type = content_type(format);
+      options.keep_alive = request.keep_alive;
+      options.head_only = request.method == Method::kHead;
+      options.extra_headers = request.accepts_gzip
+                                  ? "Content-Encoding: gzip\r\nVary: Accept, Accept-Encoding\r\n"
+                                  : "Vary: Accept, Accept-Encoding\r\n";
+      // Every scrape of this render reads the same stored bytes through its own cursor.
+      respond(*connection,
+              make_response(options, std::make_unique<ExpositionCursor>(exposition, format,
+                                                                        request.accepts_gzip)),
+              now);
     }
     drive(*connection, now);
   }
-  // The connections hold what they still send; nobody else needs these megabytes.
-  renderer_.release(exposition->cycle);
+  // The connections hold what they still send; the renderer need not keep it.
+  renderer_.release(exposition->cycle());
 }
 
 void MetricsServer::sweep(Clock::time_point now) {

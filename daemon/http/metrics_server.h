@@ -3,8 +3,6 @@
 // delay anyone else's scrape. Rendering and bcrypt run on threads of their own.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -23,6 +21,7 @@
 #include "http/endpoint_security.h"
 #include "http/exposition_renderer.h"
 #include "http/listener.h"
+#include "metrics/metric_writer.h"
 #include "service/file_descriptor.h"
 
 namespace execmond::http {
@@ -35,9 +34,9 @@ class MetricsServer {
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  void add_collectable(std::shared_ptr<prometheus::Collectable> collectable);
-  // Returns once no scrape reads `collectable` any more.
-  void remove_collectable(const std::shared_ptr<prometheus::Collectable>& collectable);
+  void add_collector(std::shared_ptr<const Collector> collector);
+  // Returns once no scrape reads `collector` any more.
+  void remove_collector(const std::shared_ptr<const Collector>& collector);
 
   // /metrics answers 503 until then: the server binds (and reports a port in use) before
   // the programs are attached, but a scrape before they count would read as zeros.

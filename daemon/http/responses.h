@@ -5,13 +5,17 @@
 #include <string>
 #include <string_view>
 
+#include "http/exposition.h"
+
 namespace execmond::http {
 
 struct Response {
   int status = 200;
   std::string head;                         // status line, headers, blank line
   std::shared_ptr<const std::string> body;  // null: none (HEAD, or a bodiless status)
-  bool close = false;                       // close the connection once sent
+  // A scrape's body instead, read out of the shared exposition as it is sent.
+  std::unique_ptr<ExpositionCursor> exposition;
+  bool close = false;  // close the connection once sent
 };
 
 struct ResponseOptions {
@@ -23,6 +27,8 @@ struct ResponseOptions {
 };
 
 Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body);
+// The same with a scrape's body, `cursor.size()` bytes.
+Response make_response(const ResponseOptions& options, std::unique_ptr<ExpositionCursor> cursor);
 // A short text body saying what the status means ("Not Found\n").
 Response make_status_response(int status, bool keep_alive, bool head_only = false,
                               std::string_view extra_headers = {});

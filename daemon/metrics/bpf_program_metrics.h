@@ -4,12 +4,12 @@
 // two families are absent, and a dashboard can say why).
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "metrics/metric_writer.h"
 
 namespace execmond {
 
@@ -20,7 +20,7 @@ struct ProgramRunTime {
   std::uint64_t runs = 0;
 };
 
-class BpfProgramCollector : public prometheus::Collectable {
+class BpfProgramCollector : public Collector {
  public:
   // `enabled` and `read` ask the kernel at each scrape (ProcessProbes::has_program_stats,
   // program_stats); what they read must outlive every scrape: unregister this collector
@@ -28,7 +28,7 @@ class BpfProgramCollector : public prometheus::Collectable {
   BpfProgramCollector(std::function<bool()> enabled,
                       std::function<std::vector<ProgramRunTime>()> read)
       : enabled_(std::move(enabled)), read_(std::move(read)) {}
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   std::function<bool()> enabled_;

@@ -2,11 +2,11 @@
 // by kind.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <cstdint>
 #include <functional>
 #include <vector>
+
+#include "metrics/metric_writer.h"
 
 namespace execmond {
 
@@ -18,12 +18,12 @@ struct LostRecords {
   std::uint64_t binary = 0;
 };
 
-class DroppedEventsCollector : public prometheus::Collectable {
+class DroppedEventsCollector : public Collector {
  public:
   // `lost` reads the kernel's counters at each scrape (ProcessProbes::lost_records); what
   // it reads must outlive every scrape: unregister this collector first.
   explicit DroppedEventsCollector(std::function<LostRecords()> lost) : lost_(std::move(lost)) {}
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   std::function<LostRecords()> lost_;

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "metric_families.h"
 #include "metrics/bpf_program_metrics.h"
 #include "metrics/dropped_events.h"
 
@@ -14,7 +15,7 @@ TEST_CASE("BPF program run time becomes two counter families labelled by program
                                   return std::vector<ProgramRunTime>{
                                       {"handle_exec", 2'500'000'000, 5}, {"handle_exit", 0, 0}};
                                 });
-  auto families = collector.Collect();
+  auto families = execmond::testing::collect_families(collector);
   REQUIRE(families.size() == 3);
   CHECK(families[0].name == "execmond_bpf_stats_enabled");
   CHECK(families[0].metric[0].gauge.value == 1);
@@ -29,7 +30,7 @@ TEST_CASE("BPF program run time becomes two counter families labelled by program
 
   // Statistics off (the systemd unit has no CAP_SYS_ADMIN): say so, export no zeros.
   enabled = false;
-  families = collector.Collect();
+  families = execmond::testing::collect_families(collector);
   REQUIRE(families.size() == 1);
   CHECK(families[0].name == "execmond_bpf_stats_enabled");
   CHECK(families[0].metric[0].gauge.value == 0);
@@ -38,9 +39,9 @@ TEST_CASE("BPF program run time becomes two counter families labelled by program
 TEST_CASE("lost events are read from the kernel at each scrape, by record kind") {
   LostRecords lost{3, 0, 0, 0};
   DroppedEventsCollector collector([&lost] { return lost; });
-  CHECK(collector.Collect()[0].metric[0].counter.value == 3);
+  CHECK(execmond::testing::collect_families(collector)[0].metric[0].counter.value == 3);
   lost = {7, 1, 2, 4};
-  const auto families = collector.Collect();
+  const auto families = execmond::testing::collect_families(collector);
   REQUIRE(families.size() == 1);
   CHECK(families[0].name == "execmond_events_lost_total");
   REQUIRE(families[0].metric.size() == 4);

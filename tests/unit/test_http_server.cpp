@@ -3,8 +3,6 @@
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <netinet/in.h>
-#include <prometheus/counter.h>
-#include <prometheus/registry.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,15 +43,13 @@ std::string get(std::uint16_t port, const std::string& extra_headers = "") {
                        "GET /metrics HTTP/1.1\r\nConnection: close\r\n" + extra_headers + "\r\n");
 }
 
-std::shared_ptr<prometheus::Registry> registry_with_counter() {
-  auto registry = std::make_shared<prometheus::Registry>();
-  prometheus::BuildCounter()
-      .Name("test_scrapes_total")
-      .Help("h")
-      .Register(*registry)
-      .Add({})
-      .Increment(3);
-  return registry;
+std::shared_ptr<const Collector> registry_with_counter() {
+  struct Counter : Collector {
+    void collect(MetricWriter& out) const override {
+      write_single_sample(out, "test_scrapes_total", MetricType::kCounter, "h", 3);
+    }
+  };
+  return std::make_shared<Counter>();
 }
 
 std::string write_file(const std::string& name, const std::string& text) {
@@ -66,7 +62,7 @@ std::string write_file(const std::string& name, const std::string& text) {
 // and the kernel smoke test went on before execmond counted anything.
 TEST_CASE("/metrics answers 503 until the daemon marks the server ready") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
-  server.add_collectable(registry_with_counter());
+  server.add_collector(registry_with_counter());
   const std::string early = get(server.port());
   CHECK(early.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
   CHECK(early.find("Retry-After: 1\r\n") != std::string::npos);
@@ -78,20 +74,67 @@ TEST_CASE("the server serves its collectables and forgets removed ones") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
   server.mark_ready();
   const auto registry = registry_with_counter();
-  server.add_collectable(registry);
+  server.add_collector(registry);
   const std::string response = get(server.port());
   CHECK(response.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(response.find("test_scrapes_total 3") != std::string::npos);
-  server.remove_collectable(registry);
+  server.remove_collector(registry);
   const std::string empty = get(server.port());
   CHECK(empty.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(empty.find("test_scrapes_total") == std::string::npos);
 }
 
+TEST_CASE("Accept picks the format, Accept-Encoding the encoding, HEAD the same headers") {
+  MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+  server.mark_ready();
+  server.add_collector(registry_with_counter());
+  const std::string protobuf_accept =
+      "Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+      "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3\r\n";
+  const auto header = [](const std::string& response, const std::string& name) {
+    const std::size_t at = response.find("\r\n" + name + ": ");
+    if (at == std::string::npos) return std::string();
+    const std::size_t start = at + name.size() + 4;
+    return response.substr(start, response.find("\r\n", start) - start);
+  };
+  const auto body = [](const std::string& response) {
+    return response.substr(response.find("\r\n\r\n") + 4);
+  };
+
+  const std::string text = get(server.port());
+  CHECK(header(text, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(header(text, "Content-Encoding").empty());
+  CHECK(header(text, "Vary") == "Accept, Accept-Encoding");
+  CHECK(body(text).rfind("# HELP test_scrapes_total h\n# TYPE test_scrapes_total counter\n"
+                         "test_scrapes_total 3\n",
+                         0) == 0);
+  CHECK(header(text, "Content-Length") == std::to_string(body(text).size()));
+
+  const std::string protobuf = get(server.port(), protobuf_accept);
+  CHECK(header(protobuf, "Content-Type") ==
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+        "encoding=delimited");
+  // Delimited MetricFamily messages: a length, then name (field 1, 18 bytes), help...
+  const std::string message = body(protobuf);
+  REQUIRE(message.size() > 21);
+  CHECK(static_cast<unsigned char>(message[0]) < message.size());
+  CHECK(message.substr(1, 20) == std::string("\x0a\x12test_scrapes_total"));
+
+  const std::string zipped = get(server.port(), protobuf_accept + "Accept-Encoding: gzip\r\n");
+  CHECK(header(zipped, "Content-Encoding") == "gzip");
+  CHECK(header(zipped, "Content-Length") == std::to_string(body(zipped).size()));
+  CHECK(body(zipped).substr(0, 2) == "\x1f\x8b");  // a gzip member
+
+  const std::string head =
+      http_exchange(server.port(), "HEAD /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK(header(head, "Content-Length") == header(text, "Content-Length"));
+  CHECK(body(head).empty());
+}
+
 TEST_CASE("rebind moves the endpoint and keeps what it serves") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
   server.mark_ready();
-  server.add_collectable(registry_with_counter());
+  server.add_collector(registry_with_counter());
   const std::uint16_t old_port = server.port();
   server.rebind(parse_listen_address("127.0.0.1:0"));
   const std::uint16_t new_port = server.port();
@@ -109,7 +152,7 @@ TEST_CASE("rebind moves the endpoint and keeps what it serves") {
 TEST_CASE("reload applies a new web configuration; a bad one changes nothing") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
   server.mark_ready();
-  server.add_collectable(registry_with_counter());
+  server.add_collector(registry_with_counter());
 
   const std::string bad = write_file("bad.yml", "basic_auth_users:\n  alice: secret\n");
   CHECK_THROWS_WITH(server.reload(bad), Catch::Contains(bad + ":2:10:"));
