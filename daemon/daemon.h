@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The metrics daemon: from configuration to a running /metrics endpoint and back.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond: process lifecycle metrics from eBPF, and a live view of execs and exits.
 #include <cstdio>
 #include <exception>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a SIGHUP changes: for each setting that differs between the running and the new
 // configuration, whether it applies in place or only at the next start, and the steps
 // that apply it. A pure function, so that every case is tested without a kernel.

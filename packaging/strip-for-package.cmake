@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run by CPack (CPACK_PRE_BUILD_SCRIPTS) on its staging tree, before it builds the .deb:
 # strips the daemon as dh_strip would (debug symbols and the .comment and .note sections
 # out). `cmake --install` keeps the symbols; only the package is stripped.

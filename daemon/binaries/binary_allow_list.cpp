@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "binaries/binary_allow_list.h"
 
 #include <algorithm>

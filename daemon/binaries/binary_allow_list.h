@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The binaries an operator expects: `binaries: allow:` globs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel's verdict cache (bpf/binaries.bpf.h binary_verdicts): what the daemon said
 // about an identity in a view. An exec whose key holds a verdict sends no binary record
 // (a loader's still does, with argv and cwd).

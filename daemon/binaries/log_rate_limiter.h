@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How many unexpected-exec log lines may be written: a storm of execs of one binary, or of
 // many, must not flood the journal or slow the ring buffer reader.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "binaries/resolved_binary.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A binary record as the allow-list judges it: which path, and whether it can be allowed.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The binaries stage: judges each binary record against the allow-list, teaches the
 // kernel the allowed ones, counts and logs the others.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One structured line per unexpected exec: what ran, who ran it.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finds out what the running kernel lets execmond's BPF programs do, by asking it:
 // tiny test programs and maps, its BTF, sysfs and tracefs. Needs the privilege the
 // daemon runs with; the answer goes to plan_variants().

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libbpf's messages, routed through execmond's logger.
 #pragma once
 

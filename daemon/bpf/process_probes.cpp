@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bpf/process_probes.h"
 
 #include <bpf/bpf.h>

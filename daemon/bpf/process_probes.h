@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The BPF programs, loaded and attached for as long as a ProcessProbes lives.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bpf/program_table.h"
 
 #include <bpf/libbpf.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which skeleton member each Program and OptionalMap is. The planner and its tests speak
 // of Program values; only this table turns them into the object's programs, through
 // the skeleton's members, so that a renamed or missing program is a compile error, not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bpf/ring_buffer_reader.h"
 
 #include <bpf/libbpf.h>

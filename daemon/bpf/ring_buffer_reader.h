@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The thread that drains the BPF ring buffer and hands each record to a sink.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tracefs, which classic tracepoints (the exec system calls') need to be attached.
 #pragma once
 

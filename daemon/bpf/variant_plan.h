@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which of the BPF object's programs to run, decided from probed kernel features alone:
 // a pure function, so every combination is unit-tested without root or a kernel.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a person calls the cgroup a process ran in: its systemd unit and its container.
 // Pure functions of the cgroup's path, as the unified hierarchy shows it from where the
 // daemon runs (inside a cgroup namespace, relative to the namespace's root).

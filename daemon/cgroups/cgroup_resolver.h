@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // From the cgroup id in a record to the unit and container that a person recognises.
 #pragma once
 

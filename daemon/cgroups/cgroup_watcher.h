@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Learns of new cgroups the moment they are made, before their processes run.
 #pragma once
 

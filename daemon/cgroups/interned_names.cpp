@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cgroups/interned_names.h"
 
 #include <cstring>

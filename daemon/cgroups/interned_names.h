@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Label values derived from cgroups, each kept once for the daemon's lifetime.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the cgroup v2 (unified) hierarchy is mounted.
 #pragma once
 

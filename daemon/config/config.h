@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond's configuration: what the YAML file says, validated.
 #pragma once
 

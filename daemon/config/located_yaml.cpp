@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "config/located_yaml.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // YAML read with every complaint located: "<file>:<line>:<column>: <what was expected>".
 // The daemon's configuration and the web configuration share it, so both files answer
 // mistakes the same way.

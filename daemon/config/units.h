@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The values execmond's configuration writes as text: durations, byte sizes, the listen
 // address and process-name patterns. Pure parsers, no YAML: the config parser places their
 // errors in the file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which process names to count or show: fnmatch(3) globs on the name.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "events/errno_names.h"
 
 #include <cerrno>

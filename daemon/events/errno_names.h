@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names for the `errno` label of execmond_exec_failures_total.
 #pragma once
 

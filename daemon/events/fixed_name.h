@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A short name built at compile time ("SIGRTMIN+3", "E41"), so that run-time lookups
 // return a view into a constant table and never format.
 #pragma once

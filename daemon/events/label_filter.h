@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which label values (units) to count or show: fnmatch(3) globs on the value.
 #pragma once
 

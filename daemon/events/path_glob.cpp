@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "events/path_glob.h"
 
 #include <algorithm>

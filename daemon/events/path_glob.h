@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Glob patterns on absolute paths, for the binaries allow-list.
 #pragma once
 

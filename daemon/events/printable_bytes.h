@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bytes a process chose (its name, a path, its arguments) as text that is safe to show
 // and to parse: valid UTF-8 without control characters, mapping back to exactly those
 // bytes.

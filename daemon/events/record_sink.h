@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the ring buffer reader hands each record: the aggregator, or the trace printer.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed, validated views of the records the BPF programs put in the ring buffer.
 #pragma once
 

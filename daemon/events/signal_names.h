@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names for the `signal` label of execmond_exits_signaled_total.
 #pragma once
 

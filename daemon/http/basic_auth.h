@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HTTP basic authentication against bcrypt hashes. bcrypt is slow on purpose (tens to
 // hundreds of milliseconds a check), so checks run on a thread of their own, never on the
 // event loop, and each (user, password, hash) is checked once: later requests with the

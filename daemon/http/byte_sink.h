@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the exposition writers put the bytes they format: a gzip stream in the daemon,
 // a string in tests.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One client connection of /metrics: its socket, its TLS session, the bytes of the request
 // head received so far and the response being sent. What to do with a request is the
 // server's business; this moves bytes, never blocking, and says where it is.

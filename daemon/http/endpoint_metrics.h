@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the endpoint itself does, as metrics: open connections against the limit, the ones
 // it had to drop and why, the responses it sent and the renders they shared. They replace
 // prometheus-cpp's exposer_* metrics. Written by the event loop, read by the renderer.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "http/endpoint_security.h"
 
 #include "http/web_config.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who may read /metrics: the web configuration made ready to serve, with its certificates
 // read. Built whole before it replaces the one in use, so a bad reload changes nothing.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which connection gives way when the table is full and a new client connects. A pure
 // function, so the policy is tested without sockets.
 #pragma once

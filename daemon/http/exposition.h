@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One rendered exposition, shared by every scrape it answers, and the cursor through
 // which a connection reads its response body out of it a bounded number of bytes at a
 // time. The exposition is held only gzip-compressed (0.75 MB for the 15 MB of text at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Renders the exposition off the event loop, once for every scrape that arrives while a
 // render runs (single flight). A scrape joins the render in progress when that render
 // makes its format and gets its bytes; otherwise it starts the next. So a response is

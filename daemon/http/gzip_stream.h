@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // gzip (RFC 1952) of a byte stream written in pieces, kept in memory.
 #pragma once
 

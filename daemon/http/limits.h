@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What one client of /metrics may cost the daemon, and for how long. The README's
 // "The /metrics endpoint" section quotes these numbers.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond's /metrics endpoint: one event-loop thread owns every connection, so an idle,
 // slow or half-open client costs a descriptor and a few KB, never a thread, and cannot
 // delay anyone else's scrape. Rendering and bcrypt run on threads of their own.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Prometheus protobuf exposition on the wire, written out here rather than generated:
 // the messages of io.prometheus.client (prometheus/client_model, metrics.proto) that
 // execmond sends, their field numbers and wire types (facts of the format), and the

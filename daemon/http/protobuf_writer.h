@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Prometheus protobuf exposition: delimited io.prometheus.client.MetricFamily
 // messages, native histograms included (protobuf_wire.h has the schema).
 #pragma once

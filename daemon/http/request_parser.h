@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An HTTP/1.x request head, parsed from the bytes received so far, however reads split
 // them. Only what the endpoint needs is kept.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The responses the endpoint sends: a status line and headers in front of a shared body.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Prometheus text format (version 0.0.4), written as the collectors go.
 #pragma once
 

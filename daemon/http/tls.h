@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TLS for /metrics with OpenSSL: a context built from the web configuration (certificates
 // read when it is built, so a reload picks up renewed ones) and one non-blocking session
 // per connection.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The web configuration file: TLS and basic auth of /metrics, in the format of the
 // Prometheus exporter-toolkit (docs/web-configuration.md) so that one file serves every
 // exporter on a host. Keys execmond does not support are refused, never ignored.

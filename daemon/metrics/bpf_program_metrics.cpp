@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "metrics/bpf_program_metrics.h"
 
 namespace execmond {

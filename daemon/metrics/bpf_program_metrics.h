@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond_bpf_program_run_seconds_total and execmond_bpf_program_runs_total: what the
 // daemon's own BPF programs cost the host, from the kernel's run-time statistics; and
 // execmond_bpf_stats_enabled, which says whether the kernel keeps them (without it the

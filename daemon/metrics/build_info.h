@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond_build_info: always 1, labelled with what is running.
 #pragma once
 

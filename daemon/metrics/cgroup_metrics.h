@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How well the cgroup resolver keeps up: walks, cache, unresolved events.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "metrics/comm_label.h"
 
 #include "events/printable_bytes.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Process names as Prometheus label values: valid UTF-8, and one value per name.
 #pragma once
 

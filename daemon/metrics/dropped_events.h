@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond_events_lost_total{record}: records the kernel found no ring buffer room for,
 // by kind.
 #pragma once

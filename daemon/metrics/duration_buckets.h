@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Histogram buckets of execmond_process_duration_seconds.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How a collector hands its numbers to the exposition: one call per metric family, then
 // one per sample, streamed straight into whatever renders them (the text format, the
 // protobuf format, a test). No per-series object is built: a collector reads its

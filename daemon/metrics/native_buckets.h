@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The native (exponential) histogram of execmond_process_duration_seconds, served in the
 // protobuf exposition next to the classic buckets of duration_buckets.h.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The aggregator: process events in, metric families out.
 #pragma once
 

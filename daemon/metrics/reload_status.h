@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond_config_last_reload_successful and its timestamp, as Prometheus and
 // Alertmanager export them, so that a reload that kept the old configuration alerts.
 #pragma once

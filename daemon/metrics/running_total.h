@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A counter with one writer and any number of readers.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The standard process_* metrics every Prometheus client library exports about its own
 // process (prometheus-cpp does not): what execmond itself costs the host in user space.
 #pragma once

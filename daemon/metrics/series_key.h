@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a per-process series is keyed by: every label value it carries.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A bounded map from a series' label values to its counters: written by the ring buffer
 // reader, read by scrapes. Series unseen for a while can be removed to make room.
 #pragma once

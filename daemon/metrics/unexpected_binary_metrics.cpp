@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "metrics/unexpected_binary_metrics.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond_unexpected_execs_total{path,comm}: execs of binaries the allow-list does not
 // admit, in a bounded table.
 #pragma once

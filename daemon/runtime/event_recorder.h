@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The daemon's ring buffer sink: decodes each record and counts it.
 #pragma once
 

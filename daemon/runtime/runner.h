@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `execmond` and `execmond trace` do alike, written once: log, take over the
 // signals, attach the programs, read the ring buffer, and end on a signal or when the
 // reader fails, with the same exit code for the same error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond's exit codes: documented in the README, relied on by scripts and systemd.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond's log: stderr, in the form journald understands when systemd runs it.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "service/service_signals.h"
 
 #include <sys/signalfd.h>

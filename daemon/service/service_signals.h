@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The signals a service is driven by, received as data on a signalfd: SIGTERM (how
 // systemd stops a service), SIGINT (Ctrl-C) and SIGHUP (reload).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The service manager's readiness protocol (sd_notify(3)); a no-op outside systemd.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // systemd's watchdog (WatchdogSec=): a process that stops proving it is alive is killed
 // and restarted.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One JSON object per line. Every string is the byte-exact escaped text of
 // events/printable_bytes.h, so the output is valid JSON whatever bytes a process put in
 // its name, path or arguments.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "trace/line_writer.h"
 
 #include <limits.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Output that shutdown can interrupt: `execmond trace` must end on SIGTERM even when
 // whoever holds the other end of its stdout has stopped reading.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TIME     EVENT COMM             PID     PPID    UNIT                     FILENAME/EXIT CODE
 // 17:40:01 EXEC  ls               1235    1234    user-1000.slice          /usr/bin/ls
 // 17:40:01 EXIT  ls               1235    1234    user-1000.slice          [0] (12ms)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `execmond trace`: a live view of execs, exits and failed execs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which events `execmond trace` shows.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `execmond trace` is asked to show: its command line, parsed by cli.cpp.
 #pragma once
 

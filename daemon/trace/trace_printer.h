@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How `execmond trace` writes events: a table for people, JSON lines for programs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Event times: the kernel stamps CLOCK_BOOTTIME; people read wall-clock time.
 #pragma once
 

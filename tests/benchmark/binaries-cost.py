@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What judging binaries costs the host, side by side in one run: BPF ns per exec+exit
 (every program the monitor holds, from bpf_stats) during an exec storm, for
 

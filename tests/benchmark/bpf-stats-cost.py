@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What kernel.bpf_stats_enabled=1 costs each BPF program run: a getppid() loop with a
 one-line bpftrace program on it, alternating the sysctl off and on.
 

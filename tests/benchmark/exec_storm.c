@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exec storm: P worker processes each run PROGRAM (fork or vfork, execve, waitpid) in a
 // loop, for a time or a total number of runs, and report how many execs succeeded.
 //

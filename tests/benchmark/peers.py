@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The monitors phase of run-benchmark.py: execmond in several configurations and its
 peers, side by side, each as ratios to no monitor at all.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The exec-storm benchmark: what execmond costs a host that execs as fast as it can.
 
     run-benchmark.py BUILD_DIR [--quick] [--monitors-only] [--pairs N] [--pair-seconds S]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The scrape-load benchmark: what a scrape costs execmond, and how /metrics holds up
 under many scrapes and bad clients.
 

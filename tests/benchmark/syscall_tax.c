@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-system-call tax a monitor puts on every other program: ns per getppid(), the
 // cheapest system call there is, best of several rounds.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The program the exec storm runs: it exits 0 at once, so that a storm measures the
 // kernel's exec and exit paths (and what execmond adds to them), not a program's work.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Checks everything under deploy/ with the tool that reads it:
 #   - promtool check config: the scrape config, the rule file it lists, the file_sd targets;
 #   - promtool check rules + promtool test rules: the alert rules and their unit tests;

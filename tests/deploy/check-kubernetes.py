@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks deploy/kubernetes/ without a cluster.
 
 kubectl cannot validate offline (`apply --dry-run=client` still asks the API server for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Accept header of a scrape (untrusted bytes) to the exposition format it gets.
 // Beyond "no crash, leak, hang or sanitizer report": the answer is one of the two
 // formats, protobuf only when the header names its media type, and the same bytes give

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the integration tests: the real daemon, real BPF, real scrapes.
 
 The tests need root (they load BPF programs). They never skip for lack of it: a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Which binary ran: resolved paths in the kernel, the allow-list in the daemon.
 
 Each test works in a directory of its own under /tmp with a random name, so that the

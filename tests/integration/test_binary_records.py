@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The kernel's record of which file an exec ran, field by field, on real execs.
 
 execmond_record_probe loads the programs with binaries judged, prints every exec and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The metrics daemon against the real kernel: exact counts, exit statuses, lifetimes,
 configuration errors, a valid exposition, and a clean start and stop."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The /metrics endpoint under hostile and careless clients, over TLS and basic auth.
 
 A scrape must be answered within 2 s whatever other connections do: half-sent requests

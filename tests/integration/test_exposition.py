@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The exposition as Prometheus reads it: native histograms through the protobuf format,
 stored as native by a real Prometheus (Debian's) and agreeing with the classic buckets;
 series that expire (series_ttl) and make room; counters that never go backwards while a

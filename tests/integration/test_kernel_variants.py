@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The kernel variants against the real kernel: which programs a daemon gets as root and
 as a non-root user with capabilities, what a renamed process is counted as, and how
 close a lifetime is to the truth when task storage is created only when needed."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The daemon as a service: SIGHUP reload without losing counts, a failed reload that
 keeps the old configuration, a reader failure that ends the process, and the
 process_* self-metrics."""

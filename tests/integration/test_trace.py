@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`execmond trace` against the real kernel: every exec, exit and failed exec of a known
 workload exactly once with the right fields, JSON that always parses, the table, the
 filters, prompt output through a pipe, agreement with libbpf-tools' execsnoop and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Who ran it: processes started in cgroups the tests create under the unified hierarchy
 are counted under their unit and container, exactly, also while cgroups churn."""
 

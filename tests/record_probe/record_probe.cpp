@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // execmond_record_probe: the kernel's records as they are, for the integration tests.
 //
 // Attaches execmond's programs with binaries judged, prints every exec and binary record

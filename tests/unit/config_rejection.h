@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the unit tests of the configuration ask: the error a text gets, or "(accepted)".
 #pragma once
 

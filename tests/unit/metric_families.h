@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests read what a collector writes as prometheus-cpp families: the data model the
 // collectors built before they streamed, so tests can look samples up by name and
 // labels, and the differential test can hand them to prometheus-cpp's TextSerializer.

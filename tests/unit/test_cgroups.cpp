@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who ran it: unit and container labels from real cgroup paths, the unified hierarchy's
 // mount point, and the id resolver's bounds, rate limit and aging on a directory tree.
 #include <sys/stat.h>

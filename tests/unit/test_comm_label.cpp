@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Process names as label values: valid UTF-8 for any bytes, and never two names on one
 // value.
 #include <catch2/catch.hpp>

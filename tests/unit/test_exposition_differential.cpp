@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The streaming text writer against prometheus-cpp's TextSerializer, which wrote every
 // exposition before it: the same state must give the same text, line for line.
 //

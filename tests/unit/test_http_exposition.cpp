@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The exposition a scrape reads: rendered once per single-flight cycle in the formats
 // asked for, held gzip-compressed, read by each connection through its own cursor.
 #include <zlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server end to end on loopback, without BPF: what reload() and rebind() promise the
 // daemon's SIGHUP handling.
 #include <arpa/inet.h>

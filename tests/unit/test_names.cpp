@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The label values that name signals and errnos, and the lifetime buckets.
 #include <signal.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The aggregator as Prometheus sees it: exact counts, valid histograms, the series
 // bound, filters, an exposition promtool accepts, and scrapes during recording.
 #include <prometheus/metric_family.h>

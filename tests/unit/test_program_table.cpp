@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The program table binds every Program to a skeleton member (a compile-time check);
 // this checks the other direction: the object has no program the table lacks, so that
 // every hook is switched by the variant and none is loaded or left out by accident.

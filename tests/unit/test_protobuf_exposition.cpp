@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The protobuf exposition, decoded field by field with a reader written from the
 // protobuf encoding rules (not from the writer), and the native histogram's buckets.
 // tests/integration/test_native_histograms.py has a real Prometheus read it.

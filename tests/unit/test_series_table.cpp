@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bounded key -> stats map: one series per key, a fixed number of them, filters
 // decided once per key and a bounded cost per event whatever keys arrive.
 #include <fnmatch.h>

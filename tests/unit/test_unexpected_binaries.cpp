@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The variant planner for every combination of kernel features and wishes: what a
 // kernel (or a user's privilege on it) allows decides the programs, and the reason
 // given says which feature decided.

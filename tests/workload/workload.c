@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A process with a known fate, for the integration tests. Run under a unique name (a
 // symlink): the kernel names a process after the file it exec'd.
 //

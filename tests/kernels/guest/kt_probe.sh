@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installed in the guest as /kt/kt_probe, so execmond sees the comm "kt_probe".
 #   kt_probe               exit 0
 #   kt_probe exit CODE     exit CODE
