@@ -4,10 +4,25 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace execmond::http {
 namespace {
+
+// A finite double as printf's %.16g in the C locale writes it, which is what
+// prometheus-cpp's serializer produces. std::to_chars is specified to give the same
+// bytes, without a locale or a format string to parse; GCC 10's library (the portable
+// build's, Debian 11) has no floating-point to_chars, so it falls back to snprintf
+// (execmond never calls setlocale: the C locale is in force).
+std::size_t format_double(double number, char (&out)[32]) {
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+  return static_cast<std::size_t>(
+      std::to_chars(out, out + sizeof out, number, std::chars_format::general, 16).ptr - out);
+#else
+  return static_cast<std::size_t>(std::snprintf(out, sizeof out, "%.16g", number));
+#endif
+}
 
 std::string_view type_name(MetricType type) {
   switch (type) {
@@ -72,9 +87,7 @@ void TextWriter::histogram(const LabelSet& labels, const HistogramSample& histog
       length = 4;
       std::copy_n(last < 0 ? "-Inf" : "+Inf", 4, bound);
     } else {
-      length = static_cast<std::size_t>(
-          std::to_chars(bound, bound + sizeof bound, last, std::chars_format::general, 16).ptr -
-          bound);
+      length = format_double(last, bound);
     }
     const Label le{"le", {bound, length}};
     head("_bucket", labels, &le);
@@ -140,9 +153,7 @@ void TextWriter::value(double number) {
   } else {
     // %.16g: prometheus-cpp streams with precision max_digits10 - 1 in the classic locale.
     char digits[32];
-    const auto end =
-        std::to_chars(digits, digits + sizeof digits, number, std::chars_format::general, 16).ptr;
-    buffer_.append(digits, static_cast<std::size_t>(end - digits));
+    buffer_.append(digits, format_double(number, digits));
   }
 }
 
