@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <sstream>
 #include <system_error>
 
 #include "service/file_descriptor.h"
@@ -57,6 +60,25 @@ const char* file_kind(mode_t mode) {
   if (S_ISSOCK(mode)) return "a socket";
   return "not a regular file";
 }
+
+// Records where each document starts and nothing else.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 
 }  // namespace
 
@@ -131,9 +153,33 @@ std::string unknown_key_message(const std::string& key,
 }
 
 YAML::Node load_single_document(const ConfigSource& source) {
-  std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(source.text());
+    // Where each document starts, in one pass that builds nothing. Never YAML::LoadAll:
+    // in yaml-cpp 0.7 and 0.8 (Debian 12 and 13) it loops forever, allocating a null
+    // document per turn, on a token no document can start with (a stray ",": yaml-cpp
+    // issue 1040, fixed upstream only in 2024). Two documents are all this needs.
+    std::istringstream stream(source.text());
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    if (!parser.HandleNextDocument(starts)) return YAML::Node();
+    if (parser.HandleNextDocument(starts)) {
+      const YAML::Mark& second = starts.marks.at(1);
+      const std::string_view at =
+          std::string_view(source.text())
+              .substr(std::min(static_cast<std::size_t>(std::max(second.pos, 0)),
+                               source.text().size()));
+      if (at.substr(0, 3) == "---") {
+        YAML::Mark end_of_marker = second;  // point at the marker's last "-"
+        end_of_marker.pos += 2;
+        end_of_marker.column += 2;
+        source.fail(end_of_marker, "expected a single YAML document, found a second one");
+      }
+      // A token that neither ends the first document nor starts another one.
+      source.fail(second, "invalid YAML: unexpected " +
+                              (at.empty() ? std::string("end") : quoted(at.substr(0, 1))) +
+                              " here (quote a value that starts with it)");
+    }
+    return YAML::Load(source.text());
   } catch (const YAML::DeepRecursion& error) {
     source.fail(error.mark.is_null() ? source.end_mark() : error.mark,
                 "invalid YAML: nested more than " + std::to_string(error.depth() - 1) +
@@ -145,12 +191,6 @@ YAML::Node load_single_document(const ConfigSource& source) {
     }
     source.fail(error.mark.is_null() ? source.end_mark() : error.mark, message);
   }
-  if (documents.empty()) return YAML::Node();
-  if (documents.size() > 1) {
-    source.fail(source.last_written_before(documents[1].Mark()),
-                "expected a single YAML document, found a second one");
-  }
-  return documents.front();
 }
 
 std::string read_whole_file(const std::string& path) {

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -635,6 +636,34 @@ TEST_CASE("YAML nested too deep says so", "[config]") {
   const std::string deep = "a: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
   CHECK_THAT(rejection(deep),
              Catch::Contains("invalid YAML: nested more than") && Catch::Contains("levels deep"));
+}
+
+// Issue 17: yaml-cpp's LoadAll looped forever, allocating, on a stray "," (2.8 GB in 10 s
+// for a 349-byte file found by fuzzing). Refused at once now, located.
+TEST_CASE("YAML that yaml-cpp's LoadAll never finished is refused at once", "[config]") {
+  CHECK(
+      rejection(",") ==
+      R"(execmond.yaml:1:1: invalid YAML: unexpected "," here (quote a value that starts with it))");
+  CHECK(
+      rejection("log_level: info\n...\n,\n") ==
+      R"(execmond.yaml:3:1: invalid YAML: unexpected "," here (quote a value that starts with it))");
+  CHECK(
+      rejection("[a]\n,") ==
+      R"(execmond.yaml:2:1: invalid YAML: unexpected "," here (quote a value that starts with it))");
+  CHECK(rejection("log_level: info\n---\n,\n") ==
+        "execmond.yaml:2:3: expected a single YAML document, found a second one");
+  // The fuzzer's own input, as found (tests/fuzz/corpus/config/).
+  const auto started = std::chrono::steady_clock::now();
+  const std::string path = std::string(EXECMOND_SOURCE_DIR) +
+                           "/tests/fuzz/corpus/config/yaml-cpp-loadall-loop-349b.yaml";
+  try {
+    load_config_file(path);
+    FAIL("accepted");
+  } catch (const ConfigError& error) {
+    CHECK_THAT(error.what(), Catch::EndsWith(":1:1: invalid YAML: unexpected \",\" here "
+                                             "(quote a value that starts with it)"));
+  }
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
 }
 
 TEST_CASE("configs compare equal field by field", "[config]") {
