@@ -149,7 +149,13 @@ CommandLine parse_trace(int argc, char* const argv[]) {
 }  // namespace
 
 CommandLine parse_command_line(int argc, char* const argv[]) {
-  if (argc > 1 && std::string_view(argv[1]) == "trace") return parse_trace(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "trace") {
+    try {
+      return parse_trace(argc - 1, argv + 1);
+    } catch (const UsageError& error) {
+      throw UsageError(error.what(), trace_usage_text());
+    }
+  }
   return parse_daemon(argc, argv);
 }
 

@@ -76,7 +76,17 @@ LoadedConfig load_config(const DaemonOptions& options) {
     }
     loaded.config.listen = *options.listen;
   }
-  loaded.security = http::load_endpoint_security(web_config_file(options, loaded.config));
+  try {
+    loaded.security = http::load_endpoint_security(web_config_file(options, loaded.config));
+  } catch (const ConfigError& error) {
+    // A file the configuration names and that cannot be read: say which line named it.
+    const std::string_view message = error.what();
+    if (options.web_config_file || loaded.config.web_config_file_at.empty() ||
+        message.substr(0, 12) != "cannot read ") {
+      throw;
+    }
+    throw ConfigError(loaded.config.web_config_file_at + ": web_config_file: " + error.what());
+  }
   return loaded;
 }
 

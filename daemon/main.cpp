@@ -31,7 +31,7 @@ int main(int argc, char* argv[]) {
         return execmond::run_daemon(cli.daemon);
     }
   } catch (const execmond::UsageError& error) {
-    std::fprintf(stderr, "execmond: %s\n%s", error.what(), execmond::usage_text());
+    std::fprintf(stderr, "execmond: %s\n%s", error.what(), error.usage());
     return exit_code::kUsage;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "execmond: %s\n", error.what());

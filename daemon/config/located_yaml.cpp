@@ -80,6 +80,30 @@ class DocumentStarts final : public YAML::EventHandler {
   void OnMapEnd() override {}
 };
 
+// The key of the line at `mark` when its value is an unquoted "[...]" with more after the
+// "]" (an IPv6 address and port), or "".
+std::string key_of_unquoted_bracket(const std::string& text, const YAML::Mark& mark) {
+  if (mark.is_null() || mark.pos < 0 || static_cast<std::size_t>(mark.pos) > text.size()) return {};
+  const std::size_t newline = text.rfind('\n', static_cast<std::size_t>(mark.pos) - (mark.pos > 0));
+  const std::size_t start = newline == std::string::npos ? 0 : newline + 1;
+  const std::string_view line =
+      std::string_view(text).substr(start, text.find('\n', start) - std::min(start, text.size()));
+  const std::size_t key_start = line.find_first_not_of(" \t");
+  const std::size_t colon = line.find(": ");
+  if (key_start == std::string_view::npos || colon == std::string_view::npos || colon < key_start) {
+    return {};
+  }
+  const std::string_view key = line.substr(key_start, colon - key_start);
+  const std::string_view value = line.substr(line.find_first_not_of(" \t", colon + 1));
+  const std::size_t close = value.find(']');
+  if (value.empty() || value.front() != '[' || close == std::string_view::npos ||
+      close + 1 >= value.size() || value[close + 1] == ' ' || value[close + 1] == '#' ||
+      !looks_like_setting_name(key)) {
+    return {};
+  }
+  return std::string(key);
+}
+
 }  // namespace
 
 const char* const kNotAConfigFile =
@@ -188,6 +212,14 @@ YAML::Node load_single_document(const ConfigSource& source) {
     std::string message = "invalid YAML: " + error.msg;
     if (error.msg == YAML::ErrorMsg::UNKNOWN_ANCHOR) {
       message += R"( (a value starting with * is an alias in YAML: quote patterns such as "*sh"))";
+    } else if (const std::string key = key_of_unquoted_bracket(source.text(), error.mark);
+               !key.empty()) {
+      // listen: [::]:9717 is a list followed by junk to YAML.
+      message += key == "listen"
+                     ? R"( (a value starting with [ is a list in YAML: quote IPv6 addresses, )"
+                       R"(such as listen: "[::]:9717"))"
+                     : " (a value starting with [ is a list in YAML: quote the whole value of " +
+                           key + ")";
     }
     source.fail(error.mark.is_null() ? source.end_mark() : error.mark, message);
   }
