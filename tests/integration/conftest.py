@@ -207,6 +207,12 @@ def daemon_factory(execmond_binary, tmp_path):
         if d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait()
+    # Under the sanitize preset any report fails the test that started the daemon, also
+    # one the daemon survived or printed while exiting.
+    for d in started:
+        log = d.log.read_text(errors="replace")
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in log, f"sanitizer report in the daemon's log:\n{log}"
 
 
 # Both kernel code paths: task storage (5.11+) and the fork-time fallback (5.8-5.10).
