@@ -199,7 +199,9 @@ Options:
   --comm GLOB             only processes whose name matches GLOB (repeatable)
   --exclude-comm GLOB     not processes whose name matches GLOB (repeatable)
   --unit GLOB             only processes whose systemd unit (the UNIT column, the
-                          "unit" field) matches GLOB, e.g. "nginx.service" (repeatable)
+                          "unit" field) matches GLOB, e.g. "nginx.service" (repeatable);
+                          a user's units are user@UID.service/NAME, and * and ? do
+                          not match their "/" ("user@*.service/*" does)
   --uid UID               only processes of this user id
   --pid PID               only this process and its direct children
   --failed                only failed execs
