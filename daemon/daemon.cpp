@@ -406,6 +406,9 @@ int check_config(const DaemonOptions& options) {
                   loaded.security->describe().c_str());
     }
     return exit_code::kOk;
+  } catch (const ConfigUncheckable& error) {
+    std::fprintf(stderr, "execmond: %s\n", error.what());
+    return exit_code::kRuntimeFailure;
   } catch (const ConfigError& error) {
     std::fprintf(stderr, "execmond: %s\n", error.what());
     return exit_code::kConfigInvalid;
@@ -416,6 +419,9 @@ int run_daemon(const DaemonOptions& options) {
   LoadedConfig loaded;
   try {
     loaded = load_config(options);
+  } catch (const ConfigUncheckable& error) {
+    std::fprintf(stderr, "execmond: %s\n", error.what());
+    return exit_code::kRuntimeFailure;  // not the file's fault: systemd tries again
   } catch (const ConfigError& error) {
     std::fprintf(stderr, "execmond: %s\n", error.what());
     return exit_code::kConfigInvalid;

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "config/parse_bound.h"
 #include "service/file_descriptor.h"
 
 namespace execmond {
@@ -177,6 +178,12 @@ std::string unknown_key_message(const std::string& key,
 }
 
 YAML::Node load_single_document(const ConfigSource& source) {
+  // Whatever yaml-cpp does with these bytes, a child process proves first that it ends
+  // within a budget (parse_bound.h); the daemon turns this on, the tests need not.
+  if (const std::string& executable = yaml_parse_bound(); !executable.empty()) {
+    prove_parse_terminates(source.text(), source.name(), executable,
+                           ParseBudget::for_text(source.text().size()));
+  }
   try {
     // Where each document starts, in one pass that builds nothing. Never YAML::LoadAll:
     // in yaml-cpp 0.7 and 0.8 (Debian 12 and 13) it loops forever, allocating a null

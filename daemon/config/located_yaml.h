@@ -21,6 +21,7 @@ class ConfigSource {
   ConfigSource(std::string_view text, const std::string& name) : text_(text), name_(name) {}
 
   const std::string& text() const { return text_; }
+  const std::string& name() const { return name_; }
 
   // Just past the last character, for the rare yaml-cpp error that carries no position.
   YAML::Mark end_mark() const {
