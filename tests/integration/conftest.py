@@ -32,6 +32,15 @@ def execmond_binary(request):
     return path
 
 
+@pytest.fixture(scope="session")
+def sanitized(execmond_binary):
+    """Whether the binary is the sanitize preset's: AddressSanitizer's runtime is linked
+    into it. Such a binary cannot run under an address-space limit, and bounds a YAML
+    parse by CPU time alone (config/parse_probe.cpp)."""
+    with open(execmond_binary, "rb") as f:
+        return b"AddressSanitizer" in f.read()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def running_as_root():
     assert os.geteuid() == 0, "the integration tests load BPF programs: run them as root"
