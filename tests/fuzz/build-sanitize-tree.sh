@@ -14,6 +14,9 @@ build_dir=$2
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths under the source directory hashed as relative ones: a checkout elsewhere (CI
+  # workspaces move) or a build directory of another name still hits the cache.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(cd "$source_dir" && pwd)}
 fi
 cd "$source_dir"
 started=$(date +%s)
