@@ -24,8 +24,8 @@ build_packages=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-d
 # (their bcrypt hashes come from python3's crypt module); lintian checks the package,
 # podman and runc build and run the image, python3-kubernetes validates the manifests.
 test_packages=(libclang-rt-dev ccache prometheus python3-pytest python3-prometheus-client
-  libbpf-tools bpftrace ansible-core python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static
-  cpio openssl lintian podman runc python3-kubernetes)
+  libbpf-tools bpftrace ansible-core python3-yaml curl debootstrap systemd-container
+  qemu-system-x86 busybox-static cpio openssl lintian podman runc python3-kubernetes)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
