@@ -139,12 +139,22 @@ def held_program_ids(pid="*"):
     return ids
 
 
-def leaked_execmond_programs():
+def leaked_execmond_programs(settle=5.0):
     """execmond programs still loaded that no process holds: left behind in the kernel.
-    Other execmond instances on the host hold theirs, so they do not count."""
-    held = held_program_ids()
-    return {i for i, name in loaded_programs().items()
-            if name in [n[:15] for n in EXECMOND_PROGRAMS] and i not in held}
+    Other execmond instances on the host hold theirs, so they do not count; one whose
+    holder has just exited (another test's daemon, or another user's on a shared host) is
+    freed by the kernel moments later, so only programs loaded and held by no process at
+    every look for `settle` seconds count."""
+    names = [n[:15] for n in EXECMOND_PROGRAMS]
+    deadline = time.monotonic() + settle
+    leaked = None
+    while True:
+        unheld = {i for i, name in loaded_programs().items() if name in names}
+        unheld -= held_program_ids()  # read after the list: a program loaded since is held
+        leaked = unheld if leaked is None else leaked & unheld
+        if not leaked or time.monotonic() > deadline:
+            return leaked
+        time.sleep(0.2)
 
 
 class Daemon:

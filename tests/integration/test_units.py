@@ -172,12 +172,16 @@ def churn(root, slice_name, path, first, count):
                 time.sleep(0.001)
 
 
-def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
+def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups, sanitized):
     """5,000 cgroups made and removed while execs run in them: every exec and exit is
     counted (under its slice, or unit="execmond_unresolved" when the cgroup was gone
     before its id could be resolved), most resolve, memory stays bounded, nothing is
     lost."""
-    d = daemon_factory(CONFIG)
+    # One malloc arena: with glibc's one per thread, a thread that moves to a fresh arena
+    # under contention leaves the old one's free pages resident, and the RSS growth
+    # measured jumped between 1 and 8 MiB from run to run, the daemon's own memory the
+    # same (0.9 to 1.7 MiB with one arena, measured).
+    d = daemon_factory(CONFIG, env={"MALLOC_ARENA_MAX": "1"})
     slice_name = f"units{secrets.token_hex(4)}.slice"
     cgroups.make(slice_name)
     comm = workload.name("c")
@@ -231,7 +235,10 @@ def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
     assert m.get("execmond_cgroups_cached") <= 8192
     rss_growth = anonymous_rss_kib(d.proc.pid) - rss_before
     print(f"RSS growth {rss_growth} KiB")
-    assert rss_growth < 8 * 1024, f"RSS grew {rss_growth} KiB"
+    # AddressSanitizer keeps freed memory in quarantine (up to 256 MiB) by design: there
+    # the growth says nothing about execmond's bounds (101 MiB, measured).
+    if not sanitized:
+        assert rss_growth < 8 * 1024, f"RSS grew {rss_growth} KiB"
     assert d.stop() == 0
 
 
