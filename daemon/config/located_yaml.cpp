@@ -95,11 +95,12 @@ std::string key_of_unquoted_bracket(const std::string& text, const YAML::Mark& m
     return {};
   }
   const std::string_view key = line.substr(key_start, colon - key_start);
-  const std::string_view value = line.substr(line.find_first_not_of(" \t", colon + 1));
+  const std::size_t value_start = line.find_first_not_of(" \t", colon + 1);
+  if (value_start == std::string_view::npos) return {};  // "key: " and blanks (fuzz_config)
+  const std::string_view value = line.substr(value_start);
   const std::size_t close = value.find(']');
-  if (value.empty() || value.front() != '[' || close == std::string_view::npos ||
-      close + 1 >= value.size() || value[close + 1] == ' ' || value[close + 1] == '#' ||
-      !looks_like_setting_name(key)) {
+  if (value.front() != '[' || close == std::string_view::npos || close + 1 >= value.size() ||
+      value[close + 1] == ' ' || value[close + 1] == '#' || !looks_like_setting_name(key)) {
     return {};
   }
   return std::string(key);

@@ -680,6 +680,19 @@ TEST_CASE("an unquoted [::]:port says to quote it", "[config]") {
   CHECK(parse_config("listen: \"[::]:9717\"\n", "x").listen == "[::]:9717");
 }
 
+// Found by fuzz_config and fuzz_web_config: the hint's search for the key of an unquoted
+// "[" threw std::out_of_range (ending the daemon) on a line of "key:" and blanks.
+TEST_CASE("the quoting hint survives a key with nothing after it", "[config]") {
+  CHECK_THAT(rejection("[el: "), Catch::StartsWith("execmond.yaml:1:"));
+  CHECK_THAT(rejection("a: [b\nkey:   \n"), Catch::StartsWith("execmond.yaml:"));
+  for (const char* reproducer :
+       {"/tests/fuzz/corpus/config/quoting-hint-key-with-no-value-157b",
+        "/tests/fuzz/corpus/web_config/quoting-hint-key-with-no-value-95b"}) {
+    CHECK_THAT(rejection(read_file(std::string(EXECMOND_SOURCE_DIR) + reproducer)),
+               Catch::StartsWith("execmond.yaml:"));
+  }
+}
+
 TEST_CASE("configs compare equal field by field", "[config]") {
   const Config defaults;
   CHECK(Config{} == defaults);
