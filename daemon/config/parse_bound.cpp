@@ -69,10 +69,21 @@ class SpawnAttributes {
   posix_spawnattr_t attributes_;
 };
 
+// `fd`, moved above 0, 1 and 2 if a parent started the daemon with one of them closed: the
+// child's standard streams are made from these descriptors, and one must not overwrite
+// another on the way.
+FileDescriptor above_standard_streams(FileDescriptor fd) {
+  if (!fd || fd.get() > STDERR_FILENO) return fd;
+  FileDescriptor moved(fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1));
+  if (!moved) throw std::system_error(errno, std::generic_category(), "fcntl");
+  return moved;
+}
+
 // The text in an anonymous file the child reads as its standard input: no pipe to keep
 // fed, no file system needed (the container image has none to write to).
 FileDescriptor text_in_memory(std::string_view text) {
-  FileDescriptor file(memfd_create("execmond-yaml", MFD_CLOEXEC));
+  FileDescriptor file =
+      above_standard_streams(FileDescriptor(memfd_create("execmond-yaml", MFD_CLOEXEC)));
   if (!file) throw std::system_error(errno, std::generic_category(), "memfd_create");
   for (std::size_t written = 0; written < text.size();) {
     const ssize_t count = write(file.get(), text.data() + written, text.size() - written);
@@ -97,7 +108,7 @@ Child spawn_probe(const std::string& executable, const FileDescriptor& input,
   int ends[2];
   if (pipe2(ends, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
   FileDescriptor read_end(ends[0]);
-  const FileDescriptor write_end(ends[1]);
+  const FileDescriptor write_end = above_standard_streams(FileDescriptor(ends[1]));
 
   SpawnActions actions;
   SpawnAttributes attributes;

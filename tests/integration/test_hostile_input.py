@@ -145,6 +145,23 @@ def test_a_runaway_web_config_parser_is_refused_at_start(execmond_binary, saniti
     assert wall < PARSE_DEADLINE
 
 
+def test_the_bound_holds_when_started_with_standard_streams_closed(execmond_binary, sanitized,
+                                                                  tmp_path):
+    """The child's stdin (the text) and stdout (the pipe that ends with it) are made from
+    descriptors the daemon opens: with 0 and 1 closed those would be 0 and 1 themselves."""
+    config = knob_file(tmp_path, "spin")
+
+    def close_stdin_and_stdout():
+        os.close(0)
+        os.close(1)
+    result = subprocess.run([execmond_binary, "--check-config", "--config", str(config)],
+                            stderr=subprocess.PIPE, text=True, timeout=30,
+                            preexec_fn=close_stdin_and_stdout,
+                            env=dict(os.environ, EXECMOND_INJECT_PARSER_FAULT="spin"))
+    assert result.returncode == 3, result.stderr
+    assert f"{config}: {expected_refusal('spin', sanitized)}" in result.stderr
+
+
 def test_a_crashing_parser_is_refused(execmond_binary, sanitized, tmp_path):
     config = knob_file(tmp_path, "crash")
     result, _, _ = run_timed([execmond_binary, "--check-config", "--config", str(config)],
