@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <system_error>
 
@@ -96,15 +97,56 @@ FileDescriptor text_in_memory(std::string_view text) {
   return file;
 }
 
-// A child that has been started and not yet reaped. Its standard output is a pipe the
-// daemon polls: the pipe ends when the child does, however it dies.
-struct Child {
-  pid_t pid;
-  FileDescriptor exited;
+// The parse's child process, killed and reaped however the wait for it ends. Its standard
+// output is a pipe the daemon polls: the pipe ends when the child does, however it dies.
+class Child {
+ public:
+  Child(pid_t pid, FileDescriptor exited) : pid_(pid), exited_(std::move(exited)) {}
+  ~Child() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Waits until the child is gone or `wall` has passed, kills it in that case, and reaps
+  // it. Returns whether the deadline killed it.
+  bool wait_or_kill(milliseconds wall, int& status, rusage& usage) {
+    const auto deadline = std::chrono::steady_clock::now() + wall;
+    bool killed = false;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        kill(pid_, SIGKILL);
+        killed = true;
+        break;
+      }
+      pollfd gone{exited_.get(), POLLIN, 0};
+      const int ready = poll(&gone, 1, static_cast<int>(left.count()) + 1);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready < 0) throw std::system_error(errno, std::generic_category(), "poll");
+      if (ready == 0) continue;
+      char byte;
+      const ssize_t count = read(exited_.get(), &byte, 1);
+      if (count == 0 || (count < 0 && errno != EINTR && errno != EAGAIN)) break;  // the end
+    }
+    while (wait4(pid_, &status, 0, &usage) < 0) {
+      if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "wait4");
+    }
+    pid_ = 0;  // reaped
+    return killed;
+  }
+
+ private:
+  pid_t pid_;
+  FileDescriptor exited_;
 };
 
-Child spawn_probe(const std::string& executable, const FileDescriptor& input,
-                  const ParseBudget& budget) {
+std::unique_ptr<Child> spawn_probe(const std::string& executable, const FileDescriptor& input,
+                                   const ParseBudget& budget) {
   int ends[2];
   if (pipe2(ends, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
   FileDescriptor read_end(ends[0]);
@@ -139,40 +181,7 @@ Child spawn_probe(const std::string& executable, const FileDescriptor& input,
           posix_spawn(&pid, executable.c_str(), actions.get(), attributes.get(), argv, environ)) {
     throw std::system_error(error, std::generic_category(), "cannot run " + executable);
   }
-  return Child{pid, std::move(read_end)};
-}
-
-// Waits until the child is gone or `wall` has passed, then kills it if need be and reaps
-// it. Returns whether the deadline killed it.
-bool wait_or_kill(const Child& child, milliseconds wall, int& status, rusage& usage) {
-  const auto deadline = std::chrono::steady_clock::now() + wall;
-  bool killed = false;
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      kill(child.pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    pollfd gone{child.exited.get(), POLLIN, 0};
-    const int ready = poll(&gone, 1, static_cast<int>(left.count()) + 1);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) {
-      kill(child.pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    if (ready > 0) {
-      char byte;
-      const ssize_t count = read(child.exited.get(), &byte, 1);
-      if (count == 0 || (count < 0 && errno != EINTR && errno != EAGAIN)) break;  // the end
-    }
-  }
-  while (wait4(child.pid, &status, 0, &usage) < 0) {
-    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "wait4");
-  }
-  return killed;
+  return std::make_unique<Child>(pid, std::move(read_end));
 }
 
 std::chrono::milliseconds cpu_time(const rusage& usage) {
@@ -224,8 +233,8 @@ void prove_parse_terminates(std::string_view text, const std::string& name,
   bool deadline_killed = false;
   try {
     const FileDescriptor input = text_in_memory(text);
-    const Child child = spawn_probe(executable, input, budget);
-    deadline_killed = wait_or_kill(child, budget.wall, status, usage);
+    deadline_killed =
+        spawn_probe(executable, input, budget)->wait_or_kill(budget.wall, status, usage);
   } catch (const std::system_error& error) {
     throw uncheckable(std::string("cannot run the YAML parser's process: ") + error.what());
   }
