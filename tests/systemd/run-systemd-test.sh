@@ -318,14 +318,10 @@ check_unit_label() {
 # nothing. Self-contained: starts execmond with a drop-in, stops it and removes it.
 check_parse_bound() {
   local root=$WORK/root dropin=/etc/systemd/system/execmond.service.d/parser-fault.conf
-  local fault expected pid_before pid_after journal i
-  local -A refusal=(
-    [spin]='refused: parsing it did not finish within 250 ms of CPU time'
-    [allocate]='refused: parsing it needed more than 64 MiB of memory'
-  )
+  local fault size expected pid_before pid_after journal i
+  local -A refusal
   mkdir -p "$root${dropin%/*}"
   for fault in spin allocate; do
-    expected="/etc/execmond/bound.yaml: ${refusal[$fault]}"
     cp "$root/etc/execmond/execmond.yaml" "$root/etc/execmond/bound.yaml"
     printf '[Service]\nEnvironment=EXECMOND_INJECT_PARSER_FAULT=%s\nExecStart=\nExecStart=%s\n' \
       "$fault" '/usr/local/sbin/execmond --config /etc/execmond/bound.yaml' >"$root$dropin"
@@ -334,6 +330,13 @@ check_parse_bound() {
       fail "execmond did not start with EXECMOND_INJECT_PARSER_FAULT=$fault and a sound file"
     pid_before=$(in_container timeout 10 systemctl show -p MainPID --value execmond)
     printf '\n# inject-parser-fault\n' >>"$root/etc/execmond/bound.yaml"
+    # The budgets of daemon/config/parse_bound.cpp for a file of this size.
+    size=$(stat -c %s "$root/etc/execmond/bound.yaml")
+    refusal=(
+      [spin]="refused: parsing it did not finish within $((250 + 2 * (size >> 10))) ms of CPU time"
+      [allocate]="refused: parsing it needed more than $((((64 << 20) + 256 * size) >> 20)) MiB of memory"
+    )
+    expected="/etc/execmond/bound.yaml: ${refusal[$fault]}"
     in_container timeout 20 systemctl reload execmond || fail "systemctl reload execmond failed"
     for ((i = 0; i < 100; i++)); do
       journal=$(in_container timeout 10 journalctl -u execmond --no-pager -o cat 2>/dev/null) || true
