@@ -16,12 +16,14 @@ set -euo pipefail
 build_tools=(cmake make g++ pkg-config clang llvm bpftool)
 build_libraries=(libbpf-dev libelf-dev zlib1g-dev prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev
   libsystemd-dev catch2 libssl-dev libcrypt-dev)
+# clang's sanitizer and libFuzzer runtimes (the sanitize preset and the fuzz targets) and
+# ccache (its build: a rerun, or a CI that keeps ~/.cache/ccache, skips the compiling);
 # promtool; pytest and an independent exposition parser; the reference tools the trace
 # is compared with (and the benchmark's peers, with bpftrace); a real systemd in a
 # container; other kernels under QEMU (x86_64 and arm64); openssl makes the endpoint tests' certificates
 # (their bcrypt hashes come from python3's crypt module); lintian checks the package,
 # podman and runc build and run the image, python3-kubernetes validates the manifests.
-test_packages=(prometheus python3-pytest python3-prometheus-client libbpf-tools bpftrace
+test_packages=(libclang-rt-dev ccache prometheus python3-pytest python3-prometheus-client libbpf-tools bpftrace
   ansible-core python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static
   cpio openssl lintian podman runc python3-kubernetes qemu-system-arm)
 
@@ -52,7 +54,14 @@ apt-get install -y -q --no-install-recommends "${packages[@]}"
 
 werror=OFF
 [ "$mode" = test ] && werror=ON
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXECMOND_WERROR="$werror"
+launcher=()
+# With ccache (installed for the tests) a rebuild in a fresh clone is mostly cache hits:
+# paths are taken relative to the clone, so another clone's objects match.
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXECMOND_WERROR="$werror" "${launcher[@]}"
 cmake --build build -j "${EXECMOND_BUILD_JOBS:-$(nproc)}"
 
 if [ "$mode" = run ]; then

@@ -50,7 +50,7 @@ syntax_of() {
     *.c | *.h | *.cpp | *.cpp.in | *.h.in) echo c ;;
     CMakeLists.txt | */CMakeLists.txt | *.cmake | *.py | *.sh) echo hash ;;
     *)
-      if [[ -f $file && "$(head -c 2 "$file")" == '#!' ]]; then echo hash; fi
+      if [[ -f $file && "$(head -c 2 "$file" | tr -d '\000')" == '#!' ]]; then echo hash; fi
       ;;
   esac
 }
@@ -70,7 +70,7 @@ declared() {
 add_line() {
   local file=$1 line=$2 tmp
   tmp=$(mktemp "$file.spdx.XXXXXX")
-  if [[ "$(head -c 2 "$file")" == '#!' ]]; then
+  if [[ "$(head -c 2 "$file" | tr -d '\\0')" == '#!' ]]; then
     { head -n 1 "$file"; printf '%s\n' "$line"; tail -n +2 "$file"; } >"$tmp"
   else
     { printf '%s\n' "$line"; cat "$file"; } >"$tmp"

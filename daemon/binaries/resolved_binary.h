@@ -56,7 +56,9 @@ class ResolvedBinary {
   std::uint32_t flags_;
   bool script_not_named_ = false;
   std::size_t script_size_ = 0;
-  char script_[2 * EXECMOND_PATH_LEN];
+  // A working directory, "/" and a script path, each up to EXECMOND_PATH_LEN bytes
+  // without a NUL, and the byte fold_dot_components may write past them.
+  char script_[2 * EXECMOND_PATH_LEN + 2];
 };
 
 // "/tmp/./a/../x.sh" -> "/tmp/x.sh": lexically, as the kernel cannot (the script is the

@@ -19,6 +19,8 @@ class WallClock {
   void append_time_of_day(std::string& out, std::uint64_t boot_ns) const;
 
  private:
+  std::int64_t wall_ns(std::uint64_t boot_ns) const;
+
   std::int64_t realtime_minus_boottime_ns_;
 };
 

@@ -33,6 +33,15 @@ def execmond_binary(request):
     return path
 
 
+@pytest.fixture(scope="session")
+def sanitized(execmond_binary):
+    """Whether the binary is the sanitize preset's: AddressSanitizer's runtime is linked
+    into it. Such a binary cannot run under an address-space limit, and bounds a YAML
+    parse by CPU time alone (config/parse_probe.cpp)."""
+    with open(execmond_binary, "rb") as f:
+        return b"AddressSanitizer" in f.read()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def running_as_root():
     assert os.geteuid() == 0, "the integration tests load BPF programs: run them as root"
@@ -139,12 +148,22 @@ def held_program_ids(pid="*"):
     return ids
 
 
-def leaked_execmond_programs():
+def leaked_execmond_programs(settle=5.0):
     """execmond programs still loaded that no process holds: left behind in the kernel.
-    Other execmond instances on the host hold theirs, so they do not count."""
-    held = held_program_ids()
-    return {i for i, name in loaded_programs().items()
-            if name in [n[:15] for n in EXECMOND_PROGRAMS] and i not in held}
+    Other execmond instances on the host hold theirs, so they do not count; one whose
+    holder has just exited (another test's daemon, or another user's on a shared host) is
+    freed by the kernel moments later, so only programs loaded and held by no process at
+    every look for `settle` seconds count."""
+    names = [n[:15] for n in EXECMOND_PROGRAMS]
+    deadline = time.monotonic() + settle
+    leaked = None
+    while True:
+        unheld = {i for i, name in loaded_programs().items() if name in names}
+        unheld -= held_program_ids()  # read after the list: a program loaded since is held
+        leaked = unheld if leaked is None else leaked & unheld
+        if not leaked or time.monotonic() > deadline:
+            return leaked
+        time.sleep(0.2)
 
 
 class Daemon:
@@ -216,6 +235,12 @@ def daemon_factory(execmond_binary, tmp_path):
         if d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait()
+    # Under the sanitize preset any report fails the test that started the daemon, also
+    # one the daemon survived or printed while exiting.
+    for d in started:
+        log = d.log.read_text(errors="replace")
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in log, f"sanitizer report in the daemon's log:\n{log}"
 
 
 # Both kernel code paths: task storage (5.11+) and the fork-time fallback (5.8-5.10).

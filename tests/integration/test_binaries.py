@@ -243,11 +243,14 @@ def rss_kib(pid):
         return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
 
 
-def test_twenty_thousand_unexpected_paths_stay_bounded(daemon_factory, scratch, true_exit):
+def test_twenty_thousand_unexpected_paths_stay_bounded(daemon_factory, scratch, true_exit,
+                                                       sanitized):
     """20,000 hard links with random names: at most 1000 series, every other exec counted
     in the overflow, memory bounded, and the exposition still passes promtool."""
     promtool = require_tool("promtool")
-    d = daemon_factory(binaries_config())
+    # One malloc arena, so that the RSS measures the daemon's memory rather than which
+    # threads glibc gave arenas of their own (test_units.py's 5,000 cgroups saw 1 to 8 MiB).
+    d = daemon_factory(binaries_config(), env={"MALLOC_ARENA_MAX": "1"})
     source = copy_executable(true_exit, os.path.join(scratch, "source"))
     names = []
     for i in range(20000):
@@ -261,8 +264,9 @@ def test_twenty_thousand_unexpected_paths_stay_bounded(daemon_factory, scratch, 
         return sum(v for k, v in m.samples.items() if k[0] == "execmond_unexpected_execs_total"
                    and dict(k[1])["path"].startswith(scratch))
 
+    # Every exec has happened; a loaded machine may leave the reader behind for a while.
     m = d.wait_for(lambda m: ours(m) + m.get("execmond_unexpected_overflow_execs_total") >= 20000,
-                   timeout=60)
+                   timeout=180)
     assert m.total("execmond_events_lost_total") == 0
     assert m.get("execmond_unexpected_series") == 1000
     assert m.get("execmond_unexpected_series_limit") == 1000
@@ -275,7 +279,10 @@ def test_twenty_thousand_unexpected_paths_stay_bounded(daemon_factory, scratch, 
     assert overflow >= 19000
     assert m.get("execmond_unexpected_exec_logs_suppressed_total") > 0
     grown = rss_kib(d.proc.pid) - rss_before
-    assert grown < 16 * 1024, f"RSS grew by {grown} KiB"
+    print(f"RSS grew by {grown} KiB")
+    # AddressSanitizer keeps freed memory in quarantine by design (23 MiB here, measured).
+    if not sanitized:
+        assert grown < 16 * 1024, f"RSS grew by {grown} KiB"
     check = subprocess.run([promtool, "check", "metrics"], input=d.scrape()[0],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr

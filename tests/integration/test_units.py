@@ -173,12 +173,16 @@ def churn(root, slice_name, path, first, count):
                 time.sleep(0.001)
 
 
-def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
+def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups, sanitized):
     """5,000 cgroups made and removed while execs run in them: every exec and exit is
     counted (under its slice, or unit="execmond_unresolved" when the cgroup was gone
     before its id could be resolved), most resolve, memory stays bounded, nothing is
     lost."""
-    d = daemon_factory(CONFIG)
+    # One malloc arena: with glibc's one per thread, a thread that moves to a fresh arena
+    # under contention leaves the old one's free pages resident, and the RSS growth
+    # measured jumped between 1 and 8 MiB from run to run, the daemon's own memory the
+    # same (0.9 to 1.7 MiB with one arena, measured).
+    d = daemon_factory(CONFIG, env={"MALLOC_ARENA_MAX": "1"})
     slice_name = f"units{secrets.token_hex(4)}.slice"
     cgroups.make(slice_name)
     comm = workload.name("c")
@@ -203,8 +207,11 @@ def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
     assert all(p.exitcode == 0 for p in procs)
     total = 1 + workers * per_worker
 
+    # Every process has ended; the reader may still be resolving their cgroups (a walk
+    # per unknown id) on a loaded machine: that took over 30 s on a 2-core CI machine
+    # shared with 8 builds. Counted in full is the promise, not how soon.
     m = d.wait_for(lambda m: labelled_sum(m, "execmond_exits_total", comm=comm) >= total,
-                   timeout=30)
+                   timeout=180)
     execs = labelled_sum(m, "execmond_execs_total", comm=comm)
     exits = labelled_sum(m, "execmond_exits_total", comm=comm)
     resolved = labelled_sum(m, "execmond_execs_total", comm=comm, unit=slice_name)
@@ -213,7 +220,8 @@ def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
           f"{slice_name}, {unresolved:.0f} unresolved), walks "
           f"{m.get('execmond_cgroup_walks_total'):.0f}, directories read "
           f"{m.get('execmond_cgroup_directories_read_total'):.0f}, cached "
-          f"{m.get('execmond_cgroups_cached'):.0f}")
+          f"{m.get('execmond_cgroups_cached'):.0f}, lost "
+          f"{m.get('execmond_events_lost_total'):.0f}")
     assert execs == total and exits == total
     assert resolved + unresolved + 1 == total  # + warm.service
     # The watcher sees each cgroup made, before its process runs: most resolve although
@@ -228,7 +236,10 @@ def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
     assert m.get("execmond_cgroups_cached") <= 8192
     rss_growth = anonymous_rss_kib(d.proc.pid) - rss_before
     print(f"RSS growth {rss_growth} KiB")
-    assert rss_growth < 8 * 1024, f"RSS grew {rss_growth} KiB"
+    # AddressSanitizer keeps freed memory in quarantine (up to 256 MiB) by design: there
+    # the growth says nothing about execmond's bounds (101 MiB, measured).
+    if not sanitized:
+        assert rss_growth < 8 * 1024, f"RSS grew {rss_growth} KiB"
     assert d.stop() == 0
 
 

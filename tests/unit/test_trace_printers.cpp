@@ -65,6 +65,21 @@ TEST_CASE("RFC 3339 times with nanoseconds", "[trace]") {
   CHECK(a < b);
 }
 
+// Found by fuzz_records: a timestamp past 2^63 ns overflowed a signed sum (UBSan).
+TEST_CASE("a timestamp no kernel writes shows as the last representable instant", "[trace]") {
+  const WallClock clock;
+  for (const std::uint64_t boot_ns :
+       {std::uint64_t{0x7fff'ffff'ffff'ffff} - 1, std::uint64_t{0x8000'0000'0000'0000},
+        std::uint64_t{0xffff'ffff'ffff'ffff}}) {
+    std::string rfc3339;
+    std::string time_of_day;
+    clock.append_rfc3339(rfc3339, boot_ns);
+    clock.append_time_of_day(time_of_day, boot_ns);
+    CHECK(rfc3339 == "2262-04-11T23:47:16.854775807Z");
+    CHECK(time_of_day.size() == 8);
+  }
+}
+
 TEST_CASE("table lines", "[trace]") {
   const WallClock clock;
   const auto table = make_table_printer(clock);
