@@ -33,8 +33,7 @@ void add_counter(prometheus::MetricFamily& to, double value, std::string label =
 }  // namespace
 
 void EndpointMetrics::count_response(int status) {
-  const auto* found = std::find(std::begin(kStatuses), std::end(kStatuses), status);
-  if (found != std::end(kStatuses)) increment(responses_[found - std::begin(kStatuses)]);
+  if (const auto index = status_index(status)) increment(responses_[*index]);
 }
 
 std::vector<prometheus::MetricFamily> EndpointMetrics::Collect() const {
@@ -65,9 +64,9 @@ std::vector<prometheus::MetricFamily> EndpointMetrics::Collect() const {
   families.push_back(family("execmond_http_responses_total",
                             "Responses sent by /metrics, by HTTP status code",
                             MetricType::Counter));
-  for (std::size_t i = 0; i < std::size(kStatuses); ++i) {
+  for (std::size_t i = 0; i < kStatusCount; ++i) {
     add_counter(families.back(), static_cast<double>(responses_[i].load(std::memory_order_relaxed)),
-                "code", std::to_string(kStatuses[i]));
+                "code", std::to_string(kStatusCodes[i].code));
   }
 
   families.push_back(

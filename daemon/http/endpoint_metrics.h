@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "http/status_codes.h"
+
 namespace execmond::http {
 
 class EndpointMetrics : public prometheus::Collectable {
@@ -33,12 +35,10 @@ class EndpointMetrics : public prometheus::Collectable {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
-  static constexpr int kStatuses[] = {200, 400, 401, 404, 405, 413, 431, 500, 503, 505};
-
   std::size_t connection_limit_;
   std::atomic<std::size_t> connections_{0};
   std::array<std::atomic<std::uint64_t>, kDropReasons> drops_{};
-  std::array<std::atomic<std::uint64_t>, std::size(kStatuses)> responses_{};
+  std::array<std::atomic<std::uint64_t>, kStatusCount> responses_{};
   std::atomic<std::uint64_t> renders_{0};
 };
 

@@ -1,39 +1,9 @@
 #include "http/responses.h"
 
+#include "http/status_codes.h"
 #include "version.h"
 
 namespace execmond::http {
-namespace {
-
-std::string_view reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Content Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
-  }
-}
-
-}  // namespace
-
 Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body) {
   Response response;
   response.status = options.status;
@@ -43,7 +13,7 @@ Response make_response(const ResponseOptions& options, std::shared_ptr<const std
   head += "HTTP/1.1 ";
   head += std::to_string(options.status);
   head += ' ';
-  head += reason(options.status);
+  head += reason_phrase(options.status);
   head += "\r\nContent-Type: ";
   head += options.content_type;
   head += "\r\nContent-Length: ";
@@ -64,8 +34,8 @@ Response make_status_response(int status, bool keep_alive, bool head_only,
   options.keep_alive = keep_alive;
   options.head_only = head_only;
   options.extra_headers = extra_headers;
-  return make_response(options,
-                       std::make_shared<const std::string>(std::string(reason(status)) + "\n"));
+  return make_response(
+      options, std::make_shared<const std::string>(std::string(reason_phrase(status)) + "\n"));
 }
 
 std::shared_ptr<const std::string> landing_page() {

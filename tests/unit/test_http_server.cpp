@@ -41,8 +41,8 @@ std::string http_exchange(std::uint16_t port, const std::string& request) {
 }
 
 std::string get(std::uint16_t port, const std::string& extra_headers = "") {
-  return http_exchange(port,
-                       "GET /metrics HTTP/1.1\r\nConnection: close\r\n" + extra_headers + "\r\n");
+  return http_exchange(
+      port, "GET /metrics HTTP/1.1\r\nHost: h\r\nConnection: close\r\n" + extra_headers + "\r\n");
 }
 
 std::shared_ptr<prometheus::Registry> registry_with_counter() {
