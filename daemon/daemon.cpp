@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include <bpf/libbpf.h>
+#include <malloc.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -19,6 +20,7 @@
 #include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
 #include "config/units.h"
+#include "http/descriptor_budget.h"
 #include "http/endpoint_security.h"
 #include "http/metrics_server.h"
 #include "metrics/bpf_program_metrics.h"
@@ -79,6 +81,16 @@ LoadedConfig load_config(const DaemonOptions& options) {
   loaded.security = http::load_endpoint_security(web_config_file(options, loaded.config));
   return loaded;
 }
+
+// Keys of the web configuration accepted but ignored (shared with other exporters).
+void log_web_config_notes(const http::EndpointSecurity& security) {
+  for (const std::string& note : security.notes) spdlog::info("{}", note);
+}
+
+// Allocations from this size on are mapped and unmapped on their own (malloc's default
+// threshold rises with the largest block freed, up to 32 MiB, which keeps expositions on
+// the heap).
+constexpr int kLargeAllocation = 256 * 1024;
 
 std::shared_ptr<prometheus::Registry> build_info_registry() {
   auto registry = std::make_shared<prometheus::Registry>();
@@ -229,6 +241,9 @@ std::optional<int> Daemon::start() {
     return exit_code::kRuntimeFailure;
   }
 
+  // Everything else is open now: what the descriptor limit leaves is for connections.
+  server_->fit_connection_table();
+
   const std::string status = "serving /metrics on " + config_.listen + " (port " +
                              std::to_string(server_->port()) + "), " + security_->describe();
   server_->mark_ready();
@@ -239,11 +254,19 @@ std::optional<int> Daemon::start() {
 
 int Daemon::serve() {
   for (;;) {
-    const Runner::Event event = runner_.wait();
+    const Runner::Event event = runner_.wait(server_->failure_fd());
     switch (event.wake) {
       case Runner::Wake::kReload:
         reload();
         break;
+      case Runner::Wake::kServerFailed:
+        // Nobody can scrape it: a host that looks healthy but cannot be read is worse
+        // than one that restarts.
+        spdlog::critical(
+            "the /metrics server failed ({}): exiting so that the service manager restarts "
+            "execmond",
+            server_->failure());
+        return exit_code::kRuntimeFailure;
       case Runner::Wake::kReaderFailed:
         // Serving numbers nobody updates would look healthy while counting nothing.
         spdlog::critical(
@@ -293,6 +316,7 @@ void Daemon::reload() {
   }
   // Certificates and passwords are read again on every reload, changed file or not.
   security_ = next.security;
+  log_web_config_notes(*security_);
   server_->reload(security_);
   for (const SettingChange& change : plan.changes) {
     if (change.in_place) {
@@ -364,6 +388,8 @@ int check_config(const DaemonOptions& options) {
     if (!loaded.security->source.empty()) {
       std::printf("%s: web configuration is valid: %s\n", loaded.security->source.c_str(),
                   loaded.security->describe().c_str());
+      for (const std::string& note : loaded.security->notes)
+        std::printf("note: %s\n", note.c_str());
     }
     return exit_code::kOk;
   } catch (const ConfigError& error) {
@@ -382,6 +408,18 @@ int run_daemon(const DaemonOptions& options) {
   }
   Runner runner(loaded.config.log_level);  // before any thread exists
   spdlog::info("execmond {} starting with configuration from {}", EXECMOND_VERSION, loaded.source);
+  log_web_config_notes(*loaded.security);
+  // Connections need descriptors: the hard limit is ours to take (the soft one is kept low
+  // for programs that use select(), which execmond does not).
+  const http::DescriptorLimit limit = http::raise_descriptor_limit();
+  spdlog::debug("descriptor limit: {} (hard {})", limit.soft, limit.hard);
+  // Renders held for slow clients are large: mapped on their own, they go back to the
+  // system when the last client is done instead of staying in the heap.
+  if (mallopt(M_MMAP_THRESHOLD, kLargeAllocation) != 1) {
+    spdlog::warn(
+        "cannot set malloc's mmap threshold: memory held for slow clients may stay "
+        "allocated after they leave");
+  }
   Daemon daemon(options, std::move(loaded), runner);
   if (auto failed = daemon.start()) return *failed;
   const int code = daemon.serve();

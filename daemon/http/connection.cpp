@@ -21,14 +21,17 @@ constexpr std::string_view kPlainToTlsPort =
 static_assert(std::string_view("This endpoint needs TLS: ask for https:// URLs\n").size() == 47);
 
 constexpr Clock::time_point kNever = Clock::time_point::max();
+// What one SSL_write is offered (a few TLS records).
+constexpr std::size_t kTlsWriteChunk = 64 * 1024;
 
 }  // namespace
 
-Connection::Connection(FileDescriptor fd, std::uint64_t id,
-                       const std::shared_ptr<const TlsContext>& tls, Clock::time_point now)
-    : fd_(std::move(fd)), id_(id) {
+Connection::Connection(FileDescriptor fd, std::uint64_t id, ClientAddress client,
+                       const std::shared_ptr<const TlsContext>& tls, std::uint64_t admitted_under,
+                       Clock::time_point now, TlsSession::ClientHelloGate gate)
+    : fd_(std::move(fd)), id_(id), client_(std::move(client)), admitted_under_(admitted_under) {
   if (tls) {
-    tls_ = std::make_unique<TlsSession>(tls, fd_.get());
+    tls_ = std::make_unique<TlsSession>(tls, fd_.get(), std::move(gate));
     enter(Stage::kHandshake, now, kTlsHandshakeTimeout);
   } else {
     enter(Stage::kReading, now, kRequestHeadTimeout);
@@ -63,9 +66,10 @@ Connection::Io Connection::handshake(Clock::time_point now) {
     if (peeked == 0) return Io::kClosed;
     if (peeked < 0) return errno == EAGAIN || errno == EINTR ? Io::kWouldBlock : Io::kClosed;
     if (first != kTlsHandshakeRecord) {
-      // Not TLS at all, most likely http:// by mistake: say so, in plain text.
-      ::send(fd_.get(), kPlainToTlsPort.data(), kPlainToTlsPort.size(),
-             MSG_NOSIGNAL | MSG_DONTWAIT);
+      // Not TLS at all, most likely http:// by mistake: say so, in plain text. Best
+      // effort: the connection closes whatever this send does.
+      [[maybe_unused]] const ssize_t said = ::send(
+          fd_.get(), kPlainToTlsPort.data(), kPlainToTlsPort.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       return Io::kClosed;
     }
     tls_started_ = true;
@@ -115,44 +119,65 @@ Connection::Io Connection::receive(Clock::time_point now) {
   return io;
 }
 
-void Connection::consume(std::size_t length) { received_.erase(0, length); }
+ParsedHead Connection::parse() {
+  ParsedHead parsed = parse_request_head(received_, scanned_);
+  scanned_ = parsed.scanned;
+  return parsed;
+}
+
+void Connection::consume(std::size_t length) {
+  received_.erase(0, length);
+  scanned_ = 0;
+}
 
 void Connection::await(Stage stage, Request request, Clock::time_point now) {
   request_ = std::move(request);
+  if (retired_) request_.keep_alive = false;
   // Bounded by the server, not by the client: no deadline.
   enter(stage, now, Clock::duration::max());
 }
 
+void Connection::retire() {
+  retired_ = true;
+  request_.keep_alive = false;
+}
+
 void Connection::respond(Response response, Clock::time_point now) {
   response_ = std::move(response);
+  close_after_ = response_.close;
   sent_ = 0;
   last_sent_ = now;
+  response_started_ = now;
   enter(Stage::kWriting, now, kWriteStallTimeout);
 }
 
-Connection::Io Connection::send(Clock::time_point now) {
-  const Io io = tls_ ? send_tls(now) : send_plain(now);
+Connection::Io Connection::send(Clock::time_point now, std::size_t& budget) {
+  const Io io = tls_ ? send_tls(now, budget) : send_plain(now, budget);
   if (io == Io::kDone) {
     ++requests_served_;
-    response_.body.reset();
+    response_ = Response{};  // lets go of the shared body
     enter(Stage::kReading, now, received_.empty() ? kKeepAliveTimeout : kRequestHeadTimeout);
   }
   return io;
 }
 
-Connection::Io Connection::send_plain(Clock::time_point now) {
+Connection::Io Connection::send_plain(Clock::time_point now, std::size_t& budget) {
   const std::string& head = response_.head;
   const std::size_t body_size = response_.body ? response_.body->size() : 0;
   while (sent_ < head.size() + body_size) {
+    if (budget == 0) return Io::kYield;
     iovec parts[2];
     int count = 0;
+    std::size_t offered = 0;
     if (sent_ < head.size()) {
-      parts[count++] = {const_cast<char*>(head.data() + sent_), head.size() - sent_};
+      const std::size_t size = std::min(head.size() - sent_, budget);
+      parts[count++] = {const_cast<char*>(head.data() + sent_), size};
+      offered += size;
     }
     const std::size_t body_sent = sent_ > head.size() ? sent_ - head.size() : 0;
-    if (body_size > body_sent) {
-      parts[count++] = {const_cast<char*>(response_.body->data() + body_sent),
-                        body_size - body_sent};
+    if (body_size > body_sent && offered < budget) {
+      const std::size_t size = std::min(body_size - body_sent, budget - offered);
+      parts[count++] = {const_cast<char*>(response_.body->data() + body_sent), size};
     }
     msghdr message{};
     message.msg_iov = parts;
@@ -163,24 +188,29 @@ Connection::Io Connection::send_plain(Clock::time_point now) {
       return errno == EAGAIN ? Io::kWouldBlock : Io::kClosed;
     }
     sent_ += static_cast<std::size_t>(written);
+    budget -= std::min(budget, static_cast<std::size_t>(written));
     last_sent_ = now;
     deadline_ = now + kWriteStallTimeout;  // progress: the client reads
   }
   return Io::kDone;
 }
 
-Connection::Io Connection::send_tls(Clock::time_point now) {
+Connection::Io Connection::send_tls(Clock::time_point now, std::size_t& budget) {
   const std::string& head = response_.head;
   const std::size_t body_size = response_.body ? response_.body->size() : 0;
   while (sent_ < head.size() + body_size) {
+    if (budget == 0) return Io::kYield;
     const bool in_head = sent_ < head.size();
     const char* data =
         in_head ? head.data() + sent_ : response_.body->data() + (sent_ - head.size());
     const std::size_t size = in_head ? head.size() - sent_ : body_size - (sent_ - head.size());
-    const TlsProgress progress = tls_->write(data, std::min<std::size_t>(size, 1 << 20));
+    // Always the same length from the same place: OpenSSL wants a write that would have
+    // blocked repeated with at least the bytes it was first offered.
+    const TlsProgress progress = tls_->write(data, std::min(size, kTlsWriteChunk));
     if (progress.status == TlsProgress::Status::kWouldBlock) return Io::kWouldBlock;
     if (progress.status != TlsProgress::Status::kDone) return Io::kClosed;
     sent_ += progress.bytes;
+    budget -= std::min(budget, progress.bytes);
     last_sent_ = now;
     deadline_ = now + kWriteStallTimeout;
   }

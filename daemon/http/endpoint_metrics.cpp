@@ -2,7 +2,6 @@
 
 #include <prometheus/metric_family.h>
 
-#include <algorithm>
 #include <string>
 
 namespace execmond::http {
@@ -30,6 +29,11 @@ void add_counter(prometheus::MetricFamily& to, double value, std::string label =
   to.metric.push_back(std::move(metric));
 }
 
+template <typename T>
+double value_of(const std::atomic<T>& atomic) {
+  return static_cast<double>(atomic.load(std::memory_order_relaxed));
+}
+
 }  // namespace
 
 void EndpointMetrics::count_response(int status) {
@@ -42,38 +46,64 @@ std::vector<prometheus::MetricFamily> EndpointMetrics::Collect() const {
 
   families.push_back(family("execmond_http_connections",
                             "Connections to /metrics open now, in any state", MetricType::Gauge));
-  add_gauge(families.back(), static_cast<double>(connections_.load(std::memory_order_relaxed)));
+  add_gauge(families.back(), value_of(connections_));
 
   families.push_back(family("execmond_http_connections_limit",
-                            "Connections /metrics holds at most before it evicts one",
+                            "Connections /metrics holds at most before it evicts one (sized "
+                            "from the descriptor limit)",
                             MetricType::Gauge));
-  add_gauge(families.back(), static_cast<double>(connection_limit_));
+  add_gauge(families.back(), value_of(connection_limit_));
 
-  families.push_back(
-      family("execmond_http_connections_dropped_total",
-             "Connections closed by the server: evicted to make room (idle, incomplete request, "
-             "stalled reader), refused because every one was being served, or past a deadline",
-             MetricType::Counter));
-  static constexpr const char* kReasons[kDropReasons] = {"evicted_idle", "evicted_incomplete",
-                                                         "evicted_stalled", "refused", "timeout"};
+  families.push_back(family(
+      "execmond_http_connections_dropped_total",
+      "Connections closed by the server: evicted to make room (idle, incomplete request, "
+      "stalled reader), refused because every one was being served, past a deadline, from an "
+      "address over its TLS handshake rate, admitted under a web configuration a reload "
+      "replaced, or holding a render beyond the response byte budget",
+      MetricType::Counter));
   for (std::size_t i = 0; i < kDropReasons; ++i) {
-    add_counter(families.back(), static_cast<double>(drops_[i].load(std::memory_order_relaxed)),
-                "reason", kReasons[i]);
+    add_counter(families.back(), value_of(drops_[i]), "reason", kDropNames[i]);
   }
 
   families.push_back(family("execmond_http_responses_total",
                             "Responses sent by /metrics, by HTTP status code",
                             MetricType::Counter));
   for (std::size_t i = 0; i < kStatusCount; ++i) {
-    add_counter(families.back(), static_cast<double>(responses_[i].load(std::memory_order_relaxed)),
-                "code", std::to_string(kStatusCodes[i].code));
+    add_counter(families.back(), value_of(responses_[i]), "code",
+                std::to_string(kStatusCodes[i].code));
   }
 
   families.push_back(
       family("execmond_http_renders_total",
              "Expositions rendered before this one; parallel scrapes share one render",
              MetricType::Counter));
-  add_counter(families.back(), static_cast<double>(renders_.load(std::memory_order_relaxed)));
+  add_counter(families.back(), value_of(renders_));
+
+  families.push_back(family("execmond_http_shared_render_responses_total",
+                            "Scrapes answered from the newest render (at most 1 s old) because "
+                            "slow clients filled the response byte budget",
+                            MetricType::Counter));
+  add_counter(families.back(), value_of(shared_renders_));
+
+  families.push_back(family("execmond_http_response_bytes_held",
+                            "Bytes of rendered expositions held for clients still receiving "
+                            "them (one copy per render)",
+                            MetricType::Gauge));
+  add_gauge(families.back(), value_of(response_bytes_));
+
+  families.push_back(family("execmond_http_response_bytes_budget",
+                            "The most execmond_http_response_bytes_held may reach before the "
+                            "slowest senders are cut off",
+                            MetricType::Gauge));
+  add_gauge(families.back(), value_of(response_budget_));
+
+  const std::int64_t expiry = certificate_expiry_.load(std::memory_order_relaxed);
+  if (expiry != 0) {
+    families.push_back(family("execmond_http_tls_certificate_expiry_timestamp_seconds",
+                              "When the certificate /metrics serves expires (its notAfter)",
+                              MetricType::Gauge));
+    add_gauge(families.back(), static_cast<double>(expiry));
+  }
   return families;
 }
 

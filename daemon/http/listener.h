@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 #include "config/units.h"
 #include "service/file_descriptor.h"
@@ -12,7 +13,12 @@ namespace execmond::http {
 // Why an address could not be bound, in words an operator can act on.
 class ListenError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  ListenError(const std::string& what, int error = 0) : std::runtime_error(what), error_(error) {}
+  // The errno of the call that failed (EADDRINUSE, EACCES, ...), or 0.
+  int error() const { return error_; }
+
+ private:
+  int error_;
 };
 
 // A non-blocking socket bound to `address` and listening.

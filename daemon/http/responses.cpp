@@ -20,6 +20,7 @@ Response make_response(const ResponseOptions& options, std::shared_ptr<const std
   head += std::to_string(body ? body->size() : 0);
   head += "\r\n";
   head += options.extra_headers;
+  head += options.configured_headers;
   // Said even where HTTP/1.1 implies it: an HTTP/1.0 client keeps the connection only then.
   head += options.keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   head += "\r\n";
@@ -28,12 +29,13 @@ Response make_response(const ResponseOptions& options, std::shared_ptr<const std
 }
 
 Response make_status_response(int status, bool keep_alive, bool head_only,
-                              std::string_view extra_headers) {
+                              std::string_view extra_headers, std::string_view configured_headers) {
   ResponseOptions options;
   options.status = status;
   options.keep_alive = keep_alive;
   options.head_only = head_only;
   options.extra_headers = extra_headers;
+  options.configured_headers = configured_headers;
   return make_response(
       options, std::make_shared<const std::string>(std::string(reason_phrase(status)) + "\n"));
 }

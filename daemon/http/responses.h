@@ -1,6 +1,8 @@
 // The responses the endpoint sends: a status line and headers in front of a shared body.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,12 +14,17 @@ struct Response {
   std::string head;                         // status line, headers, blank line
   std::shared_ptr<const std::string> body;  // null: none (HEAD, or a bodiless status)
   bool close = false;                       // close the connection once sent
+  // A response of a rendered exposition: which render, and what keeping it in memory
+  // costs (its text and gzip, shared by every response of that render).
+  std::uint64_t render_cycle = 0;
+  std::size_t held_bytes = 0;
 };
 
 struct ResponseOptions {
   int status = 200;
   std::string_view content_type = "text/plain; charset=utf-8";
-  std::string_view extra_headers;  // each ending in \r\n
+  std::string_view extra_headers;       // each ending in \r\n
+  std::string_view configured_headers;  // the web configuration's, each ending in \r\n
   bool keep_alive = true;
   bool head_only = false;  // HEAD: the headers of the GET, no body
 };
@@ -25,7 +32,8 @@ struct ResponseOptions {
 Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body);
 // A short text body saying what the status means ("Not Found\n").
 Response make_status_response(int status, bool keep_alive, bool head_only = false,
-                              std::string_view extra_headers = {});
+                              std::string_view extra_headers = {},
+                              std::string_view configured_headers = {});
 
 // The HTML page on "/": the program, its version, a link to /metrics.
 std::shared_ptr<const std::string> landing_page();
