@@ -104,8 +104,9 @@ Authenticator::Verdict Authenticator::check(const Credentials& credentials,
     std::lock_guard lock(mutex_);
     const bool reserved = trusted_.count(client) != 0;
     std::deque<Job>& queue = reserved ? reserved_queue_ : queue_;
+    // The token stays spent: a client that finds the queue full is flooding it, or
+    // unlucky once.
     if (queue.size() >= (reserved ? kReservedPasswordChecks : kMaxQueuedPasswordChecks)) {
-      attempts_.give_back(client);
       return Verdict::kBusy;
     }
     queue.push_back(std::move(job));

@@ -221,4 +221,11 @@ void Connection::shut_down() {
   if (tls_ && stage_ != Stage::kHandshake) tls_->shutdown();
 }
 
+void Connection::discard_unsent() {
+  const linger reset{1, 0};
+  // Failing, the close is graceful: the send queue is still bounded by SO_SNDBUF.
+  [[maybe_unused]] const int result =
+      setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+}
+
 }  // namespace execmond::http

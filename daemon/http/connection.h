@@ -86,6 +86,10 @@ class Connection {
 
   // Best effort: tell a TLS client that the connection ends.
   void shut_down();
+  // Closing will reset the connection (SO_LINGER 0) rather than leave what is unsent in
+  // the kernel's send queue to trickle out to a client that is being cut off for reading
+  // too slowly: that memory is the daemon's too.
+  void discard_unsent();
 
  private:
   void enter(Stage stage, Clock::time_point now, Clock::duration timeout);

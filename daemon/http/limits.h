@@ -34,11 +34,14 @@ inline constexpr std::chrono::steady_clock::duration kTlsHandshakeTimeout = 5s;
 inline constexpr std::chrono::steady_clock::duration kKeepAliveTimeout = 60s;
 
 // --- Fairness: what one connection gets of one turn of the event loop ----------------
-// Requests answered (a pipelining client gets the rest on later turns, after everyone
-// else has had theirs), bytes sent, and TLS handshake steps for all connections together
-// (each may cost a signature: a flood of them must not hold up the scrapes in between).
-inline constexpr std::size_t kRequestsPerTurn = 8;
+// Requests answered and bytes sent (a pipelining client gets the rest on later turns,
+// after everyone else has had theirs); connections with work left over run again, at most
+// this many a turn (the longest waiting first), so that a turn costs the same however many
+// greedy clients there are; TLS handshake steps for all connections together (each may
+// cost a signature: a flood of them must not hold up the scrapes in between).
+inline constexpr std::size_t kRequestsPerTurn = 4;
 inline constexpr std::size_t kBytesPerTurn = 256 * 1024;
+inline constexpr std::size_t kDeferredPerTurn = 16;
 inline constexpr std::size_t kHandshakesPerTurn = 8;
 
 // --- Responses waiting on slow clients -------------------------------------------------

@@ -139,7 +139,7 @@ def leaked_execmond_programs():
 
 
 class Daemon:
-    def __init__(self, binary, config_text, tmp_path, env=None, args=()):
+    def __init__(self, binary, config_text, tmp_path, env=None, args=(), preexec_fn=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/metrics"
         self.config = tmp_path / f"execmond-{self.port}.yaml"
@@ -148,6 +148,7 @@ class Daemon:
         self.binary = binary
         self.env = dict(os.environ, **(env or {}))
         self.args = list(args)
+        self.preexec_fn = preexec_fn
         self.proc = None
 
     def start(self):
@@ -155,7 +156,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             [self.binary, "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}",
              *self.args],
-            stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env)
+            stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env,
+            preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"execmond exited early:\n{self.log.read_text()}"
@@ -197,8 +199,8 @@ class Daemon:
 def daemon_factory(execmond_binary, tmp_path):
     started = []
 
-    def make(config_text="", env=None, args=()):
-        d = Daemon(execmond_binary, config_text, tmp_path, env, args).start()
+    def make(config_text="", env=None, args=(), preexec_fn=None):
+        d = Daemon(execmond_binary, config_text, tmp_path, env, args, preexec_fn).start()
         started.append(d)
         return d
 

@@ -162,6 +162,7 @@ TEST_CASE("a flood of wrong passwords never evicts a verified credential") {
 }
 
 TEST_CASE("each address may start only so many checks; verified ones cost none") {
+  // (A check turned away because the queue was full costs its token too.)
   Checker checker;
   Authenticator& authenticator = checker.authenticator;
   authenticator.set_users({{"alice", bcrypt("right")}});
@@ -175,12 +176,6 @@ TEST_CASE("each address may start only so many checks; verified ones cost none")
     if (verdict == Verdict::kPending) ++pending;
   }
   checker.wait_for(pending);
-  const int refused = burst - pending;  // the queue was full: those cost no allowance
-  for (int i = 0; i < refused; ++i) {
-    REQUIRE(authenticator.check({"alice", "v" + std::to_string(i)}, client(1), 50, now) ==
-            Verdict::kPending);
-    checker.wait_for(++pending);
-  }
   CHECK(authenticator.check({"alice", "x"}, client(1), 99, now) == Verdict::kThrottled);
   CHECK(authenticator.retry_after(client(1), now) > std::chrono::milliseconds(500));
   // A repeated wrong password is answered from memory, throttled or not.
