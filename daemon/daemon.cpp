@@ -1,10 +1,6 @@
 #include "daemon.h"
 
 #include <bpf/libbpf.h>
-#include <malloc.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +20,7 @@
 #include "http/endpoint_security.h"
 #include "http/metrics_server.h"
 #include "metrics/bpf_program_metrics.h"
+#include "metrics/build_info.h"
 #include "metrics/cgroup_metrics.h"
 #include "metrics/dropped_events.h"
 #include "metrics/process_metrics.h"
@@ -87,23 +84,10 @@ void log_web_config_notes(const http::EndpointSecurity& security) {
   for (const std::string& note : security.notes) spdlog::info("{}", note);
 }
 
-// Allocations from this size on are mapped and unmapped on their own (malloc's default
-// threshold rises with the largest block freed, up to 32 MiB, which keeps expositions on
-// the heap).
-constexpr int kLargeAllocation = 256 * 1024;
-
-std::shared_ptr<prometheus::Registry> build_info_registry() {
-  auto registry = std::make_shared<prometheus::Registry>();
-  auto& family = prometheus::BuildGauge()
-                     .Name("execmond_build_info")
-                     .Help("Always 1: the version of execmond and of the libbpf it runs on")
-                     .Register(*registry);
-  family
-      .Add({{"version", EXECMOND_VERSION},
-            {"libbpf_version", std::to_string(libbpf_major_version()) + "." +
-                                   std::to_string(libbpf_minor_version())}})
-      .Set(1);
-  return registry;
+std::shared_ptr<BuildInfo> build_info() {
+  return std::make_shared<BuildInfo>(
+      EXECMOND_VERSION,
+      std::to_string(libbpf_major_version()) + "." + std::to_string(libbpf_minor_version()));
 }
 
 ProbeOptions probe_options(const Config& config) {
@@ -178,7 +162,7 @@ class Daemon {
   std::shared_ptr<BpfProgramCollector> bpf_programs_;
   // The server holds weak references: these live as long as the daemon.
   std::shared_ptr<ReloadStatus> reload_status_ = std::make_shared<ReloadStatus>();
-  std::shared_ptr<prometheus::Registry> build_info_ = build_info_registry();
+  std::shared_ptr<BuildInfo> build_info_ = build_info();
   std::shared_ptr<SelfMetrics> self_metrics_ = std::make_shared<SelfMetrics>();
 };
 
@@ -221,21 +205,25 @@ std::optional<int> Daemon::start() {
       programs.push_back({p.name, p.run_time_ns, p.run_count});
     return programs;
   });
-  server_->add_collectable(metrics_);
-  server_->add_collectable(dropped_);
-  if (probes.has_program_stats()) server_->add_collectable(bpf_programs_);
-  server_->add_collectable(unexpected_metrics_);
-  server_->add_collectable(build_info_);
-  server_->add_collectable(reload_status_);
-  server_->add_collectable(self_metrics_);
+  server_->add_collector(metrics_);
+  server_->add_collector(dropped_);
+  if (probes.has_program_stats()) server_->add_collector(bpf_programs_);
+  server_->add_collector(unexpected_metrics_);
+  server_->add_collector(build_info_);
+  server_->add_collector(reload_status_);
+  server_->add_collector(self_metrics_);
   if (cgroups_) {
     cgroup_metrics_ = std::make_shared<CgroupMetrics>(*cgroups_);
-    server_->add_collectable(cgroup_metrics_);
+    server_->add_collector(cgroup_metrics_);
   }
 
   // The reader proves it is alive to systemd's watchdog: a stuck reader is restarted.
+  // After each drain it also stamps the time on the series table and expires idle series.
   try {
-    runner_.start_reader(*recorder_, config_.poll_interval, [this] { watchdog_.pet(); });
+    runner_.start_reader(*recorder_, config_.poll_interval, [this] {
+      watchdog_.pet();
+      metrics_->maintain(ProcessMetrics::Clock::now());
+    });
   } catch (const std::exception& error) {
     spdlog::critical("{}", error.what());
     return exit_code::kRuntimeFailure;
@@ -285,9 +273,9 @@ int Daemon::serve() {
 void Daemon::stop() {
   runner_.stop_reader();
   // Removal waits for a scrape that is reading the kernel's counters or the resolver.
-  if (server_ && dropped_) server_->remove_collectable(dropped_);
-  if (server_ && bpf_programs_) server_->remove_collectable(bpf_programs_);
-  if (server_ && cgroup_metrics_) server_->remove_collectable(cgroup_metrics_);
+  if (server_ && dropped_) server_->remove_collector(dropped_);
+  if (server_ && bpf_programs_) server_->remove_collector(bpf_programs_);
+  if (server_ && cgroup_metrics_) server_->remove_collector(cgroup_metrics_);
   if (recorder_) recorder_->send_binaries_to(nullptr);
   binaries_.reset();  // it writes to the programs' cache of allowed binaries
   runner_.detach();
@@ -413,13 +401,6 @@ int run_daemon(const DaemonOptions& options) {
   // for programs that use select(), which execmond does not).
   const http::DescriptorLimit limit = http::raise_descriptor_limit();
   spdlog::debug("descriptor limit: {} (hard {})", limit.soft, limit.hard);
-  // Renders held for slow clients are large: mapped on their own, they go back to the
-  // system when the last client is done instead of staying in the heap.
-  if (mallopt(M_MMAP_THRESHOLD, kLargeAllocation) != 1) {
-    spdlog::warn(
-        "cannot set malloc's mmap threshold: memory held for slow clients may stay "
-        "allocated after they leave");
-  }
   Daemon daemon(options, std::move(loaded), runner);
   if (auto failed = daemon.start()) return *failed;
   const int code = daemon.serve();

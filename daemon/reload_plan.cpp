@@ -47,6 +47,10 @@ constexpr SettingRule kRules[] = {
        return a.series.lifetime_histogram != b.series.lifetime_histogram;
      },
      nullptr},
+    // The reader's next sweep removes by the new time.
+    {Setting::kSeriesTtl, "series_ttl", ReloadAction::kApplySeriesSettings,
+     [](const Config& a, const Config& b) { return a.series.series_ttl != b.series.series_ttl; },
+     nullptr},
     // Series are keyed by their labels: another label set is another table.
     {Setting::kLabels, "labels", std::nullopt,
      [](const Config& a, const Config& b) {

@@ -17,6 +17,7 @@ enum class Setting {
   kSeriesFilters,
   kSeriesBound,
   kLifetimeHistogram,
+  kSeriesTtl,
   kLabels,
   kRingBufferSize,
   kPollInterval,

@@ -178,6 +178,16 @@ void read_lifetime_histogram(const Entry& entry, Config& config) {
   config.series.lifetime_histogram = read_boolean(entry);
 }
 
+void read_series_ttl(const Entry& entry, Config& config) {
+  const std::string expected = "expected 0 (never) or a duration of at least 1s, such as 192h";
+  const std::chrono::nanoseconds ttl = entry.parse(expected, parse_duration);
+  if (ttl != std::chrono::nanoseconds::zero() && ttl < seconds{1}) entry.reject(expected);
+  if (ttl % milliseconds{1} != std::chrono::nanoseconds::zero()) {
+    entry.reject("expected a whole number of milliseconds");
+  }
+  config.series.series_ttl = std::chrono::duration_cast<milliseconds>(ttl);
+}
+
 struct Key {
   std::string_view name;
   void (*read)(const Entry&, Config&);
@@ -239,6 +249,7 @@ constexpr Key kKeys[] = {
     {"exclude_units", read_exclude_units},
     {"max_comm_series", read_max_comm_series},
     {"lifetime_histogram", read_lifetime_histogram},
+    {"series_ttl", read_series_ttl},
     {"ring_buffer_size", read_ring_buffer_size},
     {"poll_interval", read_poll_interval},
     {"log_level", read_log_level},
@@ -286,7 +297,8 @@ bool SeriesSettings::operator==(const SeriesSettings& other) const {
   return max_comm_series == other.max_comm_series && include_comms == other.include_comms &&
          exclude_comms == other.exclude_comms && unit_label == other.unit_label &&
          container_label == other.container_label && include_units == other.include_units &&
-         exclude_units == other.exclude_units && lifetime_histogram == other.lifetime_histogram;
+         exclude_units == other.exclude_units && lifetime_histogram == other.lifetime_histogram &&
+         series_ttl == other.series_ttl;
 }
 
 bool Config::operator==(const Config& other) const {

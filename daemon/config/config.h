@@ -37,6 +37,10 @@ struct SeriesSettings {
   // Export the per-series lifetime histogram (19 of a series' ~25 samples). Off, the
   // lifetimes are still counted, so turning it back on shows them whole.
   bool lifetime_histogram = true;
+  // A series whose labels no event has carried for this long is removed, and its place
+  // goes to the next new label set; zero keeps every series. Longer than a week, so
+  // that jobs run weekly (and daily ones with randomized timers) keep one series.
+  std::chrono::milliseconds series_ttl = std::chrono::hours(192);
 
   bool operator==(const SeriesSettings& other) const;
 };

@@ -152,33 +152,54 @@ void Connection::respond(Response response, Clock::time_point now) {
 }
 
 Connection::Io Connection::send(Clock::time_point now, std::size_t& budget) {
-  const Io io = tls_ ? send_tls(now, budget) : send_plain(now, budget);
+  Io io;
+  try {
+    io = tls_ ? send_tls(now, budget) : send_plain(now, budget);
+  } catch (const std::exception&) {
+    return Io::kClosed;  // an exposition that does not inflate: nothing else to send
+  }
   if (io == Io::kDone) {
     ++requests_served_;
-    response_ = Response{};  // lets go of the shared body
+    response_ = Response{};  // lets go of the shared body and the cursor's window
     enter(Stage::kReading, now, received_.empty() ? kKeepAliveTimeout : kRequestHeadTimeout);
   }
   return io;
 }
 
+std::string_view Connection::unsent_body(std::size_t max) {
+  if (response_.exposition) return response_.exposition->peek(max);
+  if (!response_.body) return {};
+  const std::size_t head_size = response_.head.size();
+  return std::string_view(*response_.body)
+      .substr(sent_ > head_size ? sent_ - head_size : 0)
+      .substr(0, max);
+}
+
+void Connection::sent(std::size_t count, Clock::time_point now, std::size_t& budget) {
+  const std::size_t head_size = response_.head.size();
+  const std::size_t into_head = sent_ < head_size ? std::min(count, head_size - sent_) : 0;
+  if (response_.exposition) response_.exposition->consume(count - into_head);
+  sent_ += count;
+  budget -= std::min(budget, count);
+  last_sent_ = now;
+  deadline_ = now + kWriteStallTimeout;  // progress: the client reads
+}
+
 Connection::Io Connection::send_plain(Clock::time_point now, std::size_t& budget) {
   const std::string& head = response_.head;
-  const std::size_t body_size = response_.body ? response_.body->size() : 0;
-  while (sent_ < head.size() + body_size) {
-    if (budget == 0) return Io::kYield;
+  while (true) {
+    if (budget == 0) return done_sending() ? Io::kDone : Io::kYield;
     iovec parts[2];
     int count = 0;
     std::size_t offered = 0;
     if (sent_ < head.size()) {
-      const std::size_t size = std::min(head.size() - sent_, budget);
-      parts[count++] = {const_cast<char*>(head.data() + sent_), size};
-      offered += size;
+      offered = std::min(head.size() - sent_, budget);
+      parts[count++] = {const_cast<char*>(head.data() + sent_), offered};
     }
-    const std::size_t body_sent = sent_ > head.size() ? sent_ - head.size() : 0;
-    if (body_size > body_sent && offered < budget) {
-      const std::size_t size = std::min(body_size - body_sent, budget - offered);
-      parts[count++] = {const_cast<char*>(response_.body->data() + body_sent), size};
-    }
+    const std::string_view body =
+        offered < budget ? unsent_body(budget - offered) : std::string_view();
+    if (!body.empty()) parts[count++] = {const_cast<char*>(body.data()), body.size()};
+    if (count == 0) return Io::kDone;
     msghdr message{};
     message.msg_iov = parts;
     message.msg_iovlen = static_cast<std::size_t>(count);
@@ -187,34 +208,32 @@ Connection::Io Connection::send_plain(Clock::time_point now, std::size_t& budget
       if (errno == EINTR) continue;
       return errno == EAGAIN ? Io::kWouldBlock : Io::kClosed;
     }
-    sent_ += static_cast<std::size_t>(written);
-    budget -= std::min(budget, static_cast<std::size_t>(written));
-    last_sent_ = now;
-    deadline_ = now + kWriteStallTimeout;  // progress: the client reads
+    sent(static_cast<std::size_t>(written), now, budget);
   }
-  return Io::kDone;
 }
 
 Connection::Io Connection::send_tls(Clock::time_point now, std::size_t& budget) {
   const std::string& head = response_.head;
-  const std::size_t body_size = response_.body ? response_.body->size() : 0;
-  while (sent_ < head.size() + body_size) {
-    if (budget == 0) return Io::kYield;
-    const bool in_head = sent_ < head.size();
-    const char* data =
-        in_head ? head.data() + sent_ : response_.body->data() + (sent_ - head.size());
-    const std::size_t size = in_head ? head.size() - sent_ : body_size - (sent_ - head.size());
+  while (true) {
+    if (budget == 0) return done_sending() ? Io::kDone : Io::kYield;
     // Always the same length from the same place: OpenSSL wants a write that would have
-    // blocked repeated with at least the bytes it was first offered.
-    const TlsProgress progress = tls_->write(data, std::min(size, kTlsWriteChunk));
+    // blocked repeated with at least the bytes it was first offered (and peek() gives
+    // the same bytes again until they are consumed).
+    const std::string_view next =
+        sent_ < head.size() ? std::string_view(head).substr(sent_) : unsent_body(kTlsWriteChunk);
+    if (next.empty()) return Io::kDone;
+    const TlsProgress progress = tls_->write(next.data(), std::min(next.size(), kTlsWriteChunk));
     if (progress.status == TlsProgress::Status::kWouldBlock) return Io::kWouldBlock;
     if (progress.status != TlsProgress::Status::kDone) return Io::kClosed;
-    sent_ += progress.bytes;
-    budget -= std::min(budget, progress.bytes);
-    last_sent_ = now;
-    deadline_ = now + kWriteStallTimeout;
+    sent(progress.bytes, now, budget);
   }
-  return Io::kDone;
+}
+
+bool Connection::done_sending() const {
+  if (sent_ < response_.head.size()) return false;
+  if (response_.exposition) return response_.exposition->done();
+  const std::size_t body_size = response_.body ? response_.body->size() : 0;
+  return sent_ >= response_.head.size() + body_size;
 }
 
 void Connection::shut_down() {

@@ -73,7 +73,7 @@ class Connection {
   bool close_after_response() const { return close_after_ || retired_; }
   // The response being sent, and how far: for the byte budget of slow clients.
   const Response& response() const { return response_; }
-  std::size_t sent() const { return sent_; }
+  std::size_t bytes_sent() const { return sent_; }
   Clock::time_point response_started() const { return response_started_; }
 
   // A reload changed who may connect: the response in flight (or the one being
@@ -95,6 +95,12 @@ class Connection {
   void enter(Stage stage, Clock::time_point now, Clock::duration timeout);
   Io send_plain(Clock::time_point now, std::size_t& budget);
   Io send_tls(Clock::time_point now, std::size_t& budget);
+  // At most `max` of the response's bytes not yet sent after the head: from its body, or
+  // the next ones its exposition cursor gives.
+  std::string_view unsent_body(std::size_t max);
+  // `count` more bytes of head and body went out, taken from `budget`.
+  void sent(std::size_t count, Clock::time_point now, std::size_t& budget);
+  bool done_sending() const;
 
   FileDescriptor fd_;
   std::uint64_t id_;

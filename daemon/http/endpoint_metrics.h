@@ -4,8 +4,6 @@
 // prometheus-cpp's exposer_* metrics. Written by the event loop, read by the renderer.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -13,10 +11,11 @@
 #include <vector>
 
 #include "http/status_codes.h"
+#include "metrics/metric_writer.h"
 
 namespace execmond::http {
 
-class EndpointMetrics : public prometheus::Collectable {
+class EndpointMetrics : public Collector {
  public:
   enum class Drop {
     kEvictedIdle,
@@ -52,7 +51,7 @@ class EndpointMetrics : public prometheus::Collectable {
     certificate_expiry_.store(not_after, std::memory_order_relaxed);
   }
 
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   // The loop is the only writer: a relaxed load and store, no locked instruction.

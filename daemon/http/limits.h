@@ -52,10 +52,16 @@ inline constexpr std::chrono::steady_clock::duration kStalledAfter = 1s;
 // The kernel's send buffer of a connection (SO_SNDBUF; the kernel doubles it): what a
 // client that reads slowly can make the kernel hold for it, instead of up to 4 MiB.
 inline constexpr int kSocketSendBuffer = 128 * 1024;
-// Rendered expositions kept for clients still receiving them, in bytes, are bounded by
-// the larger of this and twice the newest exposition; beyond it the slowest senders of
-// older renders are cut off. Connections sending one render share its bytes.
-inline constexpr std::size_t kMinResponseBudget = 4 * 1024 * 1024;
+// What is held for clients still receiving a scrape (one copy of each render they read,
+// and each plain-text scrape's inflate window) is bounded by the larger of this and twice
+// the newest render; beyond it the slowest senders are cut off.
+inline constexpr std::size_t kMinResponseBudget = 2 * 1024 * 1024;
+// What a plain-text scrape holds on its own while it is sent: the cursor's 16 KiB window
+// and zlib's inflate state (exposition.h).
+inline constexpr std::size_t kPlainScrapeBytes = 60 * 1024;
+// When clients that made the daemon hold at least this much are gone, freed memory is
+// handed back to the system (malloc_trim).
+inline constexpr std::size_t kTrimAfterHeld = 1024 * 1024;
 // While the renders held for clients fill the budget, a scrape is answered from the
 // newest render if it is at most this old, instead of rendering another.
 inline constexpr std::chrono::steady_clock::duration kMaxSharedRenderAge = 1s;

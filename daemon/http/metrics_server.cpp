@@ -82,13 +82,12 @@ MetricsServer::~MetricsServer() {
   thread_.join();
 }
 
-void MetricsServer::add_collectable(std::shared_ptr<prometheus::Collectable> collectable) {
-  renderer_.add(std::move(collectable));
+void MetricsServer::add_collector(std::shared_ptr<const Collector> collector) {
+  renderer_.add(std::move(collector));
 }
 
-void MetricsServer::remove_collectable(
-    const std::shared_ptr<prometheus::Collectable>& collectable) {
-  renderer_.remove(collectable);
+void MetricsServer::remove_collector(const std::shared_ptr<const Collector>& collector) {
+  renderer_.remove(collector);
 }
 
 std::size_t MetricsServer::fit_connection_table() {

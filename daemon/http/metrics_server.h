@@ -5,8 +5,6 @@
 // costly thing a client can ask for has a budget (limits.h).
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -28,6 +26,8 @@
 #include "http/endpoint_security.h"
 #include "http/exposition_renderer.h"
 #include "http/listener.h"
+#include "http/response_budget.h"
+#include "metrics/metric_writer.h"
 #include "service/file_descriptor.h"
 
 namespace execmond::http {
@@ -40,9 +40,9 @@ class MetricsServer {
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  void add_collectable(std::shared_ptr<prometheus::Collectable> collectable);
-  // Returns once no scrape reads `collectable` any more.
-  void remove_collectable(const std::shared_ptr<prometheus::Collectable>& collectable);
+  void add_collector(std::shared_ptr<const Collector> collector);
+  // Returns once no scrape reads `collector` any more.
+  void remove_collector(const std::shared_ptr<const Collector>& collector);
 
   // /metrics answers 503 until then: the server binds (and reports a port in use) before
   // the programs are attached, but a scrape before they count would read as zeros.
@@ -97,8 +97,11 @@ class MetricsServer {
   void route(Connection& connection, Request request, Clock::time_point now);
   void on_wake(Clock::time_point now);
   void serve_exposition(Clock::time_point now);
+  // Starts sending `exposition` (or a 500 for a failed render); the caller drives on.
   void answer_with(Connection& connection, const std::shared_ptr<const Exposition>& exposition,
                    Clock::time_point now);
+  std::vector<HeldResponse> held_responses(Clock::time_point now,
+                                           std::vector<std::uint64_t>* ids = nullptr) const;
   void enforce_response_budget(Clock::time_point now);
   void sweep(Clock::time_point now);
   void respond(Connection& connection, Response response, Clock::time_point now);
@@ -137,7 +140,8 @@ class MetricsServer {
   std::size_t newest_size_ = 0;
   std::shared_ptr<const Exposition> shared_render_;
   Clock::time_point shared_render_at_;
-  std::uint64_t next_id_ = 2;  // 0 and 1 tag the listener and the wake-up descriptor
+  std::size_t held_since_trim_ = 0;  // the most held for clients since memory was trimmed
+  std::uint64_t next_id_ = 2;        // 0 and 1 tag the listener and the wake-up descriptor
   std::uint64_t requests_handled_ = 0;
   std::uint64_t injected_fault_after_ = 0;  // EXECMOND_INJECT_SERVER_FAULT_AFTER
   std::atomic<bool> stopping_{false};

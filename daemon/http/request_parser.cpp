@@ -226,6 +226,9 @@ Status parse_header(std::string_view line, Request& request, Framing& framing) {
     });
   } else if (equals_ignoring_case(name, "Accept-Encoding")) {
     request.accepts_gzip = request.accepts_gzip || accepts_gzip(value);
+  } else if (equals_ignoring_case(name, "Accept")) {
+    if (!request.accept.empty()) request.accept += ", ";
+    request.accept += value;
   } else if (equals_ignoring_case(name, "Authorization")) {
     if (request.authorization) return Status::kBadRequest;
     request.authorization = std::string(value);

@@ -18,6 +18,7 @@ struct Request {
   std::string path;  // without the query string
   bool keep_alive = true;
   bool accepts_gzip = false;
+  std::string accept;  // the Accept header(s), joined with ", ": which exposition format
   std::optional<std::string> authorization;
 };
 

@@ -1,6 +1,7 @@
 // What the server answers: a parsed request through the rate limit, authentication and
 // routing to its response, and renders to the scrapes waiting for them within the byte
 // budget of slow clients.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -12,8 +13,6 @@
 
 namespace execmond::http {
 namespace {
-
-constexpr std::string_view kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
 
 // "Retry-After: 3\r\n", rounded up to whole seconds, at least 1.
 std::string retry_after(Clock::duration wait) {
@@ -117,22 +116,19 @@ void MetricsServer::route(Connection& connection, Request request, Clock::time_p
     return respond_status(connection, 503, request, now, "Retry-After: 1\r\n");
   }
   // Slow clients hold renders up to the budget: a scrape shares the newest one, if it is
-  // recent, rather than adding another render to what is held.
-  if (shared_render_ && now - shared_render_at_ <= kMaxSharedRenderAge) {
-    std::vector<HeldResponse> held;
-    for (const auto& [id, other] : connections_) {
-      const Response& response = other->response();
-      if (other->stage() == Connection::Stage::kWriting && response.render_cycle != 0) {
-        held.push_back({response.render_cycle, response.held_bytes, 0, {}});
-      }
-    }
-    if (held_bytes(held) + newest_size_ > response_budget(newest_size_, kMinResponseBudget)) {
-      endpoint_metrics_->count_shared_render();
-      connection.await(Connection::Stage::kRendering, std::move(request), now);
-      return answer_with(connection, shared_render_, now);
-    }
+  // recent and in its format, rather than adding another render to what is held.
+  const ExpositionFormat format = negotiate_format(request.accept);
+  if (shared_render_ && now - shared_render_at_ <= kMaxSharedRenderAge &&
+      shared_render_->has(format) &&
+      held_bytes(held_responses(now)) + newest_size_ >
+          response_budget(newest_size_, kMinResponseBudget)) {
+    endpoint_metrics_->count_shared_render();
+    connection.await(Connection::Stage::kRendering, std::move(request), now);
+    // The caller drives the connection on: no drive() here, which could close it under
+    // the caller's feet.
+    return answer_with(connection, shared_render_, now);
   }
-  connection.awaited_cycle = renderer_.request(request.accepts_gzip);
+  connection.awaited_cycle = renderer_.request(format);
   connection.await(Connection::Stage::kRendering, std::move(request), now);
 }
 
@@ -165,12 +161,12 @@ void MetricsServer::on_wake(Clock::time_point now) {
 void MetricsServer::serve_exposition(Clock::time_point now) {
   const std::shared_ptr<const Exposition> exposition = renderer_.latest();
   if (!exposition) return;
-  if (exposition->cycle != last_counted_render_) {
+  if (exposition->cycle() != last_counted_render_) {
     endpoint_metrics_->count_render();
-    last_counted_render_ = exposition->cycle;
-    if (!exposition->failed) {
-      newest_cycle_ = exposition->cycle;
-      newest_size_ = exposition->text.size() + exposition->gzip.size();
+    last_counted_render_ = exposition->cycle();
+    if (!exposition->failed()) {
+      newest_cycle_ = exposition->cycle();
+      newest_size_ = exposition->stored_bytes();
       shared_render_ = exposition;
       shared_render_at_ = now;
     }
@@ -178,13 +174,22 @@ void MetricsServer::serve_exposition(Clock::time_point now) {
   std::vector<Connection*> ready;
   for (auto& [id, connection] : connections_) {
     if (connection->stage() == Connection::Stage::kRendering &&
-        connection->awaited_cycle <= exposition->cycle) {
+        connection->awaited_cycle <= exposition->cycle()) {
       ready.push_back(connection.get());
     }
   }
-  for (Connection* connection : ready) answer_with(*connection, exposition, now);
-  // The connections hold what they still send; nobody else needs these megabytes.
-  renderer_.release(exposition->cycle);
+  for (Connection* connection : ready) {
+    const ExpositionFormat format = negotiate_format(connection->request().accept);
+    if (!exposition->failed() && !exposition->has(format)) {
+      // A later render than the one it waited for, made for other scrapes' formats.
+      connection->awaited_cycle = renderer_.request(format);
+      continue;
+    }
+    answer_with(*connection, exposition, now);
+    drive(*connection, now);
+  }
+  // The connections hold what they still send; the renderer need not keep it.
+  renderer_.release(exposition->cycle());
   enforce_response_budget(now);
 }
 
@@ -192,66 +197,70 @@ void MetricsServer::answer_with(Connection& connection,
                                 const std::shared_ptr<const Exposition>& exposition,
                                 Clock::time_point now) {
   const Request& request = connection.request();
-  if (exposition->failed) {
+  if (exposition->failed()) {
     Request failed = request;
     failed.keep_alive = false;
-    respond_status(connection, 500, failed, now);
-    return drive(connection, now);
+    return respond_status(connection, 500, failed, now);
   }
+  const ExpositionFormat format = negotiate_format(request.accept);
   ResponseOptions options;
-  options.content_type = kExpositionType;
+  options.content_type = content_type(format);
   options.keep_alive = request.keep_alive && !connection.retired();
   options.head_only = request.method == Method::kHead;
   options.configured_headers = security_->headers;
-  // Identity when this render was not compressed (a gzip scrape served by a later render
-  // than the one it joined): Content-Encoding is the server's choice.
-  const bool gzip = request.accepts_gzip && exposition->has_gzip;
-  options.extra_headers =
-      gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "Vary: Accept-Encoding\r\n";
-  // Aliasing pointers: every scrape of this render shares its bytes.
-  std::shared_ptr<const std::string> body(exposition, gzip ? &exposition->gzip : &exposition->text);
-  Response response = make_response(options, std::move(body));
-  if (response.body) {
-    response.render_cycle = exposition->cycle;
-    response.held_bytes = exposition->text.size() + exposition->gzip.size();
+  options.extra_headers = request.accepts_gzip
+                              ? "Content-Encoding: gzip\r\nVary: Accept, Accept-Encoding\r\n"
+                              : "Vary: Accept, Accept-Encoding\r\n";
+  // Every scrape of this render reads the same stored bytes through its own cursor.
+  Response response = make_response(
+      options, std::make_unique<ExpositionCursor>(exposition, format, request.accepts_gzip));
+  if (response.exposition) {
+    response.render_cycle = exposition->cycle();
+    response.render_bytes = exposition->stored_bytes();
+    response.own_bytes = request.accepts_gzip ? 0 : kPlainScrapeBytes;
   }
   respond(connection, std::move(response), now);
-  drive(connection, now);
 }
 
-// Cuts off the slowest senders of older renders while the renders held for clients exceed
-// the budget, so that their memory goes back.
-void MetricsServer::enforce_response_budget(Clock::time_point now) {
+// The responses of rendered expositions being sent, as the byte budget sees them; `ids`
+// gets their connections.
+std::vector<HeldResponse> MetricsServer::held_responses(Clock::time_point now,
+                                                        std::vector<std::uint64_t>* ids) const {
   std::vector<HeldResponse> held;
-  std::vector<std::uint64_t> ids;
   for (const auto& [id, connection] : connections_) {
     const Response& response = connection->response();
     if (connection->stage() != Connection::Stage::kWriting || response.render_cycle == 0) continue;
-    held.push_back({response.render_cycle, response.held_bytes, connection->sent(),
-                    now - connection->response_started()});
-    ids.push_back(id);
+    held.push_back({response.render_cycle, response.render_bytes, response.own_bytes,
+                    connection->bytes_sent(), now - connection->response_started()});
+    if (ids) ids->push_back(id);
   }
+  return held;
+}
+
+// Cuts off the slowest senders while what is held for clients exceeds the budget, so that
+// their memory goes back.
+void MetricsServer::enforce_response_budget(Clock::time_point now) {
   // Past its sharing age the newest render is for the connections sending it alone.
   if (shared_render_ && now - shared_render_at_ > kMaxSharedRenderAge) shared_render_.reset();
+  std::vector<std::uint64_t> ids;
+  const std::vector<HeldResponse> held = held_responses(now, &ids);
   const std::size_t budget = response_budget(newest_size_, kMinResponseBudget);
-  const std::vector<std::size_t> victims = choose_slow_senders(held, newest_cycle_, budget);
+  const std::vector<std::size_t> victims =
+      choose_slow_senders(held, newest_cycle_, budget, kStalledAfter);
   if (!victims.empty()) {
-    spdlog::debug(
-        "/metrics: {} bytes of renders held for clients, budget {}: cutting off {} "
-        "slow senders",
-        held_bytes(held), budget, victims.size());
+    spdlog::debug("/metrics: {} bytes held for clients, budget {}: cutting off {} slow senders",
+                  held_bytes(held), budget, victims.size());
+    for (const std::size_t victim : victims) close(ids[victim], EndpointMetrics::Drop::kSlowSender);
   }
-  for (const std::size_t victim : victims) close(ids[victim], EndpointMetrics::Drop::kSlowSender);
-  if (!victims.empty()) {
-    held.clear();
-    for (const auto& [id, connection] : connections_) {
-      const Response& response = connection->response();
-      if (connection->stage() == Connection::Stage::kWriting && response.render_cycle != 0) {
-        held.push_back({response.render_cycle, response.held_bytes, 0, {}});
-      }
-    }
+  const std::size_t still_held = held_bytes(held_responses(now));
+  endpoint_metrics_->set_response_bytes(still_held, budget);
+  // Once the clients that held much are gone, what they held goes back to the system:
+  // glibc keeps freed memory in its arenas otherwise.
+  held_since_trim_ = std::max(held_since_trim_, still_held);
+  if (still_held == 0 && held_since_trim_ >= kTrimAfterHeld) {
+    malloc_trim(0);
+    held_since_trim_ = 0;
   }
-  endpoint_metrics_->set_response_bytes(held_bytes(held), budget);
 }
 
 }  // namespace execmond::http

@@ -15,7 +15,7 @@ double rate(const HeldResponse& response) {
 }
 
 struct Render {
-  std::size_t bytes = 0;
+  std::size_t bytes = 0;  // the render's, and its senders' own
   double fastest = 0;
   std::vector<std::size_t> senders;
 };
@@ -24,9 +24,9 @@ std::map<std::uint64_t, Render> renders_of(const std::vector<HeldResponse>& resp
   std::map<std::uint64_t, Render> renders;
   for (std::size_t i = 0; i < responses.size(); ++i) {
     const HeldResponse& response = responses[i];
-    if (response.render == 0) continue;
     Render& render = renders[response.render];
-    render.bytes = std::max(render.bytes, response.render_bytes);
+    if (render.senders.empty()) render.bytes += response.render_bytes;
+    render.bytes += response.own_bytes;
     render.fastest = std::max(render.fastest, rate(response));
     render.senders.push_back(i);
   }
@@ -46,21 +46,36 @@ std::size_t response_budget(std::size_t newest_render_bytes, std::size_t floor) 
 }
 
 std::vector<std::size_t> choose_slow_senders(const std::vector<HeldResponse>& responses,
-                                             std::uint64_t newest, std::size_t budget) {
+                                             std::uint64_t newest, std::size_t budget,
+                                             std::chrono::steady_clock::duration grace) {
   const std::map<std::uint64_t, Render> renders = renders_of(responses);
   std::size_t total = 0;
-  std::vector<const Render*> others;
+  std::vector<const Render*> older;
   for (const auto& [cycle, render] : renders) {
     total += render.bytes;
-    if (cycle != newest) others.push_back(&render);
+    if (cycle != newest) older.push_back(&render);
   }
-  std::sort(others.begin(), others.end(),
+  std::sort(older.begin(), older.end(),
             [](const Render* a, const Render* b) { return a->fastest < b->fastest; });
   std::vector<std::size_t> victims;
-  for (const Render* render : others) {
-    if (total <= budget) break;
+  for (const Render* render : older) {
+    if (total <= budget) return victims;
     victims.insert(victims.end(), render->senders.begin(), render->senders.end());
     total -= render->bytes;
+  }
+  const auto found = renders.find(newest);
+  if (total <= budget || found == renders.end()) return victims;
+  std::vector<std::size_t> senders;
+  for (const std::size_t i : found->second.senders) {
+    if (responses[i].own_bytes > 0 && responses[i].sending_for >= grace) senders.push_back(i);
+  }
+  std::sort(senders.begin(), senders.end(), [&responses](std::size_t a, std::size_t b) {
+    return rate(responses[a]) < rate(responses[b]);
+  });
+  for (const std::size_t i : senders) {
+    if (total <= budget) break;
+    victims.push_back(i);
+    total -= responses[i].own_bytes;
   }
   return victims;
 }

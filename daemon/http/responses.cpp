@@ -4,7 +4,9 @@
 #include "version.h"
 
 namespace execmond::http {
-Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body) {
+namespace {
+
+Response with_head(const ResponseOptions& options, std::size_t content_length) {
   Response response;
   response.status = options.status;
   response.close = !options.keep_alive;
@@ -17,14 +19,27 @@ Response make_response(const ResponseOptions& options, std::shared_ptr<const std
   head += "\r\nContent-Type: ";
   head += options.content_type;
   head += "\r\nContent-Length: ";
-  head += std::to_string(body ? body->size() : 0);
+  head += std::to_string(content_length);
   head += "\r\n";
   head += options.extra_headers;
   head += options.configured_headers;
   // Said even where HTTP/1.1 implies it: an HTTP/1.0 client keeps the connection only then.
   head += options.keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   head += "\r\n";
+  return response;
+}
+
+}  // namespace
+
+Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body) {
+  Response response = with_head(options, body ? body->size() : 0);
   if (!options.head_only) response.body = std::move(body);
+  return response;
+}
+
+Response make_response(const ResponseOptions& options, std::unique_ptr<ExpositionCursor> cursor) {
+  Response response = with_head(options, cursor->size());
+  if (!options.head_only) response.exposition = std::move(cursor);
   return response;
 }
 

@@ -7,17 +7,23 @@
 #include <string>
 #include <string_view>
 
+#include "http/exposition.h"
+
 namespace execmond::http {
 
 struct Response {
   int status = 200;
   std::string head;                         // status line, headers, blank line
   std::shared_ptr<const std::string> body;  // null: none (HEAD, or a bodiless status)
-  bool close = false;                       // close the connection once sent
-  // A response of a rendered exposition: which render, and what keeping it in memory
-  // costs (its text and gzip, shared by every response of that render).
+  // A scrape's body instead, read out of the shared exposition as it is sent.
+  std::unique_ptr<ExpositionCursor> exposition;
+  bool close = false;  // close the connection once sent
+  // For the byte budget of slow clients: the render a scrape's body comes from, what
+  // that render keeps in memory (shared by every response of it), and what this response
+  // costs on its own (the cursor's inflate window when the client takes no gzip).
   std::uint64_t render_cycle = 0;
-  std::size_t held_bytes = 0;
+  std::size_t render_bytes = 0;
+  std::size_t own_bytes = 0;
 };
 
 struct ResponseOptions {
@@ -30,6 +36,8 @@ struct ResponseOptions {
 };
 
 Response make_response(const ResponseOptions& options, std::shared_ptr<const std::string> body);
+// The same with a scrape's body, `cursor.size()` bytes.
+Response make_response(const ResponseOptions& options, std::unique_ptr<ExpositionCursor> cursor);
 // A short text body saying what the status means ("Not Found\n").
 Response make_status_response(int status, bool keep_alive, bool head_only = false,
                               std::string_view extra_headers = {},

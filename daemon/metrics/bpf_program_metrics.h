@@ -2,12 +2,12 @@
 // daemon's own BPF programs cost the host, from the kernel's run-time statistics.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "metrics/metric_writer.h"
 
 namespace execmond {
 
@@ -18,13 +18,13 @@ struct ProgramRunTime {
   std::uint64_t runs = 0;
 };
 
-class BpfProgramCollector : public prometheus::Collectable {
+class BpfProgramCollector : public Collector {
  public:
   // `read` asks the kernel at each scrape (ProcessProbes::program_stats); what it reads
   // must outlive every scrape: unregister this collector first.
   explicit BpfProgramCollector(std::function<std::vector<ProgramRunTime>()> read)
       : read_(std::move(read)) {}
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   std::function<std::vector<ProgramRunTime>()> read_;

@@ -1,11 +1,10 @@
 // How well the cgroup resolver keeps up: walks, cache, unresolved events.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <vector>
 
 #include "cgroups/cgroup_resolver.h"
+#include "metrics/metric_writer.h"
 
 namespace execmond {
 
@@ -14,11 +13,11 @@ namespace execmond {
 //   execmond_cgroups_cached                      gauge: cgroup ids the resolver holds
 //   execmond_cgroup_unresolved_events_total      counter: events counted under
 //                                                unit="execmond_unresolved"
-class CgroupMetrics : public prometheus::Collectable {
+class CgroupMetrics : public Collector {
  public:
   // `resolver` must outlive every scrape.
   explicit CgroupMetrics(const CgroupResolver& resolver) : resolver_(resolver) {}
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   const CgroupResolver& resolver_;

@@ -2,8 +2,6 @@
 
 #include <chrono>
 
-#include "metrics/metric_families.h"
-
 namespace execmond {
 namespace {
 
@@ -22,17 +20,15 @@ void ReloadStatus::record_success() {
 
 void ReloadStatus::record_failure() { last_successful_.store(false); }
 
-std::vector<prometheus::MetricFamily> ReloadStatus::Collect() const {
-  using prometheus::MetricType;
-  return {single_sample_family(
-              "execmond_config_last_reload_successful", MetricType::Gauge,
-              "Whether the last configuration reload (SIGHUP) succeeded; 0 means the daemon "
-              "still runs on the previous configuration.",
-              last_successful_.load() ? 1 : 0),
-          single_sample_family(
-              "execmond_config_last_reload_success_timestamp_seconds", MetricType::Gauge,
-              "When the configuration was last loaded successfully (start or SIGHUP).",
-              last_success_seconds_.load())};
+void ReloadStatus::collect(MetricWriter& out) const {
+  write_single_sample(out, "execmond_config_last_reload_successful", MetricType::kGauge,
+                      "Whether the last configuration reload (SIGHUP) succeeded; 0 means the "
+                      "daemon still runs on the previous configuration.",
+                      last_successful_.load() ? 1 : 0);
+  write_single_sample(out, "execmond_config_last_reload_success_timestamp_seconds",
+                      MetricType::kGauge,
+                      "When the configuration was last loaded successfully (start or SIGHUP).",
+                      last_success_seconds_.load());
 }
 
 }  // namespace execmond

@@ -2,15 +2,14 @@
 // Alertmanager export them, so that a reload that kept the old configuration alerts.
 #pragma once
 
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
-
 #include <atomic>
 #include <vector>
 
+#include "metrics/metric_writer.h"
+
 namespace execmond {
 
-class ReloadStatus : public prometheus::Collectable {
+class ReloadStatus : public Collector {
  public:
   // Starting counts as a successful load, at the time of construction.
   ReloadStatus();
@@ -18,7 +17,7 @@ class ReloadStatus : public prometheus::Collectable {
   void record_success();
   void record_failure();
 
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   std::atomic<bool> last_successful_{true};

@@ -11,14 +11,8 @@
 #include <sstream>
 #include <string>
 
-#include "metrics/metric_families.h"
-
 namespace execmond {
 namespace {
-
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
 
 std::string read_text(const char* path) {
   std::ifstream file(path);
@@ -89,27 +83,23 @@ SelfMetrics::SelfMetrics()
       page_size_(sysconf(_SC_PAGESIZE)),
       boot_time_seconds_(boot_time_seconds()) {}
 
-std::vector<MetricFamily> SelfMetrics::Collect() const {
+void SelfMetrics::collect(MetricWriter& out) const {
   const std::optional<ProcessStat> stat = parse_process_stat(
       read_text("/proc/self/stat"), ticks_per_second_, page_size_, boot_time_seconds_);
-  if (!stat) return {};
-  return {
-      single_sample_family("process_cpu_seconds_total", MetricType::Counter,
-                           "Total user and system CPU time spent in seconds.", stat->cpu_seconds),
-      single_sample_family("process_resident_memory_bytes", MetricType::Gauge,
-                           "Resident memory size in bytes.",
-                           static_cast<double>(stat->resident_bytes)),
-      single_sample_family("process_virtual_memory_bytes", MetricType::Gauge,
-                           "Virtual memory size in bytes.",
-                           static_cast<double>(stat->virtual_bytes)),
-      single_sample_family("process_open_fds", MetricType::Gauge,
-                           "Number of open file descriptors.", open_fds()),
-      single_sample_family("process_max_fds", MetricType::Gauge,
-                           "Maximum number of open file descriptors.", max_fds()),
-      single_sample_family("process_start_time_seconds", MetricType::Gauge,
-                           "Start time of the process since unix epoch in seconds.",
-                           stat->start_time_seconds),
-  };
+  if (!stat) return;
+  write_single_sample(out, "process_cpu_seconds_total", MetricType::kCounter,
+                      "Total user and system CPU time spent in seconds.", stat->cpu_seconds);
+  write_single_sample(out, "process_resident_memory_bytes", MetricType::kGauge,
+                      "Resident memory size in bytes.", static_cast<double>(stat->resident_bytes));
+  write_single_sample(out, "process_virtual_memory_bytes", MetricType::kGauge,
+                      "Virtual memory size in bytes.", static_cast<double>(stat->virtual_bytes));
+  write_single_sample(out, "process_open_fds", MetricType::kGauge,
+                      "Number of open file descriptors.", open_fds());
+  write_single_sample(out, "process_max_fds", MetricType::kGauge,
+                      "Maximum number of open file descriptors.", max_fds());
+  write_single_sample(out, "process_start_time_seconds", MetricType::kGauge,
+                      "Start time of the process since unix epoch in seconds.",
+                      stat->start_time_seconds);
 }
 
 }  // namespace execmond

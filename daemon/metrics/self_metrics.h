@@ -2,13 +2,12 @@
 // process (prometheus-cpp does not): what execmond itself costs the host in user space.
 #pragma once
 
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
-
 #include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "metrics/metric_writer.h"
 
 namespace execmond {
 
@@ -29,10 +28,10 @@ std::optional<ProcessStat> parse_process_stat(std::string_view stat, long ticks_
 
 // process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
 // process_open_fds, process_max_fds, process_start_time_seconds.
-class SelfMetrics : public prometheus::Collectable {
+class SelfMetrics : public Collector {
  public:
   SelfMetrics();
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   long ticks_per_second_;

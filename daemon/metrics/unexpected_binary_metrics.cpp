@@ -6,23 +6,8 @@
 
 #include "events/printable_bytes.h"
 #include "metrics/comm_label.h"
-#include "metrics/metric_families.h"
 
 namespace execmond {
-namespace {
-
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
-
-ClientMetric execs(const UnexpectedExecLabels& labels, std::uint64_t count) {
-  ClientMetric metric = sample(MetricType::Counter, static_cast<double>(count));
-  metric.label.push_back({"comm", labels.comm});
-  metric.label.push_back({"path", labels.path});
-  return metric;
-}
-
-}  // namespace
 
 static_assert(sizeof(UnexpectedExecKey) % 8 == 0 &&
               std::has_unique_object_representations_v<UnexpectedExecKey>);
@@ -47,33 +32,36 @@ void UnexpectedBinaryMetrics::record_exec(std::string_view path, const CommName&
   if (Stats* stats = table_.stats_for_event(UnexpectedExecKey(path, comm))) stats->execs.add(1);
 }
 
-std::vector<MetricFamily> UnexpectedBinaryMetrics::Collect() const {
-  MetricFamily total = metric_family("execmond_unexpected_execs_total", MetricType::Counter,
-                                     "Execs of binaries the binaries allow-list does not admit, by "
-                                     "resolved path (the script, for a script) and process name.");
-  const std::size_t series = table_.series_count();
-  for (std::size_t i = 0; i < series; ++i)
-    total.metric.push_back(execs(table_.series_labels(i), table_.series(i).execs.value()));
+void UnexpectedBinaryMetrics::collect(MetricWriter& out) const {
+  const auto reading = table_.read();
+  out.family("execmond_unexpected_execs_total", MetricType::kCounter,
+             "Execs of binaries the binaries allow-list does not admit, by resolved path (the "
+             "script, for a script) and process name.");
+  reading.for_each([&out](const UnexpectedExecLabels& labels, const Stats& stats) {
+    out.sample({{"comm", labels.comm}, {"path", labels.path}},
+               static_cast<double>(stats.execs.value()));
+  });
   const std::uint64_t overflow = table_.overflow_events();
-  if (overflow > 0) total.metric.push_back(execs(table_.overflow_labels(), overflow));
+  const UnexpectedExecLabels& overflow_labels = table_.overflow_labels();
+  if (overflow > 0)
+    out.sample({{"comm", overflow_labels.comm}, {"path", overflow_labels.path}},
+               static_cast<double>(overflow));
 
-  return {
-      std::move(total),
-      single_sample_family("execmond_unexpected_series", MetricType::Gauge,
-                           "Unexpected (path, comm) pairs that have their own series.",
-                           static_cast<double>(series)),
-      single_sample_family("execmond_unexpected_series_limit", MetricType::Gauge,
-                           "Unexpected (path, comm) pairs that can have their own series; "
-                           "later ones share path=\"execmond_overflow\".",
-                           static_cast<double>(table_.series_limit())),
-      single_sample_family("execmond_unexpected_overflow_execs_total", MetricType::Counter,
-                           "Unexpected execs counted under path=\"execmond_overflow\" "
-                           "because every series was taken.",
-                           static_cast<double>(overflow)),
-      single_sample_family("execmond_unexpected_exec_logs_suppressed_total", MetricType::Counter,
-                           "Unexpected-exec log lines not written: the per-path or overall "
-                           "rate limit held them back.",
-                           static_cast<double>(logs_suppressed_.value()))};
+  write_single_sample(out, "execmond_unexpected_series", MetricType::kGauge,
+                      "Unexpected (path, comm) pairs that have their own series.",
+                      static_cast<double>(table_.series_count()));
+  write_single_sample(out, "execmond_unexpected_series_limit", MetricType::kGauge,
+                      "Unexpected (path, comm) pairs that can have their own series; later ones "
+                      "share path=\"execmond_overflow\".",
+                      static_cast<double>(table_.series_limit()));
+  write_single_sample(out, "execmond_unexpected_overflow_execs_total", MetricType::kCounter,
+                      "Unexpected execs counted under path=\"execmond_overflow\" because every "
+                      "series was taken.",
+                      static_cast<double>(overflow));
+  write_single_sample(out, "execmond_unexpected_exec_logs_suppressed_total", MetricType::kCounter,
+                      "Unexpected-exec log lines not written: the per-path or overall rate limit "
+                      "held them back.",
+                      static_cast<double>(logs_suppressed_.value()));
 }
 
 }  // namespace execmond

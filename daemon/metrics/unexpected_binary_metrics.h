@@ -2,9 +2,6 @@
 // admit, in a bounded table.
 #pragma once
 
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +10,7 @@
 #include <vector>
 
 #include "events/records.h"
+#include "metrics/metric_writer.h"
 #include "metrics/running_total.h"
 #include "metrics/series_table.h"
 
@@ -52,7 +50,7 @@ struct AdmitEveryKey {
 //   execmond_unexpected_series, execmond_unexpected_series_limit   gauges
 //   execmond_unexpected_overflow_execs_total           counter
 //   execmond_unexpected_exec_logs_suppressed_total     counter
-class UnexpectedBinaryMetrics : public prometheus::Collectable {
+class UnexpectedBinaryMetrics : public Collector {
  public:
   // Distinct (path, comm) pairs with their own series; later ones share
   // path="execmond_overflow", comm="execmond_overflow". A flood of random /tmp names
@@ -66,7 +64,7 @@ class UnexpectedBinaryMetrics : public prometheus::Collectable {
   // Reader thread: a log line the rate limiter held back.
   void record_log_suppressed() { logs_suppressed_.add(1); }
 
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  void collect(MetricWriter& out) const override;
 
  private:
   struct Stats {

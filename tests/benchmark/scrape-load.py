@@ -1,36 +1,42 @@
 #!/usr/bin/python3
-"""The scrape-load benchmark: how /metrics holds up under many scrapes and bad clients.
+"""The scrape-load benchmark: what a scrape costs execmond, and how /metrics holds up
+under many scrapes and bad clients.
 
-    scrape-load.py BUILD_DIR [--names N] [--scrapes N] [--rounds N] [--baseline EXECMOND]
-                   [--attack-seconds S]
+    scrape-load.py BUILD_DIR [--names 1000,10000] [--labels comm,comm+unit]
+                   [--scrapes N] [--rounds N] [--compare OTHER_BUILD_DIR] [--no-slowloris]
+                   [--budget FILE]
 
-Runs as root (it starts the daemon, which loads BPF programs), a few minutes. Starts
-execmond with max_comm_series: 10000, fills N process names (default 10000) by exec'ing
-the benchmark's static true_exit under N symlink names, then:
-  1. one scrape, plain and gzip: render time and sizes;
-  2. --scrapes parallel gzip scrapes (default 200), all released at once, --rounds times:
-     p50, p99 and max latency of each scrape, from its connect to its last byte;
-  3. slowloris: 200 connections holding half a request and 200 idle ones, then 5 scrapes
-     in a row: the latency of each (given up after 10 s);
-then, for each attack, RSS (idle, peak, after) and the p50/p99 of scrapes made during it
-from another address (tests/integration/endpoint_flood.py runs the attackers):
-  4. 100 clients pipelining requests on one connection each (issue 17, item 0);
-  5. 100 slow readers with a 4 KiB receive buffer, also the kernel send queues (18.1);
-  6. 40 connections of wrong passwords against basic auth, a SIGHUP halfway (18.2);
-  7. full TLS handshakes from 8 threads of one address (18.4).
-With --baseline, a second execmond (e.g. main's build) counts the same names and gets the
-same attacks, one after the other, and both are printed side by side: the machine's load
-at the time weighs on both alike.
-Prints figures; it is not a test with a time limit. Exits non-zero only when it could not
-measure.
+Runs as root (it starts the daemon, which loads BPF programs); about 2 minutes per
+configuration. For each number of names and each `labels:` setting it starts execmond
+with max_comm_series at least that many names, fills the names by exec'ing the
+benchmark's static true_exit under that many symlink names, and prints:
+  - series per name: in the text exposition (classic histogram), with
+    lifetime_histogram: false, and as Prometheus stores them with native histograms;
+  - idle RSS, then the peak RSS of one scrape of each kind (text, text gzip, protobuf
+    gzip, protobuf; the first is the daemon's first scrape), each against idle
+    (target: at most 1.25x), from VmHWM after resetting it (clear_refs);
+  - the body sizes of each kind;
+  - scrape CPU per series: the daemon's CPU time over 10 scrapes in a row, per series
+    served;
+  - --scrapes parallel gzip scrapes (default 200), all released at once, --rounds times
+    (default 3): p50, p99 and max from connect to last byte (target: p99 < 2 s), and the
+    peak RSS meanwhile.
+Then, on the largest configuration, slowloris: 200 connections holding half a request
+and 200 idle ones, and 5 scrapes in a row.
+
+--compare runs the same configurations with another build (e.g. the one before a change)
+and prints both side by side. --budget FILE writes this build's figures as JSON: the
+measured series budget that deploy/budget.json holds, which the README's table, the
+DaemonSet's resources and the scrape configuration's sample_limit are checked against
+(tests/deploy). Figures, not a test: it exits non-zero only when it could
+not measure.
 """
 
 import argparse
-import base64
+import datetime
 import http.client
+import json
 import os
-import signal
-import ssl
 import shutil
 import socket
 import statistics
@@ -39,15 +45,14 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 
-with warnings.catch_warnings():
-    # Deprecated, but in Debian 12's Python and the simplest way to make a bcrypt hash.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt
-
-# A scrape behind slowloris connections is given this long.
-SLOWLORIS_TIMEOUT = 10
+SLOWLORIS_TIMEOUT = 10  # a scrape behind slowloris connections is given this long
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PROTOBUF = ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+            "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3")
+TARGET_PEAK_RATIO = 1.25
+TARGET_P99_SECONDS = 2.0
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 def free_port():
@@ -56,11 +61,34 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_daemon(binary, workdir, port, tag=""):
-    config = os.path.join(workdir, f"execmond{tag}.yaml")
+def status_kib(pid):
+    """VmRSS and VmHWM of a process, KiB."""
+    values = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0])
+    return values
+
+
+def reset_peak(pid):
+    """VmHWM starts again from the current RSS (Linux 4.0+)."""
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def start_daemon(binary, workdir, port, max_series, labels):
+    config = os.path.join(workdir, f"execmond-{port}.yaml")
     with open(config, "w") as f:
-        f.write("max_comm_series: 10000\n")
-    log = open(os.path.join(workdir, f"execmond{tag}.log"), "w+")
+        f.write(f"max_comm_series: {max_series}\nlabels: [{', '.join(labels)}]\n")
+    log = open(os.path.join(workdir, f"execmond-{port}.log"), "w+")
     proc = subprocess.Popen([binary, "--config", config, "--listen", f"127.0.0.1:{port}"],
                             stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
@@ -76,10 +104,10 @@ def start_daemon(binary, workdir, port, tag=""):
 
 
 def fill_names(program, workdir, count):
-    """Execs `program` under `count` distinct names, a few at a time."""
-    names_dir = os.path.join(workdir, "names")
-    os.mkdir(names_dir)
+    """Execs `program` under `count` distinct names, a few at a time; returns their prefix."""
     tag = os.urandom(3).hex()
+    names_dir = os.path.join(workdir, f"names-{tag}")
+    os.mkdir(names_dir)
     paths = []
     for i in range(count):
         path = os.path.join(names_dir, f"s{tag}{i:05d}")  # 12 bytes: within comm's 15
@@ -94,20 +122,25 @@ def fill_names(program, workdir, count):
             running = []
     for p in running:
         p.wait()
-    return tag
+    return f"s{tag}"
 
 
-def scrape(port, gzip=True, timeout=60):
-    """(seconds from connect to last byte, body bytes)."""
+def scrape(port, gzip=True, accept=None, timeout=60):
+    """(seconds from connect to last byte, body)."""
     start = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"} if gzip else {})
+    headers = {}
+    if gzip:
+        headers["Accept-Encoding"] = "gzip"
+    if accept:
+        headers["Accept"] = accept
+    conn.request("GET", "/metrics", headers=headers)
     response = conn.getresponse()
     body = response.read()
     conn.close()
     if response.status != 200:
         raise RuntimeError(f"scrape answered {response.status}")
-    return time.monotonic() - start, len(body)
+    return time.monotonic() - start, body
 
 
 def percentile(values, fraction):
@@ -135,233 +168,228 @@ def parallel_scrapes(port, count):
     return [s for s in latencies if s is not None], errors
 
 
-FLOOD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration",
-                     "endpoint_flood.py")
+def series_per_name(text, prefix, names):
+    """Series per filled name: as served (classic), without the histogram, and as
+    Prometheus stores them with native histograms (the histogram is one series)."""
+    lines = [line for line in text.splitlines()
+             if line and not line.startswith("#") and f'comm="{prefix}' in line]
+    histogram = [line for line in lines
+                 if line.split("{", 1)[0].endswith(HISTOGRAM_SUFFIXES)]
+    histograms = {line.split("{", 1)[1].split(',le="')[0].split("}")[0] for line in histogram}
+    classic = len(lines) / names
+    return classic, (len(lines) - len(histogram)) / names, \
+        (len(lines) - len(histogram) + len(histograms)) / names
 
 
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+class Figures(dict):
+    """What one configuration measured, by key, for the side-by-side table."""
 
 
-def send_queues_mb(port):
-    """What the kernel holds in the send queues of connections to `port` (ss's w)."""
-    out = subprocess.run(["ss", "-tmnH", "state", "established", f"( sport = :{port} )"],
-                         capture_output=True, text=True).stdout
-    total = 0
-    for field in out.replace("(", ",").replace(")", ",").split(","):
-        if field.startswith("w") and field[1:].isdigit():
-            total += int(field[1:])
-    return total / 1e6
-
-
-class Daemon:
-    """One execmond under attack: its process, port, configuration and log."""
-
-    def __init__(self, name, binary, workdir, tag):
-        self.name = name
-        self.port = free_port()
-        self.tag = tag
-        self.workdir = workdir
-        self.proc = start_daemon(binary, workdir, self.port, tag)
-        self.config = os.path.join(workdir, f"execmond{tag}.yaml")
-        self.log = os.path.join(workdir, f"execmond{tag}.log")
-
-    def use_web_config(self, text):
-        """Rewrites the web configuration and reloads (SIGHUP), waiting for the reload."""
-        web = os.path.join(self.workdir, f"web{self.tag}.yml")
-        with open(web, "w") as f:
-            f.write(text)
-        with open(self.config, "w") as f:
-            f.write(f"max_comm_series: 10000\nweb_config_file: {web}\n")
-        self.sighup()
-
-    def sighup(self):
-        with open(self.log) as f:
-            before = len(f.read())
-        self.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with open(self.log) as f:
-                after = f.read()[before:]
-            if "reloaded" in after or "reload failed" in after:
-                return
-            time.sleep(0.05)
-
-
-def attack_scrape(port, headers=None, context=None, timeout=10):
-    """(status or None, seconds) of one scrape on a new connection."""
-    start = time.monotonic()
+def measure(binary, program, workdir, names, labels, parallel, rounds):
+    figures = Figures()
+    port = free_port()
+    # Room for the host's own names too, which execs of other processes bring meanwhile.
+    proc = start_daemon(binary, workdir, port, min(10000, max(names + 256, 1000)), labels)
+    pid = proc.pid
     try:
-        if context:
-            conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
-                                               context=context)
-        else:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip", **(headers or {})})
-        response = conn.getresponse()
-        response.read()
-        conn.close()
-        return response.status, time.monotonic() - start
-    except Exception:
-        return None, time.monotonic() - start
+        start = time.monotonic()
+        prefix = fill_names(program, workdir, names)
+        figures["fill_seconds"] = time.monotonic() - start
+        time.sleep(1.5)  # the reader drains every 200 ms
+        figures["idle_kib"] = status_kib(pid)["VmRSS"]
+
+        kinds = [("text", False, None), ("text gzip", True, None),
+                 ("protobuf gzip", True, PROTOBUF), ("protobuf", False, PROTOBUF)]
+        for name, gzip, accept in kinds:
+            reset_peak(pid)
+            seconds, body = scrape(port, gzip=gzip, accept=accept)
+            figures[f"peak_kib {name}"] = status_kib(pid)["VmHWM"]
+            figures[f"bytes {name}"] = len(body)
+            figures[f"seconds {name}"] = seconds
+            if name == "text":
+                text = body.decode()
+        figures["after_kib"] = status_kib(pid)["VmRSS"]
+        filled = sum(1 for line in text.splitlines()
+                     if line.startswith(f'execmond_execs_total{{comm="{prefix}'))
+        figures["names"] = filled
+        figures["series"] = sum(1 for line in text.splitlines() if line and line[0] != "#")
+        figures["per_name classic"], figures["per_name no histogram"], \
+            figures["per_name native"] = series_per_name(text, prefix, max(filled, 1))
+
+        for name, accept in (("text gzip", None), ("protobuf gzip", PROTOBUF)):
+            before = cpu_seconds(pid)
+            for _ in range(10):
+                scrape(port, gzip=True, accept=accept)
+            figures[f"cpu_us_per_series {name}"] = \
+                (cpu_seconds(pid) - before) / (10 * figures["series"]) * 1e6
+
+        reset_peak(pid)
+        rounds_figures = []
+        for _ in range(rounds):
+            latencies, errors = parallel_scrapes(port, parallel)
+            rounds_figures.append((latencies, errors))
+        figures["peak_kib parallel"] = status_kib(pid)["VmHWM"]
+        figures["parallel"] = rounds_figures
+        return figures, port, proc
+    except BaseException:
+        proc.terminate()
+        proc.wait(timeout=30)
+        raise
 
 
-def under_attack(daemon, mode, clients, seconds, headers=None, context=None, midway=None,
-                 stagger=0.0):
-    """Runs `mode` from 127.0.0.2 while scraping from 127.0.0.1: a dict of figures."""
-    time.sleep(1)
-    idle = rss_mb(daemon.proc.pid)
-    flood = subprocess.Popen([sys.executable, FLOOD, mode, "--port", str(daemon.port),
-                              "--clients", str(clients), "--stagger", str(stagger)],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak_rss, peak_queues, results = idle, 0.0, []
-    start = time.monotonic()
-    halfway_done = midway is None
+def slowloris(port):
+    held = []
     try:
-        time.sleep(1)
-        while time.monotonic() - start < seconds:
-            if not halfway_done and time.monotonic() - start > seconds / 2:
-                midway()
-                halfway_done = True
-            results.append(attack_scrape(daemon.port, headers, context))
-            peak_rss = max(peak_rss, rss_mb(daemon.proc.pid))
-            peak_queues = max(peak_queues, send_queues_mb(daemon.port))
-            time.sleep(0.2)
+        try:
+            for i in range(400):
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                if i < 200:
+                    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                held.append(s)
+        except OSError as error:
+            print(f"slowloris: only {len(held)} connections accepted ({error})")
+        results = []
+        for _ in range(5):
+            start = time.monotonic()
+            try:
+                results.append(f"{scrape(port, timeout=SLOWLORIS_TIMEOUT)[0]:.2f} s")
+            except Exception:
+                results.append(f"none in {time.monotonic() - start:.0f} s")
+        print("slowloris (200 half-sent requests, 200 idle connections), 5 scrapes: "
+              + ", ".join(results))
     finally:
-        flood.send_signal(signal.SIGTERM)
-        flood.communicate(timeout=30)
-    time.sleep(2)
-    latencies = [t for status, t in results if status == 200]
-    return {"answered": f"{len(latencies)}/{len(results)}",
-            "p50": statistics.median(latencies) if latencies else float("nan"),
-            "p99": percentile(latencies, 0.99) if latencies else float("nan"),
-            "idle": idle, "peak": peak_rss, "after": rss_mb(daemon.proc.pid),
-            "queues": peak_queues}
+        for s in held:
+            s.close()
 
 
-def print_attack(title, figures):
-    print(title)
-    for name, f in figures.items():
-        print(f"  {name:>9}: {f['answered']} scrapes answered, p50 {f['p50']:.2f} s, "
-              f"p99 {f['p99']:.2f} s; RSS idle {f['idle']:.0f} MB, peak {f['peak']:.0f} MB "
-              f"({f['peak'] / f['idle']:.2f}x), after {f['after']:.0f} MB; kernel send queues "
-              f"peak {f['queues']:.1f} MB")
+def mib(kib):
+    return f"{kib / 1024:.1f}"
 
 
-def make_certificate(workdir):
-    key, crt = os.path.join(workdir, "tls.key"), os.path.join(workdir, "tls.crt")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=scrape-load", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", key, "-out", crt], check=True, capture_output=True)
-    return key, crt
+def report(label, f):
+    idle = f["idle_kib"]
+    print(f"  {label}: {f['names']} names filled in {f['fill_seconds']:.1f} s, "
+          f"{f['series']} series in the text exposition")
+    print(f"    series per name: {f['per_name classic']:.1f} (text, classic histogram), "
+          f"{f['per_name no histogram']:.1f} (lifetime_histogram: false), "
+          f"{f['per_name native']:.1f} (Prometheus with native histograms)")
+    print(f"    idle RSS {mib(idle)} MiB; after the scrapes {mib(f['after_kib'])} MiB")
+    for kind in ("text", "text gzip", "protobuf gzip", "protobuf"):
+        peak = f[f"peak_kib {kind}"]
+        ratio = peak / idle
+        print(f"    {kind:<14} {f[f'bytes {kind}'] / 1e6:7.2f} MB in "
+              f"{f[f'seconds {kind}'] * 1000:5.0f} ms; peak RSS {mib(peak)} MiB = "
+              f"{ratio:.3f}x idle {'(met)' if ratio <= TARGET_PEAK_RATIO else '(MISSED)'}")
+    for kind in ("text gzip", "protobuf gzip"):
+        print(f"    scrape CPU, {kind}: {f[f'cpu_us_per_series {kind}']:.3f} us per series")
+    for i, (latencies, errors) in enumerate(f["parallel"]):
+        figures = (f"p50 {statistics.median(latencies):.2f} s, "
+                   f"p99 {percentile(latencies, 0.99):.2f} s, max {max(latencies):.2f} s"
+                   if latencies else "none answered")
+        met = latencies and not errors and percentile(latencies, 0.99) < TARGET_P99_SECONDS
+        failed = f"; {len(errors)} failed ({errors[0]})" if errors else ""
+        print(f"    {len(latencies) + len(errors)} parallel gzip scrapes, round {i + 1}: "
+              f"{figures}{failed} {'(met)' if met else '(MISSED)'}")
+    print(f"    peak RSS during the parallel scrapes {mib(f['peak_kib parallel'])} MiB = "
+          f"{f['peak_kib parallel'] / idle:.3f}x idle")
 
 
-def attacks(daemons, workdir, seconds):
-    figures = {d.name: under_attack(d, "pipeline", 100, seconds) for d in daemons}
-    print_attack("4. 100 clients pipelining requests (issue 17.0):", figures)
-    figures = {d.name: under_attack(d, "slowread", 100, seconds, stagger=0.1) for d in daemons}
-    print_attack("5. 100 slow readers, 4 KiB receive buffer (issue 18.1):", figures)
+def machine():
+    with open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
+                     "unknown CPU")
+    return f"{os.cpu_count()} x {model}, Linux {os.uname().release}"
 
-    password = crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** 10))
-    good = {"Authorization": "Basic " + base64.b64encode(b"alice:s3cret").decode()}
-    figures = {}
-    for d in daemons:
-        d.use_web_config(f"basic_auth_users:\n  alice: '{password}'\n")
-        attack_scrape(d.port, good)  # the scraper verified before the flood
-        figures[d.name] = under_attack(d, "password", 40, seconds, headers=good, midway=d.sighup)
-    print_attack("6. 40 connections of wrong passwords, SIGHUP halfway (issue 18.2):", figures)
 
-    key, crt = make_certificate(workdir)
-    context = ssl.create_default_context(cafile=crt)
-    figures = {}
-    for d in daemons:
-        d.use_web_config(f"tls_server_config:\n  cert_file: {crt}\n  key_file: {key}\n")
-        figures[d.name] = under_attack(d, "handshake", 8, seconds, context=context)
-    print_attack("7. full TLS handshakes from 8 threads of one address (issue 18.4):", figures)
+def budget_entry(names, labels, f):
+    """What deploy/budget.json records of one configuration."""
+    kinds = ("text", "text gzip", "protobuf gzip", "protobuf")
+    latencies = [x for latencies, _ in f["parallel"] for x in latencies]
+    return {
+        "names": names,
+        "labels": labels,
+        "series_per_name": {"classic": round(f["per_name classic"], 2),
+                            "lifetime_histogram_false": round(f["per_name no histogram"], 2),
+                            "native": round(f["per_name native"], 2)},
+        "idle_rss_mib": round(f["idle_kib"] / 1024, 1),
+        "peak_rss_mib": round(max([f[f"peak_kib {k}"] for k in kinds] +
+                                  [f["peak_kib parallel"]]) / 1024, 1),
+        "rss_after_scrapes_mib": round(f["after_kib"] / 1024, 1),
+        "scrape_mb": {k.replace(" ", "_"): round(f[f"bytes {k}"] / 1e6, 2) for k in kinds},
+        "scrape_cpu_us_per_series": round(f["cpu_us_per_series text gzip"], 3),
+        "parallel_gzip_p99_s": round(percentile(latencies, 0.99), 2) if latencies else None,
+    }
+
+
+def side_by_side(label, ours, theirs):
+    rows = [("idle RSS MiB", mib(ours["idle_kib"]), mib(theirs["idle_kib"]))]
+    for kind in ("text", "text gzip", "protobuf gzip"):
+        rows.append((f"peak/idle, one {kind} scrape",
+                     f"{ours[f'peak_kib {kind}'] / ours['idle_kib']:.3f}",
+                     f"{theirs[f'peak_kib {kind}'] / theirs['idle_kib']:.3f}"))
+    rows.append(("peak/idle, parallel gzip", f"{ours['peak_kib parallel'] / ours['idle_kib']:.3f}",
+                 f"{theirs['peak_kib parallel'] / theirs['idle_kib']:.3f}"))
+    rows.append(("scrape CPU us/series (gzip)", f"{ours['cpu_us_per_series text gzip']:.3f}",
+                 f"{theirs['cpu_us_per_series text gzip']:.3f}"))
+    p99 = [percentile([x for r in f["parallel"] for x in r[0]], 0.99)
+           if any(r[0] for r in f["parallel"]) else float("nan") for f in (ours, theirs)]
+    rows.append(("parallel gzip p99 s", f"{p99[0]:.2f}", f"{p99[1]:.2f}"))
+    print(f"  {label}: this build | compared build")
+    for name, a, b in rows:
+        print(f"    {name:<30} {a:>9} | {b:>9}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("build_dir")
-    parser.add_argument("--names", type=int, default=10000)
+    parser.add_argument("--names", default="1000,10000")
+    parser.add_argument("--labels", default="comm,comm+unit")
     parser.add_argument("--scrapes", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--baseline", help="another execmond binary to attack alike")
-    parser.add_argument("--attack-seconds", type=float, default=15)
+    parser.add_argument("--compare", help="another build directory, measured the same way")
+    parser.add_argument("--no-slowloris", action="store_true")
+    parser.add_argument("--budget", help="write this build's figures to FILE (JSON)")
     args = parser.parse_args()
-    binary = os.path.join(args.build_dir, "daemon", "execmond")
+    builds = [args.build_dir] + ([args.compare] if args.compare else [])
+    binaries = [os.path.join(b, "daemon", "execmond") for b in builds]
     program = os.path.abspath(os.path.join(args.build_dir, "tests", "benchmark", "true_exit"))
-    for path in (binary, program):
+    for path in binaries + [program]:
         if not os.access(path, os.X_OK):
             sys.exit(f"missing {path}: build first")
     if os.geteuid() != 0:
         sys.exit("run as root: the daemon loads BPF programs")
 
     workdir = tempfile.mkdtemp(prefix="execmond-scrape-load-")
-    daemons = [Daemon("this", binary, workdir, "")]
-    if args.baseline:
-        daemons.append(Daemon("baseline", os.path.abspath(args.baseline), workdir, "-baseline"))
-    port = daemons[0].port
+    budget = []
     try:
-        start = time.monotonic()
-        tag = fill_names(program, workdir, args.names)
-        time.sleep(1)  # the reader drains every 200 ms
-        seconds, plain_size = scrape(port, gzip=False)
-        text = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        text.request("GET", "/metrics")
-        body = text.getresponse().read().decode()
-        names = sum(1 for line in body.splitlines()
-                    if line.startswith(f'execmond_execs_total{{comm="s{tag}'))
-        series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
-        print(f"filled {names} names in {time.monotonic() - start:.1f} s; "
-              f"the exposition has {series} series")
-        if names < args.names:
-            print(f"  (fewer than {args.names}: the overflow series took the rest)")
-        gzip_seconds, gzip_size = scrape(port, gzip=True)
-        print(f"one scrape: plain {seconds * 1000:.0f} ms, {plain_size / 1e6:.1f} MB; "
-              f"gzip {gzip_seconds * 1000:.0f} ms, {gzip_size / 1e6:.2f} MB")
-
-        for round_number in range(args.rounds):
-            latencies, errors = parallel_scrapes(port, args.scrapes)
-            figures = (f"p50 {statistics.median(latencies):.2f} s, "
-                       f"p99 {percentile(latencies, 0.99):.2f} s, max {max(latencies):.2f} s"
-                       if latencies else "none answered")
-            failed = f"; {len(errors)} failed ({errors[0]})" if errors else ""
-            print(f"{args.scrapes} parallel gzip scrapes, round {round_number + 1}: "
-                  f"{figures}{failed}")
-
-        held = []
-        try:
-            try:
-                for i in range(400):
-                    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-                    if i < 200:
-                        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
-                    held.append(s)
-            except OSError as error:
-                print(f"slowloris: only {len(held)} connections accepted ({error})")
+        configurations = [(int(n), labels.split("+"))
+                          for labels in args.labels.split(",") for n in args.names.split(",")]
+        for index, (names, labels) in enumerate(configurations):
+            label = f"{names} names, labels: [{', '.join(labels)}]"
             results = []
-            for _ in range(5):
-                start = time.monotonic()
+            for which, binary in enumerate(binaries):
+                figures, port, proc = measure(binary, program, workdir, names, labels,
+                                              args.scrapes, args.rounds)
                 try:
-                    results.append(f"{scrape(port, timeout=SLOWLORIS_TIMEOUT)[0]:.2f} s")
-                except Exception:
-                    results.append(f"none in {time.monotonic() - start:.0f} s")
-            print("slowloris (200 half-sent requests, 200 idle connections), 5 scrapes: "
-                  + ", ".join(results))
-        finally:
-            for s in held:
-                s.close()
-        attacks(daemons, workdir, args.attack_seconds)
+                    report(label + (" (compared build)" if which else ""), figures)
+                    last = index == len(configurations) - 1
+                    if last and which == 0 and not args.no_slowloris:
+                        slowloris(port)
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+                results.append(figures)
+            budget.append(budget_entry(names, labels, results[0]))
+            if len(results) == 2:
+                side_by_side(label, *results)
+            sys.stdout.flush()
     finally:
-        for d in daemons:
-            d.proc.terminate()
-            d.proc.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
+    if args.budget:
+        with open(args.budget, "w") as f:
+            json.dump({"measured": datetime.date.today().isoformat(), "machine": machine(),
+                       "configurations": budget}, f, indent=2)
+            f.write("\n")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
 #   - the Grafana dashboard: valid JSON, datasource and host variables, unique panel ids,
 #     every query parses as PromQL (promtool) once Grafana's variables are filled in;
 #   - every metric the rules and the dashboard use is one execmond serves (the contract);
+#   - the measured series budget (deploy/budget.json): the README's table says the same,
+#     and sample_limit is derived from it;
 #   - ansible-playbook --syntax-check on the playbook, when ansible-core is installed;
 #   - the Kubernetes manifests, offline (check-kubernetes.py: the API schema of
 #     python3-kubernetes, consistency, least privilege, resources), and the ConfigMap's
@@ -60,6 +62,7 @@ execmond_execs_total
 execmond_exits_total
 execmond_exits_nonzero_total
 execmond_exits_signaled_total
+execmond_process_duration_seconds
 execmond_process_duration_seconds_bucket
 execmond_process_duration_seconds_sum
 execmond_process_duration_seconds_count
@@ -68,6 +71,7 @@ execmond_events_lost_total
 execmond_comm_series
 execmond_comm_series_limit
 execmond_comm_overflow_events_total
+execmond_comm_series_expired_total
 execmond_build_info
 execmond_unexpected_execs_total
 execmond_unexpected_series
@@ -100,8 +104,9 @@ EOF
 
 # The fleet-scale review's findings, each as a rule on the files (the rule tests in
 # execmond-alerts.test.yml prove the alerts' behaviour):
-#   - scrape-config.yml has no global: block, and its sample_limit admits 30 series per
-#     name at the largest max_comm_series execmond accepts;
+#   - scrape-config.yml has no global: block, and its sample_limit admits the measured
+#     series per name (deploy/budget.json) plus 3 for signals and errnos at the largest
+#     max_comm_series execmond accepts, and no more than 1.5 times that;
 #   - ExecmondNearSampleLimit warns at 80 % of that sample_limit;
 #   - every alert has a runbook_url whose anchor is a heading of RUNBOOK.md, and every
 #     alert on increase() a for:;
@@ -123,8 +128,15 @@ m = re.search(r"1 to (\d+)\.[^\n]*\n(?:#[^\n]*\n)*max_comm_series:", open(config
 max_names = int(m.group(1)) if m else None
 job = next(j for j in scrape["scrape_configs"] if j["job_name"] == "execmond")
 limit = job.get("sample_limit", 0)
-if not max_names or limit < 30 * max_names:
-    errors.append(f"sample_limit {limit} < 30 series x {max_names} names (max max_comm_series)")
+import json
+budget = json.load(open(f"{deploy}/budget.json"))["configurations"]
+per_name = max(c["series_per_name"]["classic"] for c in budget) + 3  # + signals, errnos
+if not max_names or limit < per_name * max_names:
+    errors.append(f"sample_limit {limit} < {per_name} series x {max_names} names "
+                  "(measured per name + 3, at the largest max_comm_series)")
+elif limit > 1.5 * per_name * max_names:
+    errors.append(f"sample_limit {limit} > 1.5 x {per_name} x {max_names}: a runaway "
+                  "response would get through")
 for key in ("scrape_interval", "scrape_timeout"):
     if key not in job:
         errors.append(f"the execmond job does not set its own {key}")
@@ -157,6 +169,30 @@ for group in yaml.safe_load(open(f"{deploy}/prometheus/execmond-alerts.yml"))["g
             threshold = float(expr.rsplit(">", 1)[1])
             if threshold != 0.8 * limit:
                 errors.append(f"ExecmondNearSampleLimit at {threshold}, not 80% of sample_limit {limit}")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+PY
+}
+
+# The README's "Series budget" table holds the figures of deploy/budget.json, row by row.
+readme_budget_matches() {
+  python3 - "$DEPLOY/budget.json" "$(dirname "$DEPLOY")/README.md" <<'PY'
+import json, re, sys
+budget = json.load(open(sys.argv[1]))["configurations"]
+rows = [line for line in open(sys.argv[2]) if re.match(r"^\| `\[comm", line)]
+errors = []
+if len(rows) != len(budget):
+    errors.append(f"README has {len(rows)} budget rows, budget.json {len(budget)}")
+for row, c in zip(rows, budget):
+    cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+    numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", " ".join(cells[1:]).replace(",", ""))]
+    s = c["series_per_name"]
+    expected = [c["names"], s["classic"], s["lifetime_histogram_false"], s["native"],
+                c["idle_rss_mib"], c["peak_rss_mib"], round(c["peak_rss_mib"] / c["idle_rss_mib"], 2),
+                c["scrape_mb"]["text"], c["scrape_mb"]["text_gzip"], c["scrape_mb"]["protobuf_gzip"]]
+    if cells[0] != "`[" + ", ".join(c["labels"]) + "]`" or numbers != expected:
+        errors.append(f"README row {row.strip()} != budget.json {expected}")
 for e in errors:
     print(e)
 sys.exit(1 if errors else 0)
@@ -294,6 +330,8 @@ EOF
 cd "$DEPLOY/prometheus" || exit 2
 check "fleet review: no global:, sample_limit from the series budget, runbook_url and for: on every alert, job kept, no label value in a command" \
   fleet_review
+check "the README's series budget table is deploy/budget.json" \
+  readme_budget_matches
 check "promtool check config prometheus/scrape-config.yml (with its rule and file_sd files)" \
   promtool check config scrape-config.yml
 check "promtool check rules prometheus/execmond-alerts.yml" \

@@ -13,12 +13,16 @@ its resource types), so this does what it would, and more:
     the PodMonitor gives the labels the alerts need and the scrape config's sample limit;
   - privilege: not privileged, every capability dropped but BPF and PERFMON, no privilege
     escalation, read-only root, no host namespaces;
-  - resources: requests and limits, the memory limit at least twice the measured peak.
+  - resources: requests and limits derived from the measured series budget
+    (deploy/budget.json): the memory request at least the peak RSS at the default 1,000
+    names and below the idle RSS at the largest configuration, the limit at least 1.5
+    and at most 2.5 times the largest peak.
 Prints PASS/FAIL lines; exits 1 if anything failed.
 
 Usage: check-kubernetes.py DEPLOY_DIR
 """
 
+import json
 import os
 import re
 import sys
@@ -28,9 +32,13 @@ from kubernetes import client
 
 DEPLOY = sys.argv[1]
 K8S = os.path.join(DEPLOY, "kubernetes")
-# The image's peak RSS under an exec storm (tests/container/run-container-test.sh prints
-# it as MEASURE: lines): 27 MiB on Linux 6.18.
-MEASURED_PEAK_RSS_MIB = 28
+# The measured series budget (tests/benchmark/scrape-load.py --budget): RSS idle and at
+# its peak during scrapes, per number of names and labels.
+BUDGET = json.load(open(os.path.join(DEPLOY, "budget.json")))["configurations"]
+DEFAULT_PEAK_MIB = next(c["peak_rss_mib"] for c in BUDGET
+                        if c["names"] == 1000 and c["labels"] == ["comm"])
+LARGEST_PEAK_MIB = max(c["peak_rss_mib"] for c in BUDGET)
+LARGEST_IDLE_MIB = max(c["idle_rss_mib"] for c in BUDGET)
 ALLOWED_CAPABILITIES = {"BPF", "PERFMON"}
 
 failures = []
@@ -318,13 +326,22 @@ if not p:
     if mebibytes(req["memory"]) is None or mebibytes(lim["memory"]) is None:
         p.append("memory quantities are not in Mi or Gi")
     else:
-        if mebibytes(req["memory"]) < MEASURED_PEAK_RSS_MIB:
-            p.append(f"memory request {req['memory']} is below the measured peak {MEASURED_PEAK_RSS_MIB}Mi")
-        if mebibytes(lim["memory"]) < 2 * MEASURED_PEAK_RSS_MIB:
-            p.append(f"memory limit {lim['memory']} is less than twice the measured peak")
+        if mebibytes(req["memory"]) < DEFAULT_PEAK_MIB:
+            p.append(f"memory request {req['memory']} is below the peak at the default 1,000 "
+                     f"names, {DEFAULT_PEAK_MIB} MiB")
+        if mebibytes(req["memory"]) >= LARGEST_IDLE_MIB:
+            p.append(f"memory request {req['memory']} reserves what only the largest "
+                     f"configuration uses idle ({LARGEST_IDLE_MIB} MiB)")
+        if mebibytes(lim["memory"]) < 1.5 * LARGEST_PEAK_MIB:
+            p.append(f"memory limit {lim['memory']} is less than 1.5x the largest peak, "
+                     f"{LARGEST_PEAK_MIB} MiB")
+        if mebibytes(lim["memory"]) > 2.5 * LARGEST_PEAK_MIB:
+            p.append(f"memory limit {lim['memory']} is over 2.5x the largest peak: not derived "
+                     "from the budget")
     if millicores(lim["cpu"]) < millicores(req["cpu"]):
         p.append("cpu limit below the request")
-check(f"resources: requests and limits set, memory from the measured peak RSS ({MEASURED_PEAK_RSS_MIB} MiB)", p)
+check(f"resources: requests and limits set, memory from the measured budget (peak {DEFAULT_PEAK_MIB} "
+      f"MiB at 1,000 names, {LARGEST_PEAK_MIB} MiB at the largest)", p)
 
 print(f"check-kubernetes: {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -35,7 +35,8 @@ SLOW_READ_BYTES = 2048
 SLOW_READ_PERIOD = 0.25
 
 stopping = threading.Event()
-stats = {"connections": 0, "requests": 0, "bytes_read": 0, "closed_by_server": 0,
+stats = {"connections": 0, "connect_failures": 0, "requests": 0, "bytes_read": 0,
+         "closed_by_server": 0,
          "handshakes": 0, "handshake_failures": 0, "statuses": {}}
 stats_lock = threading.Lock()
 
@@ -77,12 +78,16 @@ class Client:
         self.last_read = 0.0
 
     def open(self, selector):
-        try:
-            self.sock = connect(self.port, self.source,
-                                receive_buffer=4096 if self.mode == "slowread" else None)
-        except OSError:
-            time.sleep(0.01)
-            return self.open(selector) if not stopping.is_set() else None
+        while True:
+            try:
+                self.sock = connect(self.port, self.source,
+                                    receive_buffer=4096 if self.mode == "slowread" else None)
+                break
+            except OSError:
+                count("connect_failures")
+                if stopping.is_set():
+                    return
+                time.sleep(0.05)
         self.pending = b""
         self.in_flight = False
         if self.mode == "slowread":

@@ -43,7 +43,7 @@ readonly MACHINE="execmond-pkg-$$"
 readonly TEST_NAME=package-test
 # Libraries the package must pull in: if one is already in the root, the test proves
 # nothing about Depends.
-readonly PULLED_PACKAGES=(libbpf1 libprometheus-cpp-core1.0 libyaml-cpp0.7)
+readonly PULLED_PACKAGES=(libbpf1 libspdlog1.10 libyaml-cpp0.7)
 # The port the edited configuration moves /metrics to: the daemon answering there after
 # the upgrade proves it runs on the kept edit.
 readonly EDITED_PORT=9718

@@ -136,6 +136,23 @@ TEST_CASE("lifetime_histogram is true or false, nothing else", "[config]") {
         "execmond.yaml:1:21: lifetime_histogram: expected true or false, got \"off\"");
 }
 
+TEST_CASE("series_ttl is 0 or a duration of at least a second", "[config]") {
+  CHECK(Config{}.series.series_ttl == std::chrono::hours{192});
+  CHECK(parse_config("series_ttl: 0\n", "x").series.series_ttl == milliseconds{0});
+  CHECK(parse_config("series_ttl: 1s\n", "x").series.series_ttl == milliseconds{1000});
+  CHECK(parse_config("series_ttl: 1.5s\n", "x").series.series_ttl == milliseconds{1500});
+  CHECK(parse_config("series_ttl: 720h\n", "x").series.series_ttl == std::chrono::hours{720});
+  const std::string expected = "expected 0 (never) or a duration of at least 1s, such as 192h";
+  CHECK(rejection("series_ttl: 500ms\n") ==
+        "execmond.yaml:1:13: series_ttl: " + expected + ", got \"500ms\"");
+  CHECK(rejection("series_ttl: forever\n") ==
+        "execmond.yaml:1:13: series_ttl: expected a duration such as 250ms or 2s, got "
+        "\"forever\"");
+  CHECK(rejection("series_ttl: 1.0000001s\n") ==
+        "execmond.yaml:1:13: series_ttl: expected a whole number of milliseconds, got "
+        "\"1.0000001s\"");
+}
+
 TEST_CASE("exec_failures is true or false, nothing else", "[config]") {
   CHECK(parse_config("exec_failures: true\n", "x").exec_failures);
   CHECK(rejection("exec_failures: yes\n") ==
@@ -290,7 +307,8 @@ TEST_CASE("unknown keys are rejected, with a suggestion when close", "[config]")
       {"port: 9717",
        R"(execmond.yaml:1:1: unknown key "port" (known keys: listen, min_duration, exec_failures, )"
        R"(include_comms, exclude_comms, labels, include_units, exclude_units, max_comm_series, )"
-       R"(lifetime_histogram, ring_buffer_size, poll_interval, log_level, web_config_file, )"
+       R"(lifetime_histogram, series_ttl, ring_buffer_size, poll_interval, log_level, )"
+       R"(web_config_file, )"
        R"(binaries))"},
       {"\"a\\tb\": 1",
        R"(execmond.yaml:1:1: this is not an execmond configuration (expected settings as )"
@@ -655,6 +673,7 @@ TEST_CASE("configs compare equal field by field", "[config]") {
   SECTION("poll_interval") { changed.poll_interval = milliseconds{10}; }
   SECTION("log_level") { changed.log_level = spdlog::level::off; }
   SECTION("lifetime_histogram") { changed.series.lifetime_histogram = false; }
+  SECTION("series_ttl") { changed.series.series_ttl = milliseconds{1000}; }
   SECTION("web_config_file") { changed.web_config_file = "web.yml"; }
   SECTION("allowed_binaries") { changed.allowed_binaries = std::vector<std::string>{"/a"}; }
   CHECK_FALSE(changed == defaults);

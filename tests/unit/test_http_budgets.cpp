@@ -87,14 +87,16 @@ TEST_CASE("each client address has its own bucket, and the table is bounded") {
   CHECK(throttle.clients() == 0);
 }
 
-HeldResponse held(std::uint64_t render, std::size_t bytes, std::size_t sent, int milliseconds_ago) {
-  return {render, bytes, sent, milliseconds(milliseconds_ago)};
+HeldResponse held(std::uint64_t render, std::size_t bytes, std::size_t sent, int milliseconds_ago,
+                  std::size_t own = 0) {
+  return {render, bytes, own, sent, milliseconds(milliseconds_ago)};
 }
 
 TEST_CASE("renders are counted once however many connections send them") {
   CHECK(held_bytes({}) == 0);
-  CHECK(held_bytes({held(1, 100, 0, 0), held(1, 100, 50, 0), held(2, 300, 0, 0),
-                    held(0, 999, 0, 0)}) == 400);
+  CHECK(held_bytes({held(1, 100, 0, 0), held(1, 100, 50, 0), held(2, 300, 0, 0)}) == 400);
+  // A plain-text response's own inflate window counts for each.
+  CHECK(held_bytes({held(1, 100, 0, 0, 10), held(1, 100, 50, 0, 10), held(2, 300, 0, 0)}) == 420);
   CHECK(response_budget(1000, 4096) == 4096);
   CHECK(response_budget(10000, 4096) == 20000);
 }
@@ -108,12 +110,28 @@ TEST_CASE("over the budget, older renders go whole, the slowest senders' first")
       held(3, 1000, 0, 0),          // just started on the newest
       held(1, 1000, 5, 1000),
   };
-  CHECK(choose_slow_senders(responses, 3, 3000).empty());
+  const auto grace = seconds(1);
+  CHECK(choose_slow_senders(responses, 3, 3000, grace).empty());
   // One render must go: render 1, whose fastest sender is the slowest.
-  CHECK(choose_slow_senders(responses, 3, 2500) == std::vector<std::size_t>{0, 4});
-  // Both older ones; never the newest, even over budget.
-  CHECK(choose_slow_senders(responses, 3, 1000) == std::vector<std::size_t>{0, 4, 1, 2});
-  CHECK(choose_slow_senders(responses, 3, 0) == std::vector<std::size_t>{0, 4, 1, 2});
+  CHECK(choose_slow_senders(responses, 3, 2500, grace) == std::vector<std::size_t>{0, 4});
+  // Both older ones; never the newest render, even over budget.
+  CHECK(choose_slow_senders(responses, 3, 1000, grace) == std::vector<std::size_t>{0, 4, 1, 2});
+  CHECK(choose_slow_senders(responses, 3, 0, grace) == std::vector<std::size_t>{0, 4, 1, 2});
+}
+
+TEST_CASE("then the slowest plain-text senders of the newest render, past a grace period") {
+  const std::vector<HeldResponse> responses = {
+      held(5, 1000, 100, 2000, 100),   // 50 B/s
+      held(5, 1000, 40, 2000, 100),    // 20 B/s: the slowest
+      held(5, 1000, 9000, 2000, 100),  // 4.5 kB/s
+      held(5, 1000, 0, 100, 100),      // sending for 0.1 s: no rate yet
+      held(5, 1000, 10, 3000, 0),      // gzip: cutting it off frees nothing
+  };
+  CHECK(held_bytes(responses) == 1400);
+  CHECK(choose_slow_senders(responses, 5, 1400, seconds(1)).empty());
+  CHECK(choose_slow_senders(responses, 5, 1300, seconds(1)) == std::vector<std::size_t>{1});
+  CHECK(choose_slow_senders(responses, 5, 1200, seconds(1)) == std::vector<std::size_t>{1, 0});
+  CHECK(choose_slow_senders(responses, 5, 0, seconds(1)) == std::vector<std::size_t>{1, 0, 2});
 }
 
 TEST_CASE("the connection table follows the descriptor limit") {

@@ -4,8 +4,6 @@
 #include <crypt.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <prometheus/counter.h>
-#include <prometheus/registry.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,15 +46,13 @@ std::string get(std::uint16_t port, const std::string& extra_headers = "") {
       port, "GET /metrics HTTP/1.1\r\nHost: h\r\nConnection: close\r\n" + extra_headers + "\r\n");
 }
 
-std::shared_ptr<prometheus::Registry> registry_with_counter() {
-  auto registry = std::make_shared<prometheus::Registry>();
-  prometheus::BuildCounter()
-      .Name("test_scrapes_total")
-      .Help("h")
-      .Register(*registry)
-      .Add({})
-      .Increment(3);
-  return registry;
+std::shared_ptr<const Collector> registry_with_counter() {
+  struct Counter : Collector {
+    void collect(MetricWriter& out) const override {
+      write_single_sample(out, "test_scrapes_total", MetricType::kCounter, "h", 3);
+    }
+  };
+  return std::make_shared<Counter>();
 }
 
 std::string write_file(const std::string& name, const std::string& text) {
@@ -69,7 +65,7 @@ std::string write_file(const std::string& name, const std::string& text) {
 // and the kernel smoke test went on before execmond counted anything.
 TEST_CASE("/metrics answers 503 until the daemon marks the server ready") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
-  server.add_collectable(registry_with_counter());
+  server.add_collector(registry_with_counter());
   const std::string early = get(server.port());
   CHECK(early.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
   CHECK(early.find("Retry-After: 1\r\n") != std::string::npos);
@@ -81,11 +77,11 @@ TEST_CASE("the server serves its collectables and forgets removed ones") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
   server.mark_ready();
   const auto registry = registry_with_counter();
-  server.add_collectable(registry);
+  server.add_collector(registry);
   const std::string response = get(server.port());
   CHECK(response.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(response.find("test_scrapes_total 3") != std::string::npos);
-  server.remove_collectable(registry);
+  server.remove_collector(registry);
   const std::string empty = get(server.port());
   CHECK(empty.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(empty.find("test_scrapes_total") == std::string::npos);
@@ -94,7 +90,7 @@ TEST_CASE("the server serves its collectables and forgets removed ones") {
 TEST_CASE("rebind moves the endpoint and keeps what it serves") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
   server.mark_ready();
-  server.add_collectable(registry_with_counter());
+  server.add_collector(registry_with_counter());
   const std::uint16_t old_port = server.port();
   server.rebind(parse_listen_address("127.0.0.1:0"));
   const std::uint16_t new_port = server.port();
@@ -112,7 +108,7 @@ TEST_CASE("rebind moves the endpoint and keeps what it serves") {
 TEST_CASE("reload applies a new web configuration; a bad one changes nothing") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
   server.mark_ready();
-  server.add_collectable(registry_with_counter());
+  server.add_collector(registry_with_counter());
 
   const std::string bad = write_file("bad.yml", "basic_auth_users:\n  alice: secret\n");
   CHECK_THROWS_WITH(server.reload(bad), Catch::Contains(bad + ":2:10:"));
@@ -186,7 +182,7 @@ TEST_CASE("a reload that changes who may connect ends the connections admitted b
       write_file("users.yml", "basic_auth_users:\n  alice: " + bcrypt_hash("pw") + "\n");
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(users));
   server.mark_ready();
-  server.add_collectable(registry_with_counter());
+  server.add_collector(registry_with_counter());
   const std::string alice = "Authorization: Basic YWxpY2U6cHc=\r\n";  // alice:pw
   KeptAlive before(server.port());
   CHECK(before.request("/metrics", alice).find("test_scrapes_total 3") != std::string::npos);
@@ -237,7 +233,7 @@ TEST_CASE("listen moves to another address on the same port: execmond's own") {
   MetricsServer server(parse_listen_address("127.0.0.1" + at),
                        load_endpoint_security(std::nullopt));
   server.mark_ready();
-  server.add_collectable(registry_with_counter());
+  server.add_collector(registry_with_counter());
   for (const std::string& address : {"0.0.0.0" + at, at, "127.0.0.1" + at}) {
     CAPTURE(address);
     REQUIRE_NOTHROW(server.rebind(parse_listen_address(address)));

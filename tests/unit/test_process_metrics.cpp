@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "cgroups/interned_names.h"
+#include "http/text_writer.h"
+#include "metric_families.h"
 #include "metrics/process_metrics.h"
 
 namespace {
@@ -79,8 +81,13 @@ Labels comm(const std::string& value, const std::string& name, const std::string
   return {{"comm", value}, {name, label}};
 }
 
+// What /metrics serves, in the text format.
 std::string exposition(const ProcessMetrics& metrics) {
-  return prometheus::TextSerializer().Serialize(metrics.Collect());
+  execmond::http::StringSink sink;
+  execmond::http::TextWriter writer(sink);
+  metrics.collect(writer);
+  writer.finish();
+  return sink.text;
 }
 
 // Every bucket count at most the next, and the count the +Inf bucket's.
@@ -113,7 +120,7 @@ TEST_CASE("a known sequence of events gives exact counts", "[process_metrics]") 
   metrics.record_exec_failure(bash, ENOENT);
   metrics.record_exec_failure(bash, EACCES);
 
-  const auto families = metrics.Collect();
+  const auto families = execmond::testing::collect_families(metrics);
   CHECK(counter(families, "execmond_execs_total", comm("bash")) == 3);
   CHECK(counter(families, "execmond_execs_total", comm("ls")) == 2);
   CHECK(counter(families, "execmond_exits_total", comm("bash")) == 3);
@@ -143,7 +150,7 @@ TEST_CASE("a known sequence of events gives exact counts", "[process_metrics]") 
 TEST_CASE("a name that only failed to exec has counters but no histogram", "[process_metrics]") {
   ProcessMetrics metrics(options(10));
   metrics.record_exec_failure(CommName("cron"), E2BIG);
-  const auto families = metrics.Collect();
+  const auto families = execmond::testing::collect_families(metrics);
   CHECK(counter(families, "execmond_execs_total", comm("cron")) == 0);
   CHECK(counter(families, "execmond_exec_failures_total", comm("cron", "errno", "E2BIG")) == 1);
   CHECK(family(families, "execmond_process_duration_seconds").metric.empty());
@@ -156,13 +163,13 @@ TEST_CASE("lifetime_histogram: false hides the histogram, keeps counting lifetim
   ProcessMetrics metrics(without);
   metrics.record_exec(CommName("sh"));
   metrics.record_exit(CommName("sh"), exited(0), 2 * kMs);
-  auto families = metrics.Collect();
+  auto families = execmond::testing::collect_families(metrics);
   CHECK(counter(families, "execmond_exits_total", comm("sh")) == 1);
   CHECK(family(families, "execmond_process_duration_seconds").metric.empty());
   // A reload turns it back on: the lifetime recorded meanwhile is there.
   without.lifetime_histogram = true;
   metrics.apply(without);
-  families = metrics.Collect();
+  families = execmond::testing::collect_families(metrics);
   const ClientMetric* lifetimes = find(families, "execmond_process_duration_seconds", comm("sh"));
   REQUIRE(lifetimes != nullptr);
   CHECK(lifetimes->histogram.sample_count == 1);
@@ -177,7 +184,7 @@ TEST_CASE("a lifetime exactly on a bound counts in that bound's bucket", "[proce
   metrics.record_exit(sleep, exited(0), 3600 * kSecond);       // le 3600
   metrics.record_exit(sleep, exited(0), 86400 * kSecond);      // le 86400
   metrics.record_exit(sleep, exited(0), 86400 * kSecond + 1);  // +Inf only
-  const auto families = metrics.Collect();
+  const auto families = execmond::testing::collect_families(metrics);
   const ClientMetric* m = find(families, "execmond_process_duration_seconds", comm("sleep"));
   REQUIRE(m != nullptr);
   const auto& buckets = m->histogram.bucket;
@@ -209,7 +216,7 @@ TEST_CASE("the fourth name over a bound of three folds into execmond_overflow",
   metrics.record_exec_failure(CommName("five"), ENOEXEC);
   metrics.record_exec(CommName("one"));
 
-  const auto families = metrics.Collect();
+  const auto families = execmond::testing::collect_families(metrics);
   CHECK(counter(families, "execmond_execs_total", comm("one")) == 2);
   CHECK(find(families, "execmond_execs_total", comm("four")) == nullptr);
   CHECK(counter(families, "execmond_execs_total", comm("execmond_overflow")) == 2);
@@ -231,7 +238,7 @@ TEST_CASE("filters: excluded names are not counted and take no series", "[proces
   ProcessMetrics metrics(o);
   for (const char* name : {"bash", "web-debug", "ls", "web-1", "db", "cat"})
     metrics.record_exec(CommName(name));
-  const auto families = metrics.Collect();
+  const auto families = execmond::testing::collect_families(metrics);
   CHECK(family(families, "execmond_execs_total").metric.size() == 2);
   CHECK(counter(families, "execmond_execs_total", comm("web-1")) == 1);
   CHECK(counter(families, "execmond_execs_total", comm("db")) == 1);
@@ -319,7 +326,7 @@ TEST_CASE("scrapes during recording see consistent, growing counts", "[process_m
   int scrapes = 0;
   double last_execs = 0;
   while (!done.load() || scrapes < 2) {
-    const auto families = metrics.Collect();
+    const auto families = execmond::testing::collect_families(metrics);
     prometheus::TextSerializer().Serialize(families);
     check_histograms(families);
     double execs = 0;
@@ -331,7 +338,7 @@ TEST_CASE("scrapes during recording see consistent, growing counts", "[process_m
   }
   writer.join();
 
-  const auto families = metrics.Collect();
+  const auto families = execmond::testing::collect_families(metrics);
   double execs = 0;
   for (const ClientMetric& m : family(families, "execmond_execs_total").metric)
     execs += m.counter.value;
@@ -376,7 +383,7 @@ TEST_CASE("unit and container labels: one series per combination, bounded, filte
   const auto labels = [](const char* c, const char* unit, const char* container) {
     return Labels{{"comm", c}, {"unit", unit}, {"container", container}};
   };
-  auto families = metrics.Collect();
+  auto families = execmond::testing::collect_families(metrics);
   CHECK(counter(families, "execmond_execs_total", labels("sh", "nginx.service", "")) == 2);
   CHECK(counter(families, "execmond_exits_nonzero_total", labels("sh", "nginx.service", "")) == 1);
   CHECK(counter(families, "execmond_execs_total",
@@ -395,11 +402,64 @@ TEST_CASE("unit and container labels: one series per combination, bounded, filte
   metrics.record_exec(SeriesKey(CommName("sh"), cron, docker));
   metrics.record_exec(SeriesKey(CommName("sh"), scope, none));
   metrics.record_exec(SeriesKey(CommName("ls"), nginx, none));
-  families = metrics.Collect();
+  families = execmond::testing::collect_families(metrics);
   CHECK(counter(families, "execmond_execs_total",
                 labels("sh", "cron.service", "docker:0123456789ab")) == 1);
   CHECK(counter(families, "execmond_execs_total", labels("sh", "session.scope", "")) == 1);
   CHECK(counter(families, "execmond_execs_total", labels("ls", "nginx.service", "")) == 1);
   CHECK(counter(families, "execmond_execs_total", labels("sh", "nginx.service", "")) == 2);
   CHECK(gauge(families, "execmond_comm_series_limit") == 10);
+}
+
+TEST_CASE("series_ttl: a full table of idle names makes room for new ones",
+          "[process_metrics][ttl]") {
+  SeriesSettings o = options(3);
+  o.series_ttl = std::chrono::seconds(60);
+  ProcessMetrics metrics(o);
+  const auto start = ProcessMetrics::Clock::now();
+  metrics.maintain(start);
+  for (const char* name : {"ci-job-1", "ci-job-2", "ci-job-3"}) {
+    metrics.record_exec(CommName(name));
+    metrics.record_exit(CommName(name), exited(0), kMs);
+  }
+  // Full: a new name counts under the overflow series.
+  metrics.record_exec(CommName("web"));
+  auto families = execmond::testing::collect_families(metrics);
+  CHECK(counter(families, "execmond_execs_total", comm("execmond_overflow")) == 1);
+  CHECK(counter(families, "execmond_comm_series_expired_total", {}) == 0);
+
+  // A minute later nothing has changed; a second more and the three are idle past it.
+  metrics.maintain(start + std::chrono::seconds(30));
+  metrics.record_exec(CommName("ci-job-3"));  // seen again: it stays
+  metrics.maintain(start + std::chrono::seconds(60));
+  CHECK(gauge(execmond::testing::collect_families(metrics), "execmond_comm_series") == 3);
+  metrics.maintain(start + std::chrono::seconds(61));
+  families = execmond::testing::collect_families(metrics);
+  CHECK(gauge(families, "execmond_comm_series") == 1);
+  CHECK(counter(families, "execmond_comm_series_expired_total", {}) == 2);
+  CHECK(find(families, "execmond_execs_total", comm("ci-job-1")) == nullptr);
+  CHECK(find(families, "execmond_process_duration_seconds", comm("ci-job-2")) == nullptr);
+  CHECK(counter(families, "execmond_execs_total", comm("ci-job-3")) == 2);
+
+  // New names get series of their own; the overflow series keeps its counts and counts
+  // what still does not fit.
+  metrics.record_exec(CommName("web"));
+  metrics.record_exec(CommName("db"));
+  metrics.record_exec(CommName("cache"));
+  families = execmond::testing::collect_families(metrics);
+  CHECK(counter(families, "execmond_execs_total", comm("web")) == 1);
+  CHECK(counter(families, "execmond_execs_total", comm("db")) == 1);
+  CHECK(counter(families, "execmond_execs_total", comm("execmond_overflow")) == 2);
+  CHECK(counter(families, "execmond_comm_overflow_events_total", {}) == 2);
+  CHECK(gauge(families, "execmond_comm_series") == 3);
+  // The text says so too, and stays valid.
+  CHECK_THAT(exposition(metrics),
+             Catch::Contains("execmond_comm_series_expired_total 2\n") &&
+                 !Catch::Contains("ci-job-1"));
+
+  // series_ttl: 0 by reload: nothing is removed any more.
+  o.series_ttl = std::chrono::seconds(0);
+  metrics.apply(o);
+  metrics.maintain(start + std::chrono::hours(1000));
+  CHECK(gauge(execmond::testing::collect_families(metrics), "execmond_comm_series") == 3);
 }

@@ -54,6 +54,14 @@ TEST_CASE("each setting that differs is one change", "[reload]") {
     CHECK(names(plan) == std::vector<std::string_view>{"lifetime_histogram"});
     CHECK(plan.changes[0].in_place);
   }
+  SECTION("series_ttl applies in place, through the reader") {
+    next.series.series_ttl = std::chrono::hours{1};
+    const ReloadPlan plan = plan_reload(Config{}, next);
+    CHECK(names(plan) == std::vector<std::string_view>{"series_ttl"});
+    CHECK(plan.changes[0].in_place);
+    CHECK(plan.actions == std::vector<ReloadAction>{ReloadAction::kApplySeriesSettings});
+    CHECK(plan.effective.series.series_ttl == std::chrono::hours{1});
+  }
   SECTION("exec_failures needs a restart") {
     next.exec_failures = false;
     const ReloadPlan plan = plan_reload(Config{}, next);

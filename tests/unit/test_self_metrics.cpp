@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "metric_families.h"
 #include "metrics/self_metrics.h"
 
 namespace execmond {
@@ -27,7 +28,7 @@ TEST_CASE("text that is not a stat line is refused", "[self]") {
 }
 
 TEST_CASE("this process's own metrics are plausible", "[self]") {
-  const auto families = SelfMetrics().Collect();
+  const auto families = testing::collect_families(SelfMetrics());
   REQUIRE(families.size() == 6);
   for (const auto& family : families) {
     CAPTURE(family.name);

@@ -2,10 +2,18 @@
 // decided once per key and a bounded cost per event whatever keys arrive.
 #include <fnmatch.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "events/comm_filter.h"
@@ -15,6 +23,17 @@
 
 namespace {
 
+// The series a reader sees, in order: (labels, stats) of each.
+template <typename Table>
+auto series_of(const Table& table) {
+  using Labels = std::decay_t<decltype(table.overflow_labels())>;
+  using Stats = std::decay_t<decltype(table.overflow())>;
+  std::vector<std::pair<const Labels*, const Stats*>> series;
+  table.read().for_each(
+      [&](const Labels& labels, const Stats& stats) { series.emplace_back(&labels, &stats); });
+  return series;
+}
+
 using execmond::CommFilter;
 using execmond::CommLabel;
 using execmond::CommName;
@@ -23,7 +42,10 @@ using CommStats = execmond::ProcessStats;
 struct CommTable : execmond::SeriesTable<CommName, CommStats, CommLabel, CommFilter> {
   CommTable(std::size_t max_series, CommFilter filter)
       : SeriesTable(max_series, max_series, std::move(filter)) {}
-  std::string_view series_label(std::size_t index) const { return series_labels(index).view(); }
+  std::string_view series_label(std::size_t index) const {
+    return series_of(*this).at(index).first->view();
+  }
+  const CommStats& series(std::size_t index) const { return *series_of(*this).at(index).second; }
 };
 
 CommStats* stats(CommTable& table, const std::string& name) {
@@ -240,8 +262,8 @@ TEST_CASE("composite keys: one series per combination, the bound over all of the
   CHECK(std::set<CommStats*>{sh_a, sh_b, ls_a}.size() == 3);
   CHECK(table.stats_for_event({CommName("sh"), 1}) == sh_a);
   REQUIRE(table.series_count() == 3);
-  CHECK(table.series_labels(1).comm.view() == "sh");
-  CHECK(table.series_labels(1).unit == "u2");
+  CHECK(series_of(table).at(1).first->comm.view() == "sh");
+  CHECK(series_of(table).at(1).first->unit == "u2");
   table.stats_for_event({CommName("ls"), 2});
   CHECK(table.stats_for_event({CommName("ls"), 3}) == &table.overflow());
   CHECK(table.stats_for_event({CommName("cat"), 1}) == &table.overflow());
@@ -269,8 +291,8 @@ TEST_CASE("apply: bounds and filters change, counters stay", "[series_table][rel
   CHECK(table.stats_for_event(CommName("a")) == nullptr);
   CHECK(table.stats_for_event(CommName("b")) == b);
   REQUIRE(table.series_count() == 3);
-  CHECK(table.series_labels(0).view() == "a");
-  CHECK(table.series(0).execs.value() == 7);
+  CHECK(series_of(table).at(0).first->view() == "a");
+  CHECK(series_of(table).at(0).second->execs.value() == 7);
 
   // Lowered below the series in use: they keep counting, new names overflow.
   table.apply(1, CommFilter());
@@ -279,4 +301,153 @@ TEST_CASE("apply: bounds and filters change, counters stay", "[series_table][rel
   CHECK(table.series_count() == 3);
 
   CHECK_THROWS_AS(table.apply(6, CommFilter()), std::invalid_argument);
+}
+
+// --- Removal of idle series (series_ttl) ------------------------------------------------
+
+TEST_CASE("idle series are removed and their slots go to new keys", "[series_table][ttl]") {
+  CommTable table(3, CommFilter());
+  table.set_now(0);
+  CommStats* a = stats(table, "a");
+  stats(table, "b")->execs.add(5);
+  stats(table, "c");
+  CHECK(stats(table, "d") == &table.overflow());
+  table.set_now(15);
+  CHECK(stats(table, "a") == a);  // seen at 15
+  table.set_now(20);
+  CHECK(table.expire(0) == 0);   // ttl 0: nothing is ever removed
+  CHECK(table.expire(10) == 2);  // b and c, idle for 20
+  CHECK(table.expired_series() == 2);
+  CHECK(table.series_count() == 1);
+  REQUIRE(series_of(table).size() == 1);
+  CHECK(series_of(table)[0].first->view() == "a");
+
+  // The name that overflowed, and another, get the freed places; the next overflows.
+  CommStats* d = stats(table, "d");
+  CHECK(d != &table.overflow());
+  CommStats* e = stats(table, "e");
+  CHECK(e != &table.overflow());
+  CHECK(stats(table, "f") == &table.overflow());
+  CHECK(table.overflow_events() == 2);
+  CHECK(table.series_count() == 3);
+  // A name that comes back after its removal starts from zero: a counter reset.
+  table.set_now(100);
+  table.expire(10);
+  CommStats* b = stats(table, "b");
+  REQUIRE(b != &table.overflow());
+  CHECK(b->execs.value() == 0);
+}
+
+TEST_CASE("a reading in progress keeps removed series from being reused", "[series_table][ttl]") {
+  CommTable table(2, CommFilter());
+  table.set_now(0);
+  stats(table, "old1")->execs.add(1);
+  stats(table, "old2")->execs.add(2);
+  std::optional<CommTable::Reading> reading;
+  reading.emplace(table);
+  std::vector<const CommLabel*> seen;
+  reading->for_each([&](const CommLabel& label, const CommStats&) { seen.push_back(&label); });
+  REQUIRE(seen.size() == 2);
+
+  table.set_now(100);
+  CHECK(table.expire(10) == 2);
+  CHECK(table.series_count() == 0);
+  // Still being read: the slots stay as they were, and new names overflow meanwhile.
+  CHECK(stats(table, "new1") == &table.overflow());
+  CHECK(seen[0]->view() == "old1");
+  CHECK(seen[1]->view() == "old2");
+  // A reading that starts now no longer sees them.
+  CHECK(series_of(table).empty());
+  table.expire(10);
+  CHECK(stats(table, "new2") == &table.overflow());
+
+  reading.reset();
+  table.expire(10);  // the grace period is over: the slots are free
+  CHECK(stats(table, "new1") != &table.overflow());
+  CHECK(stats(table, "new2") != &table.overflow());
+  std::set<std::string> names;
+  for (const auto& [label, s] : series_of(table)) names.insert(std::string(label->view()));
+  CHECK(names == std::set<std::string>{"new1", "new2"});
+}
+
+TEST_CASE("after removals every remaining key still finds its own series", "[series_table][ttl]") {
+  // Removal shifts later entries of a probe run back; a key lost from the index would
+  // get a second series.
+  CommTable table(2000, CommFilter());
+  std::mt19937 random(1);
+  std::map<std::string, CommStats*> live;
+  table.set_now(0);
+  for (int round = 1; round <= 20; ++round) {
+    table.set_now(static_cast<std::uint64_t>(round) * 100);
+    for (auto& [name, s] : live)  // about half are seen again
+      if (random() % 2) REQUIRE(stats(table, name) == s);
+    for (int i = 0; i < 300; ++i) {
+      const std::string name = "r" + std::to_string(round) + "-" + std::to_string(i);
+      CommStats* s = stats(table, name);
+      REQUIRE(s != nullptr);
+      REQUIRE(s != &table.overflow());
+      live[name] = s;
+    }
+    table.set_now(static_cast<std::uint64_t>(round) * 100 + 99);
+    table.expire(98);  // what was not seen this round
+    std::set<std::string> listed;
+    for (const auto& [label, s] : series_of(table)) listed.insert(std::string(label->view()));
+    for (auto it = live.begin(); it != live.end();)
+      it = listed.count(it->first) ? std::next(it) : live.erase(it);
+    REQUIRE(listed.size() == live.size());
+    REQUIRE(table.series_count() == live.size());
+    for (const auto& [name, s] : live) REQUIRE(stats(table, name) == s);
+  }
+  CHECK(table.overflow_events() == 0);
+}
+
+TEST_CASE("scrapes during removal and reuse always see a series' own labels",
+          "[series_table][ttl]") {
+  // Each series counts only its own number; a reader that saw labels of one key with the
+  // counters of another (a slot reused under it) would see another number.
+  struct Tagged {
+    execmond::RunningTotal<std::uint64_t> tag;
+  };
+  struct TaggedLabels {
+    explicit TaggedLabels(const CommName& name) : text(name.view()) {}
+    static TaggedLabels overflow() { return TaggedLabels(CommName("overflow")); }
+    std::string text;  // allocated: a reuse under a reader would also be a use after free
+  };
+  struct AdmitAll {
+    bool admits(const CommName&) const { return true; }
+  };
+  execmond::SeriesTable<CommName, Tagged, TaggedLabels, AdmitAll> table(64, 64, AdmitAll{});
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> checked{0};
+  std::atomic<std::uint64_t> mismatched{0};  // Catch's assertions are for one thread
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        table.read().for_each([&](const TaggedLabels& labels, const Tagged& s) {
+          const std::uint64_t tag = s.tag.value();
+          if (tag != 0 && labels.text != "k" + std::to_string(tag - 1)) mismatched.fetch_add(1);
+          checked.fetch_add(1, std::memory_order_relaxed);
+        });
+      }
+    });
+  }
+  // Until both sides have done plenty (the machine may be busy: bounded by time).
+  std::uint64_t now = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (std::uint64_t i = 0; (checked.load() < 100'000 || table.expired_series() < 5'000) &&
+                            std::chrono::steady_clock::now() < deadline;
+       ++i) {
+    const std::uint64_t key = i % 500;  // more keys than slots: a steady churn of removals
+    table.set_now(++now);
+    if (Tagged* s = table.stats_for_event(CommName("k" + std::to_string(key)));
+        s != nullptr && s != &table.overflow())
+      s->tag.add(key + 1 - s->tag.value());
+    if (i % 50 == 0) table.expire(40);
+  }
+  done.store(true);
+  for (std::thread& reader : readers) reader.join();
+  CHECK(mismatched.load() == 0);
+  CHECK(checked.load() >= 100'000);
+  CHECK(table.expired_series() >= 5'000);
 }

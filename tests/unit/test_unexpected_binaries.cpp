@@ -10,6 +10,7 @@
 
 #include "binaries/log_rate_limiter.h"
 #include "binaries/unexpected_binaries.h"
+#include "metric_families.h"
 #include "metrics/unexpected_binary_metrics.h"
 
 namespace execmond {
@@ -41,7 +42,7 @@ execmond_binary_event binary_record(const std::string& path, const char* comm, s
 std::map<std::pair<std::string, std::string>, double> unexpected_execs(
     const UnexpectedBinaryMetrics& metrics) {
   std::map<std::pair<std::string, std::string>, double> counts;
-  for (const auto& family : metrics.Collect()) {
+  for (const auto& family : execmond::testing::collect_families(metrics)) {
     if (family.name != "execmond_unexpected_execs_total") continue;
     for (const auto& metric : family.metric) {
       std::string path, comm;
@@ -53,7 +54,7 @@ std::map<std::pair<std::string, std::string>, double> unexpected_execs(
 }
 
 double scalar(const UnexpectedBinaryMetrics& metrics, const std::string& name) {
-  for (const auto& family : metrics.Collect())
+  for (const auto& family : execmond::testing::collect_families(metrics))
     if (family.name == name)
       return family.metric.at(0).gauge.value + family.metric.at(0).counter.value;
   FAIL("no family " << name);
