@@ -84,7 +84,10 @@ FileDescriptor listen_on(const ListenAddress& address) {
 std::uint16_t bound_port(int fd) {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return 0;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    const int error = errno;
+    throw ListenError(std::string("cannot read the port bound: ") + std::strerror(error), error);
+  }
   if (storage.ss_family == AF_INET6) {
     return ntohs(reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
   }

@@ -24,7 +24,8 @@ class ListenError : public std::runtime_error {
 // A non-blocking socket bound to `address` and listening.
 FileDescriptor listen_on(const ListenAddress& address);
 
-// The port a listening socket got (the kernel's choice for port 0).
+// The port a listening socket got (the kernel's choice for port 0); a ListenError if the
+// kernel will not say.
 std::uint16_t bound_port(int fd);
 
 }  // namespace execmond::http

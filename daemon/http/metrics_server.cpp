@@ -33,6 +33,12 @@ void watch(int epoll, int fd, std::uint32_t events, std::uint64_t tag) {
   if (epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0) throw system_error("epoll_ctl");
 }
 
+// The listening socket out of the loop's sight. It cannot fail for a socket that is
+// watched; if it does, the loop is not what it believes, which is fatal.
+void unwatch(int epoll, int fd) {
+  if (epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nullptr) != 0) throw system_error("epoll_ctl");
+}
+
 // A test knob, as EXECMOND_INJECT_READER_FAULT_AFTER is the reader's: the event loop
 // fails after handling this many requests, so that the tests can prove the process then
 // exits instead of staying "healthy" with nobody able to scrape it. 0 or unset: never.
@@ -190,7 +196,7 @@ void MetricsServer::rebind(const ListenAddress& address) {
   port_ = bound_port(bound.get());
   auto listener = std::make_shared<FileDescriptor>(std::move(bound));
   post([this, listener, address] {
-    if (!listener_paused_) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
+    if (!listener_paused_) unwatch(epoll_.get(), listener_.get());
     listener_ = std::move(*listener);
     address_ = address;
     listener_paused_ = false;
@@ -202,7 +208,7 @@ void MetricsServer::rebind(const ListenAddress& address) {
 // old address again if that fails, and fails the loop only if even that fails.
 void MetricsServer::swap_listener(const ListenAddress& address) {
   accept_connections(Clock::now());  // those waiting in the old socket's queue
-  if (!listener_paused_) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
+  if (!listener_paused_) unwatch(epoll_.get(), listener_.get());
   listener_paused_ = true;
   listener_ = FileDescriptor();
   try {
@@ -371,7 +377,7 @@ void MetricsServer::accept_connections(Clock::time_point now) {
       if ((errno == EMFILE || errno == ENFILE) && make_room(now)) continue;
       if (errno == EMFILE || errno == ENFILE) {
         // Out of descriptors with nothing to evict: stop accepting until the next sweep.
-        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
+        unwatch(epoll_.get(), listener_.get());
         listener_paused_ = true;
       }
       return;
