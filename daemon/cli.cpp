@@ -149,7 +149,13 @@ CommandLine parse_trace(int argc, char* const argv[]) {
 }  // namespace
 
 CommandLine parse_command_line(int argc, char* const argv[]) {
-  if (argc > 1 && std::string_view(argv[1]) == "trace") return parse_trace(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "trace") {
+    try {
+      return parse_trace(argc - 1, argv + 1);
+    } catch (const UsageError& error) {
+      throw UsageError(error.what(), trace_usage_text());
+    }
+  }
   return parse_daemon(argc, argv);
 }
 
@@ -193,7 +199,9 @@ Options:
   --comm GLOB             only processes whose name matches GLOB (repeatable)
   --exclude-comm GLOB     not processes whose name matches GLOB (repeatable)
   --unit GLOB             only processes whose systemd unit (the UNIT column, the
-                          "unit" field) matches GLOB, e.g. "nginx.service" (repeatable)
+                          "unit" field) matches GLOB, e.g. "nginx.service" (repeatable);
+                          a user's units are user@UID.service/NAME, and * and ? do
+                          not match their "/" ("user@*.service/*" does)
   --uid UID               only processes of this user id
   --pid PID               only this process and its direct children
   --failed                only failed execs

@@ -24,13 +24,21 @@ struct CommandLine {
   TraceOptions trace;
 };
 
+const char* usage_text();
+const char* trace_usage_text();
+
+// A mistake on the command line, with the usage of the command it was made in: `execmond
+// trace --bogus` shows trace's options, not the daemon's.
 class UsageError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit UsageError(const std::string& message, const char* usage = usage_text())
+      : std::runtime_error(message), usage_(usage) {}
+  const char* usage() const { return usage_; }
+
+ private:
+  const char* usage_;
 };
 
 CommandLine parse_command_line(int argc, char* const argv[]);
-const char* usage_text();
-const char* trace_usage_text();
 
 }  // namespace execmond

@@ -75,7 +75,17 @@ LoadedConfig load_config(const DaemonOptions& options) {
     }
     loaded.config.listen = *options.listen;
   }
-  loaded.security = http::load_endpoint_security(web_config_file(options, loaded.config));
+  try {
+    loaded.security = http::load_endpoint_security(web_config_file(options, loaded.config));
+  } catch (const ConfigError& error) {
+    // A file the configuration names and that cannot be read: say which line named it.
+    const std::string_view message = error.what();
+    if (options.web_config_file || loaded.config.web_config_file_at.empty() ||
+        message.substr(0, 12) != "cannot read ") {
+      throw;
+    }
+    throw ConfigError(loaded.config.web_config_file_at + ": web_config_file: " + error.what());
+  }
   return loaded;
 }
 
@@ -380,6 +390,9 @@ int check_config(const DaemonOptions& options) {
         std::printf("note: %s\n", note.c_str());
     }
     return exit_code::kOk;
+  } catch (const ConfigUncheckable& error) {
+    std::fprintf(stderr, "execmond: %s\n", error.what());
+    return exit_code::kRuntimeFailure;
   } catch (const ConfigError& error) {
     std::fprintf(stderr, "execmond: %s\n", error.what());
     return exit_code::kConfigInvalid;
@@ -390,6 +403,9 @@ int run_daemon(const DaemonOptions& options) {
   LoadedConfig loaded;
   try {
     loaded = load_config(options);
+  } catch (const ConfigUncheckable& error) {
+    std::fprintf(stderr, "execmond: %s\n", error.what());
+    return exit_code::kRuntimeFailure;  // not the file's fault: systemd tries again
   } catch (const ConfigError& error) {
     std::fprintf(stderr, "execmond: %s\n", error.what());
     return exit_code::kConfigInvalid;

@@ -3,6 +3,8 @@
 #include <exception>
 
 #include "cli.h"
+#include "config/parse_bound.h"
+#include "config/parse_probe.h"
 #include "daemon.h"
 #include "service/exit_codes.h"
 #include "trace/trace_command.h"
@@ -11,6 +13,11 @@
 int main(int argc, char* argv[]) {
   using execmond::CommandLine;
   namespace exit_code = execmond::exit_code;
+  // The child that proves a YAML parse terminates (config/parse_bound.h): nothing else.
+  if (execmond::is_parse_probe(argc, argv)) return execmond::run_parse_probe(argc, argv);
+  // Every configuration this process reads is parsed first in such a child: the same binary,
+  // even once an upgrade has replaced its file.
+  execmond::bound_yaml_parsing("/proc/self/exe");
   try {
     const CommandLine cli = execmond::parse_command_line(argc, argv);
     switch (cli.action) {
@@ -31,7 +38,7 @@ int main(int argc, char* argv[]) {
         return execmond::run_daemon(cli.daemon);
     }
   } catch (const execmond::UsageError& error) {
-    std::fprintf(stderr, "execmond: %s\n%s", error.what(), execmond::usage_text());
+    std::fprintf(stderr, "execmond: %s\n%s", error.what(), error.usage());
     return exit_code::kUsage;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "execmond: %s\n", error.what());

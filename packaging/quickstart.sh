@@ -16,12 +16,13 @@ cd "$(dirname "$0")/.."
 
 build_packages=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev libsystemd-dev catch2 libssl-dev libcrypt-dev)
+# clang's sanitizer and libFuzzer runtimes (the sanitize preset and the fuzz targets);
 # promtool; pytest and an independent exposition parser; the reference tools the trace
 # is compared with (and the benchmark's peers, with bpftrace); a real systemd in a
 # container; other kernels under QEMU; openssl makes the endpoint tests' certificates
 # (their bcrypt hashes come from python3's crypt module); lintian checks the package,
 # podman and runc build and run the image, python3-kubernetes validates the manifests.
-test_packages=(prometheus python3-pytest python3-prometheus-client libbpf-tools bpftrace
+test_packages=(libclang-rt-dev prometheus python3-pytest python3-prometheus-client libbpf-tools bpftrace
   ansible-core python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static
   cpio openssl lintian podman runc python3-kubernetes)
 

@@ -39,7 +39,7 @@ class ResolvedBinary {
   std::string_view executable_;
   std::uint32_t flags_;
   std::size_t script_size_ = 0;
-  char script_[EXECMOND_PATH_LEN];
+  char script_[EXECMOND_PATH_LEN + 1];  // fold_dot_components writes up to size + 1
 };
 
 // "/tmp/./a/../x.sh" -> "/tmp/x.sh": lexically, as the kernel cannot (the script is the

@@ -151,6 +151,31 @@ ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, const V
   return skeleton;
 }
 
+namespace {
+
+// What the operator should know about the failed-exec hook that was chosen. The daemon
+// (capture_args false) is configured by exec_failures; `execmond trace` has no such key.
+void log_failed_exec_hook(const ProbeOptions& options, ExecFailureHook hook) {
+  const bool trace = options.capture_args;
+  if (hook == ExecFailureHook::kSyscallTracepoints) {
+    spdlog::warn(
+        "failed execs through the syscall tracepoints: every system call of every process "
+        "on this host takes the kernel's tracing path while {} runs ({}){}",
+        trace ? "execmond trace" : "execmond", kSyscallTracepointCost,
+        trace ? "" : "; set exec_failures: false if that matters more than counting failed execs");
+  } else if (hook == ExecFailureHook::kNone && options.exec_failures) {
+    // Asked for and not delivered: a metric or a column stays empty, which deserves more
+    // than the info line of the variant.
+    spdlog::warn(trace ? "failed execs are not shown: no hook for them is available here (see "
+                         "the kernel variant line above)"
+                       : "exec_failures: true, but failed execs are not counted "
+                         "(execmond_exec_failures_total stays empty): no hook for them is "
+                         "available here (see the kernel variant line above)");
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options) {
   if (access(kVmlinuxBtf, R_OK) != 0)
     throw ProbeError(ProbeError::Cause::kNoBtf,
@@ -176,12 +201,7 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
       auto probes = std::unique_ptr<ProcessProbes>(
           new ProcessProbes(load(options, candidate.variant), candidate.variant));
       spdlog::info("kernel variant: {}", candidate.reason);
-      if (candidate.variant.exec_failures == ExecFailureHook::kSyscallTracepoints)
-        spdlog::warn(
-            "failed execs through the syscall tracepoints: every system call of every process "
-            "on this host takes the kernel's tracing path while execmond runs ({}); set "
-            "exec_failures: false if that matters more than counting failed execs",
-            kSyscallTracepointCost);
+      log_failed_exec_hook(options, candidate.variant.exec_failures);
       return probes;
     } catch (const ProbeError& e) {
       if (last) throw;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 
 namespace execmond {
 namespace {
@@ -24,32 +25,52 @@ bool tracepoint_visible() {
   return false;
 }
 
-// The first of kTracefsRoots with tracefs mounted on it, or nullptr. From the mount
-// table: tracefs is mode 0700, so a look inside cannot tell "absent" from "not ours".
-const char* tracefs_mount_point() {
+// What is mounted at each of kTracefsRoots, from the mount table (tracefs is mode 0700,
+// so a look inside cannot tell "absent" from "not ours"). The last mount at a directory
+// is the one on top: a tracefs with another filesystem mounted over it is shadowed.
+struct TracefsMount {
+  const char* root = nullptr;  // the first root with tracefs on top, or with tracefs under
+  std::string on_top;          // the type of what is on top there: "tracefs" or another
+};
+
+TracefsMount tracefs_mount() {
   std::unique_ptr<FILE, decltype(&endmntent)> mounts(setmntent("/proc/self/mounts", "r"),
                                                      &endmntent);
-  if (!mounts) return nullptr;
-  bool mounted[std::size(kTracefsRoots)] = {};
+  TracefsMount found;
+  if (!mounts) return found;
+  std::string top[std::size(kTracefsRoots)];
+  bool tracefs[std::size(kTracefsRoots)] = {};
   while (const mntent* m = getmntent(mounts.get())) {
-    if (std::strcmp(m->mnt_type, "tracefs") != 0) continue;
-    for (std::size_t i = 0; i < std::size(kTracefsRoots); ++i)
-      if (std::strcmp(m->mnt_dir, kTracefsRoots[i]) == 0) mounted[i] = true;
+    for (std::size_t i = 0; i < std::size(kTracefsRoots); ++i) {
+      if (std::strcmp(m->mnt_dir, kTracefsRoots[i]) != 0) continue;
+      top[i] = m->mnt_type;
+      if (top[i] == "tracefs") tracefs[i] = true;
+    }
   }
   for (std::size_t i = 0; i < std::size(kTracefsRoots); ++i)
-    if (mounted[i]) return kTracefsRoots[i];
-  return nullptr;
+    if (tracefs[i] && top[i] == "tracefs") return {kTracefsRoots[i], top[i]};
+  for (std::size_t i = 0; i < std::size(kTracefsRoots); ++i)
+    if (tracefs[i]) return {kTracefsRoots[i], top[i]};
+  return found;
 }
 
 }  // namespace
 
 bool exec_syscall_tracepoints_available(std::string& problem, bool may_mount) {
   if (tracepoint_visible()) return true;
-  if (const char* root = tracefs_mount_point()) {
-    problem = access(root, R_OK | X_OK) != 0
-                  ? std::string("tracefs at ") + root + " is not readable by this user (" +
-                        std::strerror(errno) + "); run execmond as uid 0"
-                  : kNoSyscallTracepoints;
+  if (const TracefsMount mounted = tracefs_mount(); mounted.root != nullptr) {
+    const std::string root = mounted.root;
+    if (mounted.on_top != "tracefs") {
+      problem = "tracefs at " + root + " is hidden by a " + mounted.on_top +
+                " mounted over it; unmount that, or mount tracefs again: mount -t tracefs "
+                "tracefs " +
+                root;
+    } else if (access(root.c_str(), R_OK | X_OK) != 0) {
+      problem = "tracefs at " + root + " is not readable by this user (" + std::strerror(errno) +
+                "); run execmond as uid 0";
+    } else {
+      problem = kNoSyscallTracepoints;
+    }
     return false;
   }
   if (!may_mount) {

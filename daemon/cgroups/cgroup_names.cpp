@@ -1,7 +1,8 @@
 #include "cgroups/cgroup_names.h"
 
-#include <cstdio>
 #include <vector>
+
+#include "events/printable_bytes.h"
 
 namespace execmond {
 namespace {
@@ -58,21 +59,18 @@ std::string_view slice_above(const std::vector<std::string_view>& parts, std::si
   return "-";
 }
 
-// Printable ASCII as itself, every other byte as \xHH.
+// The label text of a name: events/printable_bytes.h's escaping, the comm label's, so
+// that no two names share a text (`\` is `\\`, a byte that is not printable `\xHH`).
 std::string printable(std::string_view name) {
   std::string text;
-  text.reserve(name.size());
-  for (const char c : name) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f) {
-      text += c;
-    } else {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-      text += escaped;
-    }
-  }
+  append_escaped_bytes(text, name);
   return text;
+}
+
+// A user's systemd instance, user@UID.service: everything below it is delegated to that
+// user, who may create cgroups of any name there.
+bool is_user_manager(std::string_view name) {
+  return starts_with(name, "user@") && ends_with(name, ".service");
 }
 
 bool is_hex(std::string_view text) {
@@ -113,13 +111,26 @@ std::string container_of(std::string_view parent, std::string_view name) {
 }  // namespace
 
 std::string unit_label(std::string_view cgroup_path) {
-  const std::vector<std::string_view> parts = components(cgroup_path);
+  std::vector<std::string_view> parts = components(cgroup_path);
+  // A user's delegated subtree names its units after its manager: "user@1000.service/
+  // sshd.service" can be no system unit's label, since a component holds no '/'. The
+  // first user@ component counts: one the user made below it is theirs to name.
+  std::string prefix;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (!is_user_manager(parts[i])) continue;
+    prefix = printable(parts[i]);
+    parts.erase(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    break;
+  }
+  std::string_view name = slice_above(parts, parts.size());
   for (std::size_t i = parts.size(); i-- > 0;) {
     if (!is_unit(parts[i])) continue;
-    if (is_churning_unit(parts[i])) return printable(slice_above(parts, i));
-    return printable(parts[i]);
+    name = is_churning_unit(parts[i]) ? slice_above(parts, i) : parts[i];
+    break;
   }
-  return printable(slice_above(parts, parts.size()));
+  if (prefix.empty()) return printable(name);
+  if (name == "-") return prefix;  // the manager itself, or a cgroup with no unit below it
+  return prefix + "/" + printable(name);
 }
 
 std::string container_label(std::string_view cgroup_path) {

@@ -12,8 +12,7 @@ namespace execmond {
 // order:
 //  1. The unit is the deepest path component that ends in .service, .scope, .socket,
 //     .mount or .swap; cgroups below it belong to it ("/system.slice/foo.service/worker"
-//     is foo.service; "user@1000.service" stays as it is, and a user unit under it,
-//     ".../user@1000.service/app.slice/dbus.service", is dbus.service).
+//     is foo.service).
 //  2. Units that are born and die by the thousand collapse to the slice that holds them,
 //     so that they do not each become a series forever:
 //       session-N.scope (logins)                       e.g. -> user-1000.slice
@@ -28,8 +27,15 @@ namespace execmond {
 //     kubepods.slice).
 //  5. Nothing left: "-" (the root cgroup, "/docker/<id>" under the cgroupfs driver,
 //     any directory tree without slices).
-// Bytes other than printable ASCII are written \xHH; systemd's own escapes (\x2d) are
-// kept as systemd shows them.
+//  6. A user's delegated subtree (below the first user@UID.service component, where the
+//     user names cgroups as they like) is labelled "user@UID.service/<unit>", rules 1-4
+//     applied below the manager: ".../user@1000.service/app.slice/sshd.service" is
+//     "user@1000.service/sshd.service", never the system's "sshd.service"; the manager
+//     itself, and a cgroup below it with no unit or slice, is "user@1000.service". No
+//     system cgroup has a '/' in its label, so no user can take a system unit's label.
+// The name is escaped as the comm label is (events/printable_bytes.h): `\` is `\\`, a
+// byte that is not printable UTF-8 is \xHH. Different names never share a label; a
+// systemd escape in a unit name (\x2d) therefore shows as \\x2d.
 std::string unit_label(std::string_view cgroup_path);
 
 // The `container` label: "<runtime>:<first 12 characters of the id>" for the deepest

@@ -18,8 +18,11 @@ namespace {
 constexpr std::size_t kMisses = 1024;  // a power of two
 // Directories read between two looks at the clock.
 constexpr std::size_t kDirectoriesPerStep = 8;
-// Average bytes of a unit or container label, to size their text.
-constexpr std::size_t kBytesPerName = 48;
+// The longest labels: a unit is one cgroup directory's name (at most 255 bytes, each
+// escaped to at most 4), after a user manager's own ("user@UID.service/"); a container
+// label is a runtime and 12 hexadecimal digits.
+constexpr std::size_t kMaxUnitLabelBytes = 2 * 4 * 255 + 1;
+constexpr std::size_t kMaxContainerLabelBytes = 64;
 // Cgroups the watcher may report between two lookups that miss.
 constexpr std::size_t kMaxPendingCreated = 4096;
 
@@ -36,9 +39,8 @@ struct DirectoryCloser {
 CgroupResolver::CgroupResolver(const std::string& hierarchy, const Limits& limits, Clock clock)
     : limits_(limits),
       clock_(clock ? std::move(clock) : Clock(steady_now)),
-      units_(limits.max_units, limits.max_units * kBytesPerName, "execmond_overflow"),
-      containers_(limits.max_containers, limits.max_containers * kBytesPerName,
-                  "execmond_overflow"),
+      units_(limits.max_units, kMaxUnitLabelBytes, "execmond_overflow"),
+      containers_(limits.max_containers, kMaxContainerLabelBytes, "execmond_overflow"),
       unresolved_unit_{kUnresolvedUnit},
       unresolved_container_{kUnresolvedContainer},
       misses_(std::make_unique<Miss[]>(kMisses)),
@@ -81,9 +83,16 @@ CgroupResolver::Entry* CgroupResolver::find(std::uint64_t id) {
 
 CgroupLabels CgroupResolver::labels_for(std::uint64_t cgroup_id) {
   if (cgroup_id != 0) {
-    if (const Entry* entry = find(cgroup_id)) return {entry->unit, entry->container};
+    if (const Entry* entry = find(cgroup_id)) return used(*entry);
   }
   return resolve_unknown(cgroup_id);
+}
+
+// An event is labelled with the entry's names: from now on a series may hold them.
+CgroupLabels CgroupResolver::used(const Entry& entry) {
+  units_.pin(entry.unit);
+  containers_.pin(entry.container);
+  return {entry.unit, entry.container};
 }
 
 CgroupLabels CgroupResolver::unresolved() {
@@ -102,7 +111,7 @@ CgroupLabels CgroupResolver::resolve_unknown(std::uint64_t id) {
       if (!walk_within_budget()) break;
     }
     take_created();
-    if (const Entry* entry = find(id)) return {entry->unit, entry->container};
+    if (const Entry* entry = find(id)) return used(*entry);
   }
   Miss& miss = misses_[home(id) & (kMisses - 1)];
   const bool missed_before = miss.id == id;
@@ -116,7 +125,7 @@ CgroupLabels CgroupResolver::resolve_unknown(std::uint64_t id) {
     walk_step();
     budget_ -= clock_() - started;
     if (next_pending_ == pending_.size()) end_walk();
-    if (const Entry* entry = find(id)) return {entry->unit, entry->container};
+    if (const Entry* entry = find(id)) return used(*entry);
     // The walk under way may have passed the cgroup's parent before the cgroup existed;
     // one started since cannot have.
     if (last_walk_completed_ > first_miss_walk) break;
@@ -229,7 +238,7 @@ void CgroupResolver::record(std::uint64_t id, const std::string& path) {
     }
     if (entry.id != 0) continue;
     if (size_ == limits_.max_cgroups) return;  // full: resolved again once aged out
-    entry = {id, units_.intern(unit_label(path)), containers_.intern(container_label(path)),
+    entry = {id, units_.acquire(unit_label(path)), containers_.acquire(container_label(path)),
              walks_started_};
     ++size_;
     cached_.store(size_, std::memory_order_relaxed);
@@ -240,6 +249,8 @@ void CgroupResolver::record(std::uint64_t id, const std::string& path) {
 // Linear probing without tombstones: the entries after the hole that would no longer be
 // reachable from their home move back into it.
 void CgroupResolver::erase_at(std::size_t hole) {
+  units_.release(entries_[hole].unit);  // forgotten if no event used it and no cgroup has it
+  containers_.release(entries_[hole].container);
   for (std::size_t next = (hole + 1) & index_mask_; entries_[next].id != 0;
        next = (next + 1) & index_mask_) {
     const std::size_t wanted = home(entries_[next].id);

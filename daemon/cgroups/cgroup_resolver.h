@@ -38,6 +38,9 @@ struct CgroupLabels {
 //   removed, the table is full) resolves to kUnresolvedUnit / kUnresolvedContainer. An
 //   id that a walk started after its first miss did not find is gone for good (ids are
 //   never reused) and starts no further walk.
+// - Label values are shared by the cgroups that have them. A value no event was labelled
+//   with is forgotten with the last of its cgroups (interned_names.h), so a burst of
+//   cgroups with long names, made and removed, leaves nothing behind.
 class CgroupResolver {
  public:
   struct Limits {
@@ -74,6 +77,9 @@ class CgroupResolver {
     return unresolved_events_.load(std::memory_order_relaxed);
   }
   std::size_t cached_cgroups() const { return cached_.load(std::memory_order_relaxed); }
+  // Reader thread: distinct unit label values held (by cached cgroups or, for good, by
+  // the events labelled with them).
+  std::size_t unit_names() const { return units_.size(); }
   // Whether new cgroups are watched for (false: no inotify, or limits said not to).
   bool watching() const { return watcher_ != nullptr; }
 
@@ -90,6 +96,7 @@ class CgroupResolver {
   };
 
   Entry* find(std::uint64_t id);
+  CgroupLabels used(const Entry& entry);
   std::size_t home(std::uint64_t id) const;
   CgroupLabels resolve_unknown(std::uint64_t id);
   void take_created();

@@ -141,6 +141,7 @@ void read_web_config_file(const Entry& entry, Config& config) {
   const std::string& path = entry.scalar("expected the path of a web configuration file");
   if (path.empty()) entry.reject("expected the path of a web configuration file");
   config.web_config_file = path;
+  config.web_config_file_at = entry.source.where(entry.value.Mark());
 }
 
 void read_log_level(const Entry& entry, Config& config) {

@@ -64,6 +64,9 @@ struct Config {
   // TLS and basic auth of /metrics, in the exporter-toolkit web configuration format.
   // Empty: plain HTTP, no authentication.
   std::string web_config_file;
+  // Where the key was set ("<file>:<line>:<column>"), so that an unreadable web
+  // configuration file is reported with the line that named it. Not compared.
+  std::string web_config_file_at;
   // `binaries: allow:` globs on resolved executable paths. No section: binaries are
   // neither resolved nor judged.
   std::optional<std::vector<std::string>> allowed_binaries;

@@ -21,6 +21,7 @@ class ConfigSource {
   ConfigSource(std::string_view text, const std::string& name) : text_(text), name_(name) {}
 
   const std::string& text() const { return text_; }
+  const std::string& name() const { return name_; }
 
   // Just past the last character, for the rare yaml-cpp error that carries no position.
   YAML::Mark end_mark() const {
@@ -33,10 +34,14 @@ class ConfigSource {
     return mark;
   }
 
+  // "<source>:<line>:<col>", for a problem found later in what the text names.
+  std::string where(const YAML::Mark& mark) const {
+    return name_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  }
+
   // Every rejection goes through here, so every message starts with "<source>:<line>:<col>: ".
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
-    throw ConfigError(name_ + ":" + std::to_string(mark.line + 1) + ":" +
-                      std::to_string(mark.column + 1) + ": " + message);
+    throw ConfigError(where(mark) + ": " + message);
   }
 
   // yaml-cpp 0.7 accepts a quoted scalar left open at the end of the file, swallowing every

@@ -7,9 +7,12 @@
 namespace execmond {
 namespace {
 
+// FNM_PATHNAME: a '/' is matched only by a '/', so that a pattern written for system units
+// ("sshd.service", "*.service") never matches a user's ("user@1000.service/sshd.service"):
+// a user cannot hide execs behind an exclude_units entry, nor pass an include_units one.
 bool matches_any(const std::vector<std::string>& globs, const std::string& value) {
   for (const std::string& glob : globs)
-    if (fnmatch(glob.c_str(), value.c_str(), 0) == 0) return true;
+    if (fnmatch(glob.c_str(), value.c_str(), FNM_PATHNAME) == 0) return true;
   return false;
 }
 

@@ -144,6 +144,9 @@ int run_trace(const TraceOptions& options) {
   if (options.unexpected_only) {
     try {
       allow_list = unexpected_allow_list(options);
+    } catch (const ConfigUncheckable& error) {
+      spdlog::critical("--unexpected: {}", error.what());
+      return exit_code::kRuntimeFailure;
     } catch (const ConfigError& error) {
       spdlog::critical("--unexpected: {}", error.what());
       return exit_code::kConfigInvalid;

@@ -12,6 +12,8 @@
 #     runtime's default seccomp filter, which refuses bpf() to a container without
 #     CAP_SYS_ADMIN;
 #   - stopped, it exits 0 and nothing it loaded stays in the kernel.
+#   - its configuration's parse is bounded in a child process there too (FROM scratch, the
+#     runtime's default seccomp filter, least privilege).
 #
 # Usage: run-container-test.sh BUILD_DIR
 #   BUILD_DIR holds the built daemon/execmond and tests/benchmark/{exec_storm,true_exit}.
@@ -205,6 +207,39 @@ check_fewer_privileges_refused() {
   pass "$label: refused with exit 4, 'not allowed to load BPF programs'"
 }
 
+# The bound on parsing YAML (daemon/config/parse_bound.h: a child of /proc/self/exe, which
+# here is the image's only binary) in the image FROM scratch, under the runtime's default
+# seccomp filter and with the DaemonSet's privileges: --check-config proves a sound file,
+# and refuses it once the test knob makes its parse run away.
+check_parse_bound() {
+  local label out code
+  local refusal='/etc/execmond/bound.yaml: refused: parsing it did not finish within 250 ms of CPU time'
+  local -a privileges
+  { cat "$SOURCE_DIR/config/execmond.yaml"; printf '\n# inject-parser-fault\n'; } >"$WORK/bound.yaml"
+  chmod 0644 "$WORK/bound.yaml"
+  for label in "default seccomp filter" "least privilege"; do
+    if [[ $label == "least privilege" ]]; then
+      privileges=("${LEAST_PRIVILEGE[@]}")
+    else
+      privileges=(--cap-drop=all)
+    fi
+    code=0
+    out=$("${PODMAN[@]}" run --rm "${RUN_OPTIONS[@]}" "${privileges[@]}" \
+      -v "$WORK/bound.yaml:/etc/execmond/bound.yaml:ro" "$IMAGE" \
+      --check-config --config /etc/execmond/bound.yaml 2>&1) || code=$?
+    [[ $code == 0 && $out == *"/etc/execmond/bound.yaml: configuration is valid"* ]] ||
+      fail "$label: --check-config of a sound file exited $code: $out"
+    code=0
+    out=$("${PODMAN[@]}" run --rm "${RUN_OPTIONS[@]}" "${privileges[@]}" \
+      -e EXECMOND_INJECT_PARSER_FAULT=spin \
+      -v "$WORK/bound.yaml:/etc/execmond/bound.yaml:ro" "$IMAGE" \
+      --check-config --config /etc/execmond/bound.yaml 2>&1) || code=$?
+    [[ $code == 3 && $out == *"$refusal"* ]] ||
+      fail "$label: --check-config of a file whose parse runs away exited $code: $out"
+    pass "$label: the image bounds its YAML parse in a child (a sound file passes, a runaway parse is refused)"
+  done
+}
+
 main() {
   (($# == 1)) || die "usage: $0 BUILD_DIR"
   BUILD=$(readlink -f "$1") || die "$1: no such directory"
@@ -246,6 +281,7 @@ main() {
     --cap-drop=all --cap-add=BPF --security-opt seccomp=unconfined
   check_fewer_privileges_refused "the runtime's default seccomp filter" seccomp \
     --cap-drop=all --cap-add=BPF,PERFMON
+  check_parse_bound
   printf '%s: %d passed, 0 failed\n' "$TEST_NAME" "$PASSED"
 }
 

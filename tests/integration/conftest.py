@@ -32,6 +32,15 @@ def execmond_binary(request):
     return path
 
 
+@pytest.fixture(scope="session")
+def sanitized(execmond_binary):
+    """Whether the binary is the sanitize preset's: AddressSanitizer's runtime is linked
+    into it. Such a binary cannot run under an address-space limit, and bounds a YAML
+    parse by CPU time alone (config/parse_probe.cpp)."""
+    with open(execmond_binary, "rb") as f:
+        return b"AddressSanitizer" in f.read()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def running_as_root():
     assert os.geteuid() == 0, "the integration tests load BPF programs: run them as root"
@@ -209,6 +218,12 @@ def daemon_factory(execmond_binary, tmp_path):
         if d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait()
+    # Under the sanitize preset any report fails the test that started the daemon, also
+    # one the daemon survived or printed while exiting.
+    for d in started:
+        log = d.log.read_text(errors="replace")
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in log, f"sanitizer report in the daemon's log:\n{log}"
 
 
 # Both kernel code paths: task storage (5.11+) and the fork-time fallback (5.8-5.10).

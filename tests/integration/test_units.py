@@ -202,8 +202,11 @@ def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
     assert all(p.exitcode == 0 for p in procs)
     total = 1 + workers * per_worker
 
+    # Every process has ended; the reader may still be resolving their cgroups (a walk
+    # per unknown id) on a loaded machine: that took over 30 s on a 2-core CI machine
+    # shared with 8 builds. Counted in full is the promise, not how soon.
     m = d.wait_for(lambda m: labelled_sum(m, "execmond_exits_total", comm=comm) >= total,
-                   timeout=30)
+                   timeout=180)
     execs = labelled_sum(m, "execmond_execs_total", comm=comm)
     exits = labelled_sum(m, "execmond_exits_total", comm=comm)
     resolved = labelled_sum(m, "execmond_execs_total", comm=comm, unit=slice_name)
@@ -212,7 +215,8 @@ def test_five_thousand_short_lived_cgroups(daemon_factory, workload, cgroups):
           f"{slice_name}, {unresolved:.0f} unresolved), walks "
           f"{m.get('execmond_cgroup_walks_total'):.0f}, directories read "
           f"{m.get('execmond_cgroup_directories_read_total'):.0f}, cached "
-          f"{m.get('execmond_cgroups_cached'):.0f}")
+          f"{m.get('execmond_cgroups_cached'):.0f}, lost "
+          f"{m.get('execmond_events_lost_total'):.0f}")
     assert execs == total and exits == total
     assert resolved + unresolved + 1 == total  # + warm.service
     # The watcher sees each cgroup made, before its process runs: most resolve although

@@ -10,6 +10,8 @@
 #     processes run inside the container;
 #   - killed with SIGKILL, it is restarted (Restart=on-failure);
 #   - `systemctl stop` ends it cleanly (inactive, Result=success, exit status 0);
+#   - the bound on parsing YAML (a child process) works in the sandbox: a reload whose
+#     parse runs away is refused within its CPU and memory budgets;
 #   - no execmond BPF program is left in the kernel afterwards.
 #
 # Usage: run-systemd-test.sh BINARY
@@ -308,6 +310,52 @@ check_unit_label() {
   wait_programs_freed "$EXECMOND_PROGRAMS"
 }
 
+# The bound on parsing YAML (daemon/config/parse_bound.h) under the unit's sandbox
+# (seccomp @system-service minus @privileged, NoNewPrivileges, MemoryDenyWriteExecute,
+# only CAP_BPF + CAP_PERFMON): every start already parses its file first in a child of
+# /proc/self/exe; here the test knob makes that child's parse run away, by CPU and by
+# memory, and `systemctl reload` with such a file is refused within the budget and changes
+# nothing. Self-contained: starts execmond with a drop-in, stops it and removes it.
+check_parse_bound() {
+  local root=$WORK/root dropin=/etc/systemd/system/execmond.service.d/parser-fault.conf
+  local fault expected pid_before pid_after journal i
+  local -A refusal=(
+    [spin]='refused: parsing it did not finish within 250 ms of CPU time'
+    [allocate]='refused: parsing it needed more than 64 MiB of memory'
+  )
+  mkdir -p "$root${dropin%/*}"
+  for fault in spin allocate; do
+    expected="/etc/execmond/bound.yaml: ${refusal[$fault]}"
+    cp "$root/etc/execmond/execmond.yaml" "$root/etc/execmond/bound.yaml"
+    printf '[Service]\nEnvironment=EXECMOND_INJECT_PARSER_FAULT=%s\nExecStart=\nExecStart=%s\n' \
+      "$fault" '/usr/local/sbin/execmond --config /etc/execmond/bound.yaml' >"$root$dropin"
+    in_container timeout 20 systemctl daemon-reload || fail "systemctl daemon-reload failed"
+    in_container timeout 40 systemctl start execmond ||
+      fail "execmond did not start with EXECMOND_INJECT_PARSER_FAULT=$fault and a sound file"
+    pid_before=$(in_container timeout 10 systemctl show -p MainPID --value execmond)
+    printf '\n# inject-parser-fault\n' >>"$root/etc/execmond/bound.yaml"
+    in_container timeout 20 systemctl reload execmond || fail "systemctl reload execmond failed"
+    for ((i = 0; i < 100; i++)); do
+      journal=$(in_container timeout 10 journalctl -u execmond --no-pager -o cat 2>/dev/null) || true
+      [[ $journal == *"reload failed, still running on the previous configuration: $expected"* ]] &&
+        break
+      sleep 0.2
+    done
+    [[ $journal == *"reload failed, still running on the previous configuration: $expected"* ]] ||
+      fail "no refusal \"$expected\" in the journal: $(tail -n 5 <<<"$journal")"
+    wait_for_metric 'execmond_config_last_reload_successful' 0
+    pid_after=$(in_container timeout 10 systemctl show -p MainPID --value execmond)
+    [[ $pid_after == "$pid_before" ]] || fail "the refused reload replaced the process"
+    pass "under the sandbox, a reload whose parse runs away ($fault) is refused: ${refusal[$fault]}"
+    find_execmond
+    EXECMOND_PROGRAMS=$(programs_of "$EXECMOND_HOST_PID")
+    in_container timeout 40 systemctl stop execmond || fail "systemctl stop execmond failed"
+    wait_programs_freed "$EXECMOND_PROGRAMS"
+  done
+  rm -f "$root$dropin" "$root/etc/execmond/bound.yaml"
+  in_container timeout 20 systemctl daemon-reload || fail "systemctl daemon-reload failed"
+}
+
 main() {
   (($# == 1)) || die "usage: $0 BINARY"
   local binary
@@ -341,6 +389,7 @@ main() {
   check_restart_after_crash
   check_clean_stop
   check_unit_label
+  check_parse_bound
   printf 'systemd-test: %d passed, 0 failed\n' "$PASSED"
 }
 

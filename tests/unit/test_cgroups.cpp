@@ -15,6 +15,7 @@
 #include "cgroups/cgroup_resolver.h"
 #include "cgroups/interned_names.h"
 #include "cgroups/unified_hierarchy.h"
+#include "events/label_filter.h"
 
 namespace {
 
@@ -34,9 +35,10 @@ TEST_CASE("systemd host: services, user managers, user units", "[cgroups][names]
   CHECK(unit_label("/system.slice/dev-zram0.swap") == "dev-zram0.swap");
   CHECK(unit_label("/init.scope") == "init.scope");
   CHECK(unit_label("/user.slice/user-1000.slice/user@1000.service") == "user@1000.service");
-  CHECK(unit_label("/user.slice/user-1000.slice/user@1000.service/init.scope") == "init.scope");
+  CHECK(unit_label("/user.slice/user-1000.slice/user@1000.service/init.scope") ==
+        "user@1000.service/init.scope");
   CHECK(unit_label("/user.slice/user-1000.slice/user@1000.service/app.slice/dbus.service") ==
-        "dbus.service");
+        "user@1000.service/dbus.service");
   // A unit's own sub-cgroups belong to it.
   CHECK(unit_label("/system.slice/postgresql@15-main.service/worker/7") ==
         "postgresql@15-main.service");
@@ -49,7 +51,9 @@ TEST_CASE("sessions and transient units collapse to their slice", "[cgroups][nam
   CHECK(unit_label("/system.slice/run-u123.service") == "system.slice");
   CHECK(unit_label("/system.slice/run-r6f0d7e3b2c1a4d5e.scope") == "system.slice");
   CHECK(unit_label("/user.slice/user-1000.slice/user@1000.service/app.slice/run-u7.service") ==
-        "app.slice");
+        "user@1000.service/app.slice");
+  CHECK(unit_label("/user.slice/user-1000.slice/user@1000.service/run-u7.service") ==
+        "user@1000.service");
   CHECK(unit_label("/run-u9.scope") == "-");  // no slice above
   // systemd-run --unit=churn-test keeps its name.
   CHECK(unit_label("/system.slice/churn-test.service") == "churn-test.service");
@@ -99,7 +103,7 @@ TEST_CASE("podman: containers and conmon", "[cgroups][names]") {
   // Rootless, under the user's manager.
   const std::string rootless =
       "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + kId + ".scope";
-  CHECK(unit_label(rootless) == "user.slice");
+  CHECK(unit_label(rootless) == "user@1000.service/user.slice");
   CHECK(container_label(rootless) == "podman:" + kId12);
   CHECK(container_label("/libpod_parent/libpod-" + kId) == "podman:" + kId12);
 }
@@ -124,14 +128,45 @@ TEST_CASE("kubernetes: containerd and cri-o pods collapse to their QoS slice", "
   CHECK(container_label(conmon).empty());
 }
 
-TEST_CASE("unit labels are printable; systemd's escapes stay as systemd shows them",
-          "[cgroups][names]") {
+TEST_CASE("unit labels are printable and never shared by two names", "[cgroups][names]") {
+  // A backslash is escaped too: systemd's own escape (\x2d) shows doubled, and a name
+  // that spells an escape cannot pass for the byte it spells.
   CHECK(unit_label("/system.slice/dev-disk-by\\x2duuid-1234.swap") ==
-        "dev-disk-by\\x2duuid-1234.swap");
+        "dev-disk-by\\\\x2duuid-1234.swap");
   CHECK(unit_label(std::string("/system.slice/a\nb\xff.service")) == "a\\x0ab\\xff.service");
+  CHECK(unit_label("/system.slice/a\\x0ab\\xff.service") == "a\\\\x0ab\\\\xff.service");
+  CHECK(unit_label("/system.slice/a\\x01.service") != unit_label("/system.slice/a\x01.service"));
+  CHECK(unit_label("/system.slice/caf\xc3\xa9.service") == "caf\xc3\xa9.service");  // UTF-8
   // No path gives the unresolved values.
   CHECK(unit_label("/execmond_unresolved") == "-");
   CHECK(container_label("/execmond_unresolved").empty());
+}
+
+// Issue 13, row 12: a user names cgroups in their delegated subtree as they like.
+TEST_CASE("a user's units never take a system unit's label", "[cgroups][names]") {
+  const std::string user = "/user.slice/user-1000.slice/user@1000.service";
+  CHECK(unit_label(user + "/app.slice/sshd.service") == "user@1000.service/sshd.service");
+  CHECK(unit_label(user + "/app.slice/sshd.service") != unit_label("/system.slice/sshd.service"));
+  CHECK(unit_label(user + "/sshd.service/x/y") == "user@1000.service/sshd.service");
+  CHECK(unit_label(user + "/system.slice") == "user@1000.service/system.slice");
+  CHECK(unit_label(user + "/payload") == "user@1000.service");
+  // A user@ cgroup the user made inside their own subtree is still theirs.
+  CHECK(unit_label(user + "/app.slice/user@0.service/sshd.service") ==
+        "user@1000.service/sshd.service");
+  CHECK(unit_label(user + "/app.slice/user@0.service") == "user@1000.service/user@0.service");
+  // Another user's manager is another prefix.
+  CHECK(unit_label("/user.slice/user-1001.slice/user@1001.service/app.slice/x.service") ==
+        "user@1001.service/x.service");
+
+  // exclude_units: a system unit's pattern matches no user unit; a user's are named.
+  const execmond::LabelFilter excluding({}, {"sshd.service", "*.service"});
+  CHECK_FALSE(excluding.admits("sshd.service"));
+  CHECK(excluding.admits(unit_label(user + "/app.slice/sshd.service")));
+  const execmond::LabelFilter including({"sshd.service"}, {});
+  CHECK_FALSE(including.admits(unit_label(user + "/app.slice/sshd.service")));
+  const execmond::LabelFilter users({}, {"user@*.service/*"});
+  CHECK_FALSE(users.admits(unit_label(user + "/app.slice/sshd.service")));
+  CHECK(users.admits("sshd.service"));
 }
 
 TEST_CASE("the unified hierarchy: pure v2, hybrid, none", "[cgroups]") {
@@ -161,7 +196,41 @@ TEST_CASE("interned names: one address per text, bounded", "[cgroups]") {
   CHECK(names.intern("a.service") == a);
   CHECK(names.size() == 3);
   execmond::InternedNames small(10, 8, "x");
-  CHECK(small.intern("123456789") == small.overflow());  // text space is bounded too
+  CHECK(small.intern("123456789") == small.overflow());  // a name's length is bounded too
+}
+
+// Issue 13, row 13: names of cgroups that are gone are reclaimed, unless an event used
+// them (a series may hold its address for good).
+TEST_CASE("interned names: reclaimed with their last holder unless pinned", "[cgroups]") {
+  execmond::InternedNames names(4, 2048, "execmond_overflow");
+  const auto* kept = names.acquire("kept.service");
+  names.pin(kept);
+  for (int round = 0; round < 1000; ++round) {
+    // Three long names at a time, each held by two cgroups, then gone.
+    std::vector<const execmond::InternedName*> held;
+    for (int i = 0; i < 3; ++i) {
+      const std::string text =
+          std::string(1020, 'a' + static_cast<char>(i)) + std::to_string(round);
+      held.push_back(names.acquire(text));
+      REQUIRE(held.back() != names.overflow());
+      REQUIRE(names.acquire(text) == held.back());
+      REQUIRE(held.back()->text == text);
+    }
+    CHECK(names.acquire("fifth.service") == names.overflow());  // full meanwhile
+    for (const auto* name : held) names.release(name);
+    REQUIRE(names.size() == 4);  // one holder left each
+    for (const auto* name : held) names.release(name);
+    REQUIRE(names.size() == 1);
+  }
+  // The pinned name kept its address and text through it all, holders or not.
+  names.release(kept);
+  CHECK(names.size() == 1);
+  CHECK(names.acquire("kept.service") == kept);
+  CHECK(kept->text == "kept.service");
+  CHECK(names.pinned() == 1);
+  names.release(names.overflow());  // no effect
+  names.release(nullptr);
+  CHECK(names.size() == 1);
 }
 
 namespace {
@@ -370,4 +439,36 @@ TEST_CASE("resolver: cgroups the watcher reported and that are gone age out too"
   }
   // Every batch fits: the dead entries of earlier batches were aged out for it.
   CHECK(resolved >= 45);
+}
+
+// Issue 13, row 13: 200 cgroups with ~1 KB escaped names, made and removed, used to fill
+// the unit names' text (4096 x 48 bytes, never freed): every later unit was overflow.
+TEST_CASE("resolver: a burst of long-named cgroups leaves the unit names free",
+          "[cgroups][resolver]") {
+  FakeHierarchy tree;
+  tree.make("/system.slice");
+  execmond::CgroupResolver::Limits limits;
+  limits.max_units = 64;  // far fewer than the burst
+  execmond::CgroupResolver resolver(tree.root(), limits);
+  for (int round = 0; round < 4; ++round) {
+    std::vector<std::string> burst;
+    for (int i = 0; i < 50; ++i) {
+      // 240 bytes that each escape to \xHH: a label of about 1 KB.
+      std::string name(240, '\x01');
+      name += std::to_string(round * 100 + i) + ".service";
+      burst.push_back("/system.slice/" + name);
+      tree.make(burst.back());
+    }
+    // Walks see them (an unknown id starts one); no event used their names.
+    CHECK(unit_of(resolver, 0xdead0000beefull) == "execmond_unresolved");
+    for (const auto& path : burst) tree.remove(path);
+    // Two complete walks without them retire them.
+    CHECK(unit_of(resolver, 0xdead0001beefull + static_cast<std::uint64_t>(round)) ==
+          "execmond_unresolved");
+    CHECK(unit_of(resolver, 0xdead0002beefull + static_cast<std::uint64_t>(round)) ==
+          "execmond_unresolved");
+  }
+  CHECK(resolver.unit_names() < 64);
+  const auto later = tree.make("/system.slice/later.service");
+  CHECK(unit_of(resolver, later) == "later.service");
 }

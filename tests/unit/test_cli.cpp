@@ -75,6 +75,23 @@ TEST_CASE("bad trace command lines are usage errors", "[cli]") {
   CHECK_THROWS_WITH(parse({"trace", "--listen", "x"}), Catch::Contains("--listen"));
 }
 
+// Issue 17: `execmond trace --bogus` printed the daemon's usage.
+TEST_CASE("a bad trace option shows trace's usage, a bad daemon option the daemon's", "[cli]") {
+  const auto usage_of = [](std::vector<std::string> words) -> std::string {
+    try {
+      parse(std::move(words));
+    } catch (const UsageError& error) {
+      return error.usage();
+    }
+    return "(accepted)";
+  };
+  CHECK(usage_of({"trace", "--bogus"}) == trace_usage_text());
+  CHECK(usage_of({"trace", "-d", "fast"}) == trace_usage_text());
+  CHECK(usage_of({"trace", "extra"}) == trace_usage_text());
+  CHECK(usage_of({"--bogus"}) == usage_text());
+  CHECK(usage_of({"--config"}) == usage_text());
+}
+
 // Regression: -d 18446744073710 overflowed the ms -> ns conversion and filtered at 0.45 ms.
 TEST_CASE("--min-duration is bounded by what nanoseconds hold", "[cli]") {
   CHECK(parse({"trace", "-d", "9223372036854"}).trace.min_duration_ms == 9223372036854);

@@ -2,6 +2,7 @@
 #include <cstring>
 #include <vector>
 
+#include "binaries/resolved_binary.h"
 #include "events/records.h"
 
 using namespace execmond;
@@ -73,4 +74,19 @@ TEST_CASE("records are checked for type and size before use", "[records]") {
   REQUIRE(std::holds_alternative<MalformedRecord>(decoded));
   CHECK(std::get<MalformedRecord>(decoded).type == 77);
   CHECK(std::get<MalformedRecord>(decode_event(unknown_bytes.data(), 3)).type == 0);
+}
+
+// Found by fuzz_records (tests/fuzz/corpus/records/binary-script-1024-bytes-no-nul): a
+// script field with no NUL in its 1024 bytes was folded into a 1024-byte buffer with a
+// '/' in front, one byte past its end (ASan: stack-buffer-overflow).
+TEST_CASE("a script path that fills its field is folded within bounds", "[records]") {
+  execmond_binary_event e{};
+  e.hdr.type = EXECMOND_EVENT_BINARY;
+  e.binary.flags = EXECMOND_BINARY_SCRIPT;
+  std::memset(e.path, '/', sizeof e.path);
+  std::memset(e.script, 'x', sizeof e.script);
+  const execmond::ResolvedBinary binary(e);
+  CHECK(binary.script().size() == sizeof e.script + 1);
+  CHECK(binary.script().front() == '/');
+  CHECK(binary.executable().size() == sizeof e.path);
 }

@@ -1,9 +1,13 @@
 // A process with a known fate, for the integration tests. Run under a unique name (a
 // symlink): the kernel names a process after the file it exec'd.
 //
-//   workload [--rename NAME] [--sleep-ms N] [--threads N] [--leader-exits-first]
-//            [--thread-name NAME] [--exit CODE | --signal SIGNAL | --exec PATH]
+//   workload [--rename NAME] [--sleep-ms N] [--until-stdin-closes] [--threads N]
+//            [--leader-exits-first] [--thread-name NAME]
+//            [--exit CODE | --signal SIGNAL | --exec PATH]
 //
+// --until-stdin-closes waits, after the sleep, until its standard input reaches its end:
+// a test ends the process when it is ready for it, however long that took on a busy
+// machine, instead of guessing a lifetime.
 // --rename NAME renames the process (its main thread) first, as daemons that set their
 // title do.
 // --threads N starts N threads that sleep --sleep-ms and rename themselves to
@@ -11,6 +15,7 @@
 // thread ends the process. --exec PATH execs PATH and, when that fails, exits 127 as a
 // shell does.
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +30,7 @@ static int exit_code;
 static int exit_signal;
 static const char *thread_name;
 static const char *exec_path;
+static int until_stdin_closes;
 static pthread_mutex_t finish_lock = PTHREAD_MUTEX_INITIALIZER;
 static int threads_left;
 
@@ -36,8 +42,20 @@ static void sleep_for(long ms)
 		;
 }
 
+static void wait_for_stdin_to_close(void)
+{
+	char buffer[256];
+	ssize_t count;
+
+	while ((count = read(STDIN_FILENO, buffer, sizeof(buffer))) > 0 ||
+	       (count < 0 && errno == EINTR))
+		;
+}
+
 static void finish(void)
 {
+	if (until_stdin_closes)
+		wait_for_stdin_to_close();
 	if (exec_path) {
 		execl(exec_path, exec_path, (char *)NULL);
 		_exit(127);
@@ -88,6 +106,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(arg, "--leader-exits-first")) {
 			leader_exits_first = 1;
+			continue;
+		}
+		if (!strcmp(arg, "--until-stdin-closes")) {
+			until_stdin_closes = 1;
 			continue;
 		}
 		i++;

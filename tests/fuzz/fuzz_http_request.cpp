@@ -1,0 +1,31 @@
+// The HTTP request-head parser, fed what a client sends, split as reads split it: the
+// verdict on a complete head must not depend on where the bytes were cut.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "http/request_parser.h"
+
+using execmond::http::parse_request_head;
+using execmond::http::ParsedHead;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view received(reinterpret_cast<const char*>(data), size);
+  const ParsedHead whole = parse_request_head(received);
+  if (whole.status == ParsedHead::Status::kComplete) {
+    if (whole.length == 0 || whole.length > received.size()) std::abort();
+    // A pipelined request after this one: the next call starts where this head ended.
+    parse_request_head(received.substr(whole.length));
+  }
+  // The endpoint parses again after each read: every prefix of a complete head is
+  // incomplete or already decided the same way.
+  if (whole.status == ParsedHead::Status::kComplete && whole.length < 512) {
+    for (std::size_t cut = 0; cut < whole.length; ++cut) {
+      const ParsedHead part = parse_request_head(received.substr(0, cut));
+      if (part.status == ParsedHead::Status::kComplete && part.length > cut) std::abort();
+    }
+  }
+  execmond::http::accepts_gzip(received);
+  return 0;
+}
