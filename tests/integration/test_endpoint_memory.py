@@ -21,7 +21,7 @@ def fill_names(workload, count):
         workload.run_parallel([(name, []) for name in names[start:start + 64]])
 
 
-def test_slow_readers_cannot_grow_the_daemon(daemon_factory, workload):
+def test_slow_readers_cannot_grow_the_daemon(daemon_factory, workload, sanitized):
     """Regression: 60 clients that open /metrics with a 4 KiB receive buffer and read
     slowly, reconnecting as they are cut off, took the daemon from 51 MB to 406 MB RSS
     (393 MB still held after they left); at 1,000 names 215 MB sat in kernel send queues
@@ -44,8 +44,11 @@ def test_slow_readers_cannot_grow_the_daemon(daemon_factory, workload):
           f"MB ({rss.peak / idle:.2f}x), after {after / 1e6:.1f} MB; kernel send queues peak "
           f"{queues.peak / 1e6:.1f} MB; {done['connections']} connections")
     assert_all_answered_fast(results, f"scrapes beside {SLOW_CLIENTS} slow readers")
-    assert rss.peak <= 1.25 * idle
-    assert after <= 1.1 * idle
+    # AddressSanitizer holds freed memory in quarantine on purpose: its RSS says nothing
+    # about what is held for clients (the gauge below does).
+    if not sanitized:
+        assert rss.peak <= 1.25 * idle
+        assert after <= 1.1 * idle
     # 100 connections at most 2 x SO_SNDBUF (128 KiB) each; it was up to 4 MiB each.
     assert queues.peak <= SLOW_CLIENTS * 256 * 1024 * 1.1
     m = d.metrics()
