@@ -109,6 +109,9 @@ class MetricsServer {
                       Clock::time_point now, std::string_view extra_headers = {});
   void close(std::uint64_t id, std::optional<EndpointMetrics::Drop> reason = std::nullopt);
   void swap_listener(const ListenAddress& address);
+  // epoll watches the listening socket (again) / no longer.
+  void watch_listener();
+  void unwatch_listener();
 
   std::size_t capacity_;
   FileDescriptor epoll_;
