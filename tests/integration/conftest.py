@@ -38,7 +38,9 @@ def sanitized(execmond_binary):
     into it. Such a binary cannot run under an address-space limit, and bounds a YAML
     parse by CPU time alone (config/parse_probe.cpp)."""
     with open(execmond_binary, "rb") as f:
-        return b"AddressSanitizer" in f.read()
+        data = f.read()
+    # clang links the runtime in; gcc's -fsanitize=address links libasan.so.
+    return b"AddressSanitizer" in data or b"libasan.so" in data
 
 
 @pytest.fixture(scope="session", autouse=True)
