@@ -15,7 +15,7 @@
 
 namespace execmond {
 
-// The largest max_comm_series: ~19 MiB of counters, ~250000 series for Prometheus. The
+// The largest max_comm_series: ~26 MiB of counters, ~250000 series for Prometheus. The
 // daemon reserves this many series at start, so that a reload can raise the bound.
 inline constexpr std::size_t kMaxCommSeries = 10'000;
 

@@ -91,6 +91,15 @@ metric() {
   awk -v want="$1" '$1 == want { print $2; exit }' <<<"$body"
 }
 
+# Whether /metrics answers with the exposition. The whole body first, as in metric():
+# grep -q leaving at the first match would make curl fail with SIGPIPE (pipefail) when
+# the body arrives in pieces, as a streamed exposition does.
+serves_metrics() {
+  local body
+  body=$(curl -fsS --max-time 2 "$METRICS_URL" 2>/dev/null) || return 1
+  grep -q '^execmond_build_info' <<<"$body"
+}
+
 # Starts the image as container NAME with the given podman options; waits for /metrics.
 # Sets EXECMOND_HOST_PID (its pid on the host, from podman) and METRICS_URL.
 start_container() {
@@ -103,13 +112,12 @@ start_container() {
     --config /etc/execmond/execmond.yaml --listen "127.0.0.1:$port" >/dev/null ||
     fail "podman run $name failed"
   for ((i = 0; i < 100; i++)); do
-    curl -fsS --max-time 2 "$METRICS_URL" 2>/dev/null | grep -q '^execmond_build_info' && break
+    serves_metrics && break
     [[ "$("${PODMAN[@]}" inspect -f '{{.State.Running}}' "$name")" == true ]] ||
       fail "container $name stopped while starting"
     sleep 0.1
   done
-  curl -fsS --max-time 2 "$METRICS_URL" 2>/dev/null | grep -q '^execmond_build_info' ||
-    fail "container $name does not serve $METRICS_URL after 10 s"
+  serves_metrics || fail "container $name does not serve $METRICS_URL after 10 s"
   EXECMOND_HOST_PID=$("${PODMAN[@]}" inspect -f '{{.State.Pid}}' "$name")
   EXECMOND_PROGRAMS=$(programs_of "$EXECMOND_HOST_PID")
   awk -v p="$PROGRAM_NAME_PATTERN" '$2 ~ p { found = 1 } END { exit !found }' <<<"$EXECMOND_PROGRAMS" ||

@@ -87,6 +87,58 @@ TEST_CASE("the server serves its collectables and forgets removed ones") {
   CHECK(empty.find("test_scrapes_total") == std::string::npos);
 }
 
+TEST_CASE("Accept picks the format, Accept-Encoding the encoding, HEAD the same headers") {
+  MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+  server.mark_ready();
+  server.add_collector(registry_with_counter());
+  const std::string protobuf_accept =
+      "Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+      "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3\r\n";
+  const auto header = [](const std::string& response, const std::string& name) {
+    const std::size_t at = response.find("\r\n" + name + ": ");
+    if (at == std::string::npos) return std::string();
+    const std::size_t start = at + name.size() + 4;
+    return response.substr(start, response.find("\r\n", start) - start);
+  };
+  const auto body = [](const std::string& response) {
+    return response.substr(response.find("\r\n\r\n") + 4);
+  };
+
+  const std::string text = get(server.port());
+  CHECK(header(text, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(header(text, "Content-Encoding").empty());
+  CHECK(header(text, "Vary") == "Accept, Accept-Encoding");
+  CHECK(body(text).rfind("# HELP test_scrapes_total h\n# TYPE test_scrapes_total counter\n"
+                         "test_scrapes_total 3\n",
+                         0) == 0);
+  CHECK(header(text, "Content-Length") == std::to_string(body(text).size()));
+
+  const std::string protobuf = get(server.port(), protobuf_accept);
+  CHECK(header(protobuf, "Content-Type") ==
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+        "encoding=delimited");
+  // Delimited MetricFamily messages: a length, then name (field 1, 18 bytes), help...
+  const std::string message = body(protobuf);
+  REQUIRE(message.size() > 21);
+  CHECK(static_cast<unsigned char>(message[0]) < message.size());
+  CHECK(message.substr(1, 20) == std::string("\x0a\x12test_scrapes_total"));
+
+  const std::string zipped = get(server.port(), protobuf_accept + "Accept-Encoding: gzip\r\n");
+  CHECK(header(zipped, "Content-Encoding") == "gzip");
+  CHECK(header(zipped, "Content-Length") == std::to_string(body(zipped).size()));
+  CHECK(body(zipped).substr(0, 2) == "\x1f\x8b");  // a gzip member
+
+  const std::string head = http_exchange(
+      server.port(), "HEAD /metrics HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  // The GET's length, give or take the endpoint's own gauges (bytes held for clients,
+  // responses counted), which move between two scrapes.
+  const long head_length = std::stol(header(head, "Content-Length"));
+  const long text_length = std::stol(header(text, "Content-Length"));
+  CHECK(head_length > 0);
+  CHECK(std::abs(head_length - text_length) < 64);
+  CHECK(body(head).empty());
+}
+
 TEST_CASE("rebind moves the endpoint and keeps what it serves") {
   MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
   server.mark_ready();
