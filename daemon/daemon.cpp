@@ -17,6 +17,7 @@
 #include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
 #include "config/units.h"
+#include "http/descriptor_budget.h"
 #include "http/endpoint_security.h"
 #include "http/metrics_server.h"
 #include "metrics/bpf_program_metrics.h"
@@ -87,6 +88,11 @@ LoadedConfig load_config(const DaemonOptions& options) {
     throw ConfigError(loaded.config.web_config_file_at + ": web_config_file: " + error.what());
   }
   return loaded;
+}
+
+// Keys of the web configuration accepted but ignored (shared with other exporters).
+void log_web_config_notes(const http::EndpointSecurity& security) {
+  for (const std::string& note : security.notes) spdlog::info("{}", note);
 }
 
 std::shared_ptr<BuildInfo> build_info() {
@@ -239,6 +245,9 @@ std::optional<int> Daemon::start() {
     return exit_code::kRuntimeFailure;
   }
 
+  // Everything else is open now: what the descriptor limit leaves is for connections.
+  server_->fit_connection_table();
+
   const std::string status = "serving /metrics on " + config_.listen + " (port " +
                              std::to_string(server_->port()) + "), " + security_->describe();
   server_->mark_ready();
@@ -249,11 +258,19 @@ std::optional<int> Daemon::start() {
 
 int Daemon::serve() {
   for (;;) {
-    const Runner::Event event = runner_.wait();
+    const Runner::Event event = runner_.wait(server_->failure_fd());
     switch (event.wake) {
       case Runner::Wake::kReload:
         reload();
         break;
+      case Runner::Wake::kServerFailed:
+        // Nobody can scrape it: a host that looks healthy but cannot be read is worse
+        // than one that restarts.
+        spdlog::critical(
+            "the /metrics server failed ({}): exiting so that the service manager restarts "
+            "execmond",
+            server_->failure());
+        return exit_code::kRuntimeFailure;
       case Runner::Wake::kReaderFailed:
         // Serving numbers nobody updates would look healthy while counting nothing.
         spdlog::critical(
@@ -303,6 +320,7 @@ void Daemon::reload() {
   }
   // Certificates and passwords are read again on every reload, changed file or not.
   security_ = next.security;
+  log_web_config_notes(*security_);
   server_->reload(security_);
   for (const SettingChange& change : plan.changes) {
     if (change.in_place) {
@@ -374,6 +392,8 @@ int check_config(const DaemonOptions& options) {
     if (!loaded.security->source.empty()) {
       std::printf("%s: web configuration is valid: %s\n", loaded.security->source.c_str(),
                   loaded.security->describe().c_str());
+      for (const std::string& note : loaded.security->notes)
+        std::printf("note: %s\n", note.c_str());
     }
     return exit_code::kOk;
   } catch (const ConfigUncheckable& error) {
@@ -398,6 +418,11 @@ int run_daemon(const DaemonOptions& options) {
   }
   Runner runner(loaded.config.log_level);  // before any thread exists
   spdlog::info("execmond {} starting with configuration from {}", EXECMOND_VERSION, loaded.source);
+  log_web_config_notes(*loaded.security);
+  // Connections need descriptors: the hard limit is ours to take (the soft one is kept low
+  // for programs that use select(), which execmond does not).
+  const http::DescriptorLimit limit = http::raise_descriptor_limit();
+  spdlog::debug("descriptor limit: {} (hard {})", limit.soft, limit.hard);
   Daemon daemon(options, std::move(loaded), runner);
   if (auto failed = daemon.start()) return *failed;
   const int code = daemon.serve();

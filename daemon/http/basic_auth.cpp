@@ -6,47 +6,36 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 namespace execmond::http {
 namespace {
 
-// More than this many checks waiting: answer 503 rather than queue seconds of bcrypt.
-constexpr std::size_t kMaxQueuedChecks = 16;
-// Verdicts remembered; the cache starts afresh when full (a flood of distinct passwords).
-constexpr std::size_t kMaxCachedVerdicts = 1024;
-// Checked when the user does not exist, so that a wrong user takes as long as a wrong
-// password and user names cannot be probed by timing. A real bcrypt hash, cost 10.
-constexpr const char* kUnknownUserHash =
-    "$2b$10$execmondunknownuser00uy5aYwMbD1mnB/chQ1hAkFGlOC61crpG";
+constexpr std::string_view kBase64Alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// bcrypt's own base64 alphabet, for the salt.
+constexpr std::string_view kBcryptAlphabet =
+    "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
+// RFC 4648 base64 with its padding, decoded by OpenSSL. EVP_DecodeBlock skips blanks and
+// counts padding as zero bytes, so the shape is checked first and the padding taken off.
 std::optional<std::string> decode_base64(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string decoded;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (const char c : text) {
-    const int value = base64_value(c);
-    if (value < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<std::uint32_t>(value);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      decoded += static_cast<char>((bits >> count) & 0xFF);
-    }
-  }
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  const std::size_t padding = text.size() - (text.find_last_not_of('=') + 1);
+  if (padding > 2) return std::nullopt;
+  const std::string_view digits = text.substr(0, text.size() - padding);
+  if (digits.find_first_not_of(kBase64Alphabet) != std::string_view::npos) return std::nullopt;
+  std::string decoded(text.size() / 4 * 3, '\0');
+  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                                     reinterpret_cast<const unsigned char*>(text.data()),
+                                     static_cast<int>(text.size()));
+  if (length < 0 || static_cast<std::size_t>(length) != decoded.size()) return std::nullopt;
+  decoded.resize(decoded.size() - padding);
   return decoded;
 }
 
@@ -60,112 +49,50 @@ std::optional<Credentials> decode_basic_authorization(std::string_view value) {
   }
   value.remove_prefix(kScheme.size());
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  const auto decoded = decode_base64(value);
+  auto decoded = decode_base64(value);
   if (!decoded) return std::nullopt;
   const auto colon = decoded->find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+  if (colon == std::string::npos || decoded->find('\0') != std::string::npos) {
+    OPENSSL_cleanse(decoded->data(), decoded->size());
+    return std::nullopt;
+  }
+  Credentials credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+  OPENSSL_cleanse(decoded->data(), decoded->size());
+  return credentials;
 }
 
 bool bcrypt_matches(const std::string& password, const std::string& hash) {
   // crypt_data is 32 KiB: on the heap, not the stack.
   auto data = std::make_unique<crypt_data>();
   const char* computed = crypt_rn(password.c_str(), hash.c_str(), data.get(), sizeof *data);
-  if (computed == nullptr || std::strlen(computed) != hash.size()) return false;
-  return CRYPTO_memcmp(computed, hash.data(), hash.size()) == 0;
+  const bool matches = computed != nullptr && std::strlen(computed) == hash.size() &&
+                       CRYPTO_memcmp(computed, hash.data(), hash.size()) == 0;
+  OPENSSL_cleanse(data.get(), sizeof *data);
+  return matches;
 }
 
-std::size_t Authenticator::DigestHash::operator()(const Digest& digest) const {
-  std::size_t value;
-  std::memcpy(&value, digest.data(), sizeof value);
-  return value;
-}
-
-Authenticator::Authenticator(std::function<void()> on_checked)
-    : on_checked_(std::move(on_checked)) {
-  // A per-process salt: the cache holds no password, nor a digest comparable elsewhere.
-  RAND_bytes(salt_.data(), static_cast<int>(salt_.size()));
-  thread_ = std::thread([this] { run(); });
-}
-
-Authenticator::~Authenticator() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
+int bcrypt_cost(std::string_view hash) {
+  if (hash.size() < 7 || hash[0] != '$' || hash[1] != '2' || hash[3] != '$' ||
+      !std::isdigit(static_cast<unsigned char>(hash[4])) ||
+      !std::isdigit(static_cast<unsigned char>(hash[5])) || hash[6] != '$') {
+    return 0;
   }
-  wake_.notify_all();
-  thread_.join();
+  return (hash[4] - '0') * 10 + (hash[5] - '0');
 }
 
-Authenticator::Digest Authenticator::digest_of(const Credentials& credentials,
-                                               const std::string& hash) const {
-  Digest digest{};
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(context, salt_.data(), salt_.size());
-  // NUL-separated: "ab"+"c" and "a"+"bc" differ (a user name holds no NUL from base64
-  // decoding that would matter: the hash is last and fixed-length).
-  EVP_DigestUpdate(context, credentials.user.data(), credentials.user.size());
-  EVP_DigestUpdate(context, "", 1);
-  EVP_DigestUpdate(context, credentials.password.data(), credentials.password.size());
-  EVP_DigestUpdate(context, "", 1);
-  EVP_DigestUpdate(context, hash.data(), hash.size());
-  EVP_DigestFinal_ex(context, digest.data(), nullptr);
-  EVP_MD_CTX_free(context);
-  return digest;
-}
-
-Authenticator::Verdict Authenticator::check(const Users& users, const Credentials& credentials,
-                                            std::uint64_t ticket) {
-  const auto user = users.find(credentials.user);
-  const std::string hash = user == users.end() ? kUnknownUserHash : user->second;
-  const Digest digest = digest_of(credentials, hash);
-  const auto cached = verdicts_.find(digest);
-  if (cached != verdicts_.end()) {
-    return cached->second && user != users.end() ? Verdict::kAllowed : Verdict::kDenied;
+std::string unknown_user_hash(const BasicAuthUsers& users) {
+  int cost = 4;
+  for (const auto& [user, hash] : users) cost = std::max(cost, bcrypt_cost(hash));
+  std::array<unsigned char, 53> random{};
+  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
+    throw std::runtime_error("cannot draw random bytes for a bcrypt salt (RAND_bytes failed)");
   }
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() >= kMaxQueuedChecks) return Verdict::kBusy;
-    queue_.push_back(Job{ticket, digest, credentials.password, hash, user != users.end()});
-  }
-  wake_.notify_one();
-  return Verdict::kPending;
-}
-
-std::vector<Authenticator::Outcome> Authenticator::take_outcomes() {
-  std::vector<Done> done;
-  {
-    std::lock_guard lock(mutex_);
-    done.swap(done_);
-  }
-  std::vector<Outcome> outcomes;
-  for (const Done& check : done) {
-    if (verdicts_.size() >= kMaxCachedVerdicts) verdicts_.clear();
-    verdicts_[check.digest] = check.allowed;
-    outcomes.push_back({check.ticket, check.allowed});
-  }
-  return outcomes;
-}
-
-void Authenticator::forget() { verdicts_.clear(); }
-
-void Authenticator::run() {
-  std::unique_lock lock(mutex_);
-  while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) return;
-    Job job = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    const bool allowed = bcrypt_matches(job.password, job.hash) && job.known_user;
-    OPENSSL_cleanse(job.password.data(), job.password.size());
-    lock.lock();
-    done_.push_back(Done{job.ticket, job.digest, allowed});
-    lock.unlock();
-    on_checked_();
-    lock.lock();
-  }
+  std::string hash = "$2b$";
+  hash += static_cast<char>('0' + cost / 10);
+  hash += static_cast<char>('0' + cost % 10);
+  hash += '$';
+  for (const unsigned char byte : random) hash += kBcryptAlphabet[byte % kBcryptAlphabet.size()];
+  return hash;
 }
 
 }  // namespace execmond::http

@@ -9,17 +9,24 @@
 #include <cstring>
 #include <string>
 
+#include "http/port_holder.h"
+
 namespace execmond::http {
 namespace {
 
 // Pending connections the kernel holds before accept: bursts of parallel scrapes.
 constexpr int kBacklog = 1024;
 
-std::string explain(int error) {
+std::string explain(int error, std::uint16_t port) {
   switch (error) {
-    case EADDRINUSE:
-      return "the address is already in use: another process listens on this port; choose "
-             "another with --listen or the listen key";
+    case EADDRINUSE: {
+      const std::string holders = describe_port_holders(port);
+      return "the address is already in use: " +
+             (holders.empty() ? std::string("a socket of this host is bound to port ") +
+                                    std::to_string(port) + " without listening"
+                              : "port " + std::to_string(port) + " is held by " + holders) +
+             "; choose another with --listen or the listen key";
+    }
     case EACCES:
       return "permission denied: ports below 1024 need CAP_NET_BIND_SERVICE";
     case EADDRNOTAVAIL:
@@ -54,16 +61,23 @@ FileDescriptor listen_on(const ListenAddress& address) {
   }
   FileDescriptor socket_fd(
       socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!socket_fd) throw ListenError(explain(errno));
+  if (!socket_fd) {
+    const int error = errno;
+    throw ListenError(explain(error, address.port), error);
+  }
   const int on = 1;  // a port in TIME_WAIT after a restart is not "in use"
-  setsockopt(socket_fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  if (address.ipv6) {
-    // "[::]:9717" means IPv6 only, whatever net.ipv6.bindv6only says.
-    setsockopt(socket_fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+  if (setsockopt(socket_fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0) {
+    throw ListenError(std::string("setsockopt(SO_REUSEADDR): ") + std::strerror(errno), errno);
+  }
+  // "[::]:9717" means IPv6 only, whatever net.ipv6.bindv6only says.
+  if (address.ipv6 &&
+      setsockopt(socket_fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) {
+    throw ListenError(std::string("setsockopt(IPV6_V6ONLY): ") + std::strerror(errno), errno);
   }
   if (bind(socket_fd.get(), reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
       listen(socket_fd.get(), kBacklog) != 0) {
-    throw ListenError(explain(errno));
+    const int error = errno;
+    throw ListenError(explain(error, address.port), error);
   }
   return socket_fd;
 }
@@ -71,7 +85,10 @@ FileDescriptor listen_on(const ListenAddress& address) {
 std::uint16_t bound_port(int fd) {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return 0;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    const int error = errno;
+    throw ListenError(std::string("cannot read the port bound: ") + std::strerror(error), error);
+  }
   if (storage.ss_family == AF_INET6) {
     return ntohs(reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
   }

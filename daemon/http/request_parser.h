@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // An HTTP/1.x request head, parsed from the bytes received so far, however reads split
-// them. Only what the endpoint needs is kept.
+// them. Only what the endpoint needs is kept, and whatever RFC 9112 forbids is refused
+// (as picohttpparser and h2o refuse it): a request that two parsers could read two ways
+// never reaches the routing.
 #pragma once
 
 #include <cstddef>
@@ -33,11 +35,16 @@ struct ParsedHead {
   Status status = Status::kIncomplete;
   Request request;
   std::size_t length = 0;
+  // kIncomplete: how far the search for the head's end got. Passed back with the same
+  // bytes and more, the next call starts there, so a head that arrives a byte at a time
+  // costs linear time, not quadratic (picohttpparser's `last_len`).
+  std::size_t scanned = 0;
 };
 
 // Parses the request head at the start of `received`. Bytes after the head (a pipelined
-// request) are left for the next call.
-ParsedHead parse_request_head(std::string_view received);
+// request) are left for the next call. `scanned`: the previous call's hint for the same
+// buffer, or 0.
+ParsedHead parse_request_head(std::string_view received, std::size_t scanned = 0);
 
 // Whether an Accept-Encoding value accepts gzip: "gzip", "deflate, gzip;q=0.5", not
 // "gzip;q=0".

@@ -1,37 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http/responses.h"
 
+#include "http/status_codes.h"
 #include "version.h"
 
 namespace execmond::http {
 namespace {
-
-std::string_view reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Content Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
-  }
-}
 
 Response with_head(const ResponseOptions& options, std::size_t content_length) {
   Response response;
@@ -42,13 +16,14 @@ Response with_head(const ResponseOptions& options, std::size_t content_length) {
   head += "HTTP/1.1 ";
   head += std::to_string(options.status);
   head += ' ';
-  head += reason(options.status);
+  head += reason_phrase(options.status);
   head += "\r\nContent-Type: ";
   head += options.content_type;
   head += "\r\nContent-Length: ";
   head += std::to_string(content_length);
   head += "\r\n";
   head += options.extra_headers;
+  head += options.configured_headers;
   // Said even where HTTP/1.1 implies it: an HTTP/1.0 client keeps the connection only then.
   head += options.keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   head += "\r\n";
@@ -70,14 +45,15 @@ Response make_response(const ResponseOptions& options, std::unique_ptr<Expositio
 }
 
 Response make_status_response(int status, bool keep_alive, bool head_only,
-                              std::string_view extra_headers) {
+                              std::string_view extra_headers, std::string_view configured_headers) {
   ResponseOptions options;
   options.status = status;
   options.keep_alive = keep_alive;
   options.head_only = head_only;
   options.extra_headers = extra_headers;
-  return make_response(options,
-                       std::make_shared<const std::string>(std::string(reason(status)) + "\n"));
+  options.configured_headers = configured_headers;
+  return make_response(
+      options, std::make_shared<const std::string>(std::string(reason_phrase(status)) + "\n"));
 }
 
 std::shared_ptr<const std::string> landing_page() {

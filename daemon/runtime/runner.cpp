@@ -61,14 +61,17 @@ void Runner::start_reader(RecordSink& sink, std::chrono::milliseconds poll_inter
                                                std::move(heartbeat));
 }
 
-Runner::Event Runner::wait() {
+Runner::Event Runner::wait(int server_failure_fd) {
   for (;;) {
-    pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {reader_ ? reader_->failure_fd() : -1, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    pollfd fds[3] = {{signals_.fd(), POLLIN, 0},
+                     {reader_ ? reader_->failure_fd() : -1, POLLIN, 0},
+                     {server_failure_fd, POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
     }
     if (fds[1].revents & POLLIN) return {Wake::kReaderFailed, 0};
+    if (fds[2].revents & POLLIN) return {Wake::kServerFailed, 0};
     if (const int signal = signals_.take())
       return {signal == SIGHUP ? Wake::kReload : Wake::kShutdown, signal};
   }

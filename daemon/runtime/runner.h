@@ -34,13 +34,14 @@ class Runner {
   RingBufferReader& reader() { return *reader_; }
 
   // What woke wait().
-  enum class Wake { kShutdown, kReload, kReaderFailed };
+  enum class Wake { kShutdown, kReload, kReaderFailed, kServerFailed };
   struct Event {
     Wake wake;
     int signal;  // for kShutdown and kReload
   };
-  // Blocks until SIGTERM/SIGINT (kShutdown), SIGHUP (kReload) or the reader's failure.
-  Event wait();
+  // Blocks until SIGTERM/SIGINT (kShutdown), SIGHUP (kReload), the reader's failure or,
+  // when `server_failure_fd` is given, the /metrics server's (readable when it failed).
+  Event wait(int server_failure_fd = -1);
 
   // Drains and stops the reader, then detaches the programs; idempotent.
   void stop_reader();

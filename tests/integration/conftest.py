@@ -39,7 +39,9 @@ def sanitized(execmond_binary):
     into it. Such a binary cannot run under an address-space limit, and bounds a YAML
     parse by CPU time alone (config/parse_probe.cpp)."""
     with open(execmond_binary, "rb") as f:
-        return b"AddressSanitizer" in f.read()
+        data = f.read()
+    # clang links the runtime in; gcc's -fsanitize=address links libasan.so.
+    return b"AddressSanitizer" in data or b"libasan.so" in data
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -167,7 +169,7 @@ def leaked_execmond_programs(settle=5.0):
 
 
 class Daemon:
-    def __init__(self, binary, config_text, tmp_path, env=None, args=()):
+    def __init__(self, binary, config_text, tmp_path, env=None, args=(), preexec_fn=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/metrics"
         self.config = tmp_path / f"execmond-{self.port}.yaml"
@@ -176,6 +178,7 @@ class Daemon:
         self.binary = binary
         self.env = dict(os.environ, **(env or {}))
         self.args = list(args)
+        self.preexec_fn = preexec_fn
         self.proc = None
 
     def start(self):
@@ -183,7 +186,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             [self.binary, "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}",
              *self.args],
-            stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env)
+            stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env,
+            preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"execmond exited early:\n{self.log.read_text()}"
@@ -225,8 +229,8 @@ class Daemon:
 def daemon_factory(execmond_binary, tmp_path):
     started = []
 
-    def make(config_text="", env=None, args=()):
-        d = Daemon(execmond_binary, config_text, tmp_path, env, args).start()
+    def make(config_text="", env=None, args=(), preexec_fn=None):
+        d = Daemon(execmond_binary, config_text, tmp_path, env, args, preexec_fn).start()
         started.append(d)
         return d
 

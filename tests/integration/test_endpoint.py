@@ -9,35 +9,19 @@ exporter-toolkit web configuration.
 
 import base64
 import http.client
+import os
+import resource
+import signal
 import socket
 import ssl
 import subprocess
 import time
-import warnings
 
 import pytest
 
-with warnings.catch_warnings():
-    # Deprecated, but in Debian 12's Python and the simplest way to make a bcrypt hash.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt
-
 from conftest import free_port, leaked_execmond_programs, require_tool
-
-SCRAPE_LIMIT_S = 2.0
-
-
-def timed_scrape(port, path="/metrics", headers=None):
-    """One scrape on a new connection: (status, body, seconds)."""
-    start = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        body = response.read()
-        return response.status, body, time.monotonic() - start
-    finally:
-        conn.close()
+from endpoint_helpers import (SCRAPE_LIMIT_S, Flood, assert_all_answered_fast, bcrypt,
+                              make_certificate, scrapes_during, timed_scrape)
 
 
 def connect(port):
@@ -143,37 +127,17 @@ def test_landing_page_not_found_head_and_methods(daemon_factory):
     assert response.getheader("Content-Type") == "text/plain; version=0.0.4; charset=utf-8"
     response.read()
     conn.close()
-    # A body is refused; an oversized head too.
+    # A body is refused (on GET it is a malformed request); an oversized head too.
     status, _, _ = timed_scrape(d.port, headers={"Content-Length": "3"})
-    assert status == 413
+    assert status == 400
+    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+    conn.request("POST", "/metrics", body=b"abc")
+    assert conn.getresponse().status == 413
+    conn.close()
     status, _, _ = timed_scrape(d.port, headers={"X-Big": "a" * 9000})
     assert status == 431
     # prometheus-cpp's unprefixed exposer_* metrics are gone with civetweb.
     assert "exposer_" not in d.scrape()[0]
-
-
-def make_certificate(tmp_path, name, ca=None):
-    """A key and certificate for 127.0.0.1; self-signed, or signed by `ca` (a name)."""
-    openssl = require_tool("openssl")
-    key, crt = tmp_path / f"{name}.key", tmp_path / f"{name}.crt"
-    if ca is None:
-        subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                        "-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True)
-    else:
-        csr = tmp_path / f"{name}.csr"
-        subprocess.run([openssl, "req", "-new", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-subj", f"/CN={name}",
-                        "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
-        subprocess.run([openssl, "x509", "-req", "-in", str(csr), "-days", "2",
-                        "-CA", str(tmp_path / f"{ca}.crt"), "-CAkey", str(tmp_path / f"{ca}.key"),
-                        "-CAcreateserial", "-out", str(crt)], check=True, capture_output=True)
-    return key, crt
-
-
-def bcrypt(password, cost=6):
-    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** cost))
 
 
 def https_scrape(port, context, user=None, password=None):
@@ -247,7 +211,7 @@ def test_a_flood_of_wrong_passwords_does_not_hold_up_scrapes(daemon_factory, tmp
     for i in range(200):
         s = connect(d.port)
         token = base64.b64encode(f"alice:wrong{i}".encode()).decode()
-        s.sendall(f"GET /metrics HTTP/1.1\r\nAuthorization: Basic {token}\r\n\r\n".encode())
+        s.sendall(f"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n\r\n".encode())
         flood.append(s)
     for _ in range(5):
         status, body, seconds = timed_scrape(d.port, headers=good)
@@ -258,8 +222,10 @@ def test_a_flood_of_wrong_passwords_does_not_hold_up_scrapes(daemon_factory, tmp
         s.settimeout(10)
         answers.add(s.recv(12))
         s.close()
-    # Checked and refused, or turned away while too many checks were queued.
-    assert answers <= {b"HTTP/1.1 401", b"HTTP/1.1 503"} and b"HTTP/1.1 401" in answers
+    # Checked and refused, turned away while too many checks were queued, or over the
+    # address's allowance of new passwords.
+    assert answers <= {b"HTTP/1.1 401", b"HTTP/1.1 429", b"HTTP/1.1 503"}
+    assert b"HTTP/1.1 401" in answers and b"HTTP/1.1 429" in answers
 
 
 def test_client_certificates_required_and_verified(daemon_factory, tmp_path):
@@ -294,9 +260,10 @@ def test_client_certificates_required_and_verified(daemon_factory, tmp_path):
 BAD_WEB_CONFIGS = [
     ("tls_server_config:\n  cert_file: a.crt\n", ":1:1:", "key_file"),
     ("basic_auth_users:\n  alice: hunter2\n", ":2:10:", "bcrypt"),
-    ("rate_limit: {}\n", ":1:1:", "not supported"),
+    ("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  cipher_suites: [x]\n",
+     ":4:3:", "not supported"),
     ("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n", ":2:14:",
-     "cannot load the certificate"),
+     "cannot read"),
 ]
 
 
@@ -318,3 +285,143 @@ def test_bad_web_config_is_rejected_with_file_and_line(execmond_binary, tmp_path
                              capture_output=True, text=True, timeout=30)
     assert missing.returncode == 3 and "none.yml" in missing.stderr
     assert not leaked_execmond_programs()
+
+
+def raw_exchange(port, data):
+    """Sends `data` on a new connection; everything the server answers until it closes."""
+    s = connect(port)
+    try:
+        s.sendall(data)
+        received = b""
+        while chunk := s.recv(65536):
+            received += chunk
+        return received
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /metrics HTTP/1.1\r\n\r\n",                                  # no Host
+    b"GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",            # two
+    b"GET /metrics HTTP/1.1\r\nHost: a\rX: b\r\n\r\n",                  # bare CR
+    b"GET /metrics HTTP/1.1\nHost: a\r\n\r\n",                         # mixed endings
+    b"GET /metrics HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n",             # control byte
+    b"GET /metrics HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n",         # obs-fold
+    b"GET /metrics HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"GET /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+    b"GET ftp://a/metrics HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"G\xc3\x89T /metrics HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET /met rics HTTP/1.1\r\nHost: a\r\n\r\n",
+])
+def test_requests_rfc_9112_forbids_get_400_and_no_metrics(daemon_factory, request_bytes):
+    d = daemon_factory()
+    answer = raw_exchange(d.port, request_bytes)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:100]
+    assert b"Connection: close" in answer and b"execmond_" not in answer
+
+
+@pytest.mark.parametrize("clients", [1, 10, 100])
+def test_pipelining_clients_cannot_starve_scrapes(daemon_factory, clients):
+    """Regression: one client pipelining cheap requests (256 KiB a write, answers read as
+    fast as it can) held the event loop: 0 of 50 scrapes were answered during the flood.
+    Each connection now gets a bounded share of each loop turn."""
+    d = daemon_factory()
+    with Flood("pipeline", d.port, clients) as flood:
+        time.sleep(1)
+        results = scrapes_during(d.port, 8)
+        done = flood.stop()
+    assert done["bytes_read"] > 1 << 20, done  # the flood was served too, only not first
+    assert_all_answered_fast(results, f"{clients} pipelining clients")
+    assert d.stop() == 0
+
+
+def test_a_failed_event_loop_ends_the_daemon(daemon_factory):
+    """Regression: a failed event loop returned silently; the daemon stayed "healthy",
+    serving nothing. Now it exits 1, as a failed ring-buffer reader does."""
+    d = daemon_factory("", env={"EXECMOND_INJECT_SERVER_FAULT_AFTER": "3"})
+    for _ in range(3):
+        try:
+            timed_scrape(d.port, timeout=2)
+        except (OSError, http.client.HTTPException):
+            pass  # the third one fails with the loop
+    assert d.proc.wait(timeout=15) == 1
+    log = d.log.read_text()
+    assert "the /metrics server failed (injected server fault)" in log, log
+    assert "exiting so that the service manager restarts execmond" in log
+    assert not leaked_execmond_programs()
+
+
+def test_the_connection_table_follows_a_low_descriptor_limit(daemon_factory):
+    """Regression: with a descriptor limit of 128 the table was 64 connections on top of
+    the daemon's own ~30 descriptors, and accepts failed with EMFILE. It is now sized from
+    what the limit leaves, and logged."""
+    limit = 128
+    d = daemon_factory("", preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                (limit, limit)))
+    log = d.log.read_text()
+    line = next(l for l in log.splitlines() if "/metrics: at most" in l)
+    table = int(line.split("at most ")[1].split()[0])
+    in_use = int(line.split(", ")[-1].split()[0])
+    assert f"descriptor limit {limit}" in line
+    assert 8 <= table <= limit - in_use - 32 + 1, line
+    held = []
+    try:
+        for _ in range(200):  # idle connections, more than the table
+            held.append(connect(d.port))
+        time.sleep(0.5)
+        assert_scrapes_answered(d)
+        m = d.metrics()
+        assert m.get("execmond_http_connections_limit") == table
+        assert m.get("execmond_http_connections") <= table
+        assert m.get("execmond_http_connections_dropped_total", reason="evicted_incomplete") > 0
+    finally:
+        for s in held:
+            s.close()
+    assert "Too many open files" not in d.log.read_text()
+    assert d.stop() == 0
+
+
+def start_without_listen_override(execmond_binary, tmp_path, config_text):
+    config = tmp_path / "execmond.yaml"
+    config.write_text(config_text)
+    log = tmp_path / "listen.log"
+    proc = subprocess.Popen([execmond_binary, "--config", str(config)], stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while "ready:" not in log.read_text():
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    return proc, config, log
+
+
+def test_listen_moves_to_another_address_on_its_own_port(execmond_binary, tmp_path):
+    """Regression: listen: "127.0.0.1:P" -> ":P" or "0.0.0.0:P" failed with "another
+    process listens on this port" although the port was execmond's own."""
+    port = free_port()
+    proc, config, log = start_without_listen_override(execmond_binary, tmp_path,
+                                                      f'listen: "127.0.0.1:{port}"\n')
+    try:
+        for listen in (f":{port}", f"0.0.0.0:{port}", f"127.0.0.1:{port}"):
+            config.write_text(f'listen: "{listen}"\n')
+            before = len(log.read_text())
+            proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while "configuration reloaded" not in log.read_text()[before:] and \
+                    "reload failed" not in log.read_text()[before:]:
+                assert time.monotonic() < deadline, log.read_text()[before:]
+                time.sleep(0.05)
+            assert "reload failed" not in log.read_text()[before:], log.read_text()[before:]
+            status, body, _ = timed_scrape(port)
+            assert status == 200 and b"execmond_config_last_reload_successful 1" in body
+        assert f"took port {port} over" in log.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+def test_a_port_in_use_names_its_holder(execmond_binary, daemon_factory):
+    d = daemon_factory()
+    other = subprocess.run([execmond_binary, "--listen", f"127.0.0.1:{d.port}"],
+                           capture_output=True, text=True, timeout=30)
+    assert other.returncode == 6
+    assert f"port {d.port} is held by execmond (pid {d.proc.pid})" in other.stderr, other.stderr

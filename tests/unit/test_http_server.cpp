@@ -4,11 +4,14 @@
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -40,8 +43,8 @@ std::string http_exchange(std::uint16_t port, const std::string& request) {
 }
 
 std::string get(std::uint16_t port, const std::string& extra_headers = "") {
-  return http_exchange(port,
-                       "GET /metrics HTTP/1.1\r\nConnection: close\r\n" + extra_headers + "\r\n");
+  return http_exchange(
+      port, "GET /metrics HTTP/1.1\r\nHost: h\r\nConnection: close\r\n" + extra_headers + "\r\n");
 }
 
 std::shared_ptr<const Collector> registry_with_counter() {
@@ -126,9 +129,14 @@ TEST_CASE("Accept picks the format, Accept-Encoding the encoding, HEAD the same 
   CHECK(header(zipped, "Content-Length") == std::to_string(body(zipped).size()));
   CHECK(body(zipped).substr(0, 2) == "\x1f\x8b");  // a gzip member
 
-  const std::string head =
-      http_exchange(server.port(), "HEAD /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
-  CHECK(header(head, "Content-Length") == header(text, "Content-Length"));
+  const std::string head = http_exchange(
+      server.port(), "HEAD /metrics HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  // The GET's length, give or take the endpoint's own gauges (bytes held for clients,
+  // responses counted), which move between two scrapes.
+  const long head_length = std::stol(header(head, "Content-Length"));
+  const long text_length = std::stol(header(text, "Content-Length"));
+  CHECK(head_length > 0);
+  CHECK(std::abs(head_length - text_length) < 64);
   CHECK(body(head).empty());
 }
 
@@ -175,6 +183,147 @@ TEST_CASE("reload applies a new web configuration; a bad one changes nothing") {
   CHECK(get(server.port()).find("test_scrapes_total 3") != std::string::npos);
   std::remove(bad.c_str());
   std::remove(good.c_str());
+}
+
+// A kept-alive connection: requests one after another, each response read whole.
+class KeptAlive {
+ public:
+  explicit KeptAlive(std::uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    REQUIRE(fd_);
+    timeval timeout{5, 0};
+    setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  // The response's head and body, or "" once the server has closed the connection.
+  std::string request(const std::string& path, const std::string& headers = "") {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: h\r\n" + headers + "\r\n";
+    if (send(fd_.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return "";
+    std::string response;
+    char buffer[4096];
+    while (true) {
+      const auto head_end = response.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const auto length_at = response.find("Content-Length: ");
+        const std::size_t length = std::stoul(response.substr(length_at + 16));
+        if (response.size() >= head_end + 4 + length) return response;
+      }
+      const ssize_t count = recv(fd_.get(), buffer, sizeof buffer, 0);
+      if (count <= 0) return "";
+      response.append(buffer, static_cast<std::size_t>(count));
+    }
+  }
+
+ private:
+  FileDescriptor fd_;
+};
+
+std::string bcrypt_hash(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  REQUIRE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof salt) != nullptr);
+  crypt_data data{};
+  return crypt_rn(password.c_str(), salt, &data, sizeof data);
+}
+
+// Regression: after a reload from basic auth to other credentials (or to TLS), a
+// keep-alive connection opened before it went on getting 200 under the old rules.
+TEST_CASE("a reload that changes who may connect ends the connections admitted before") {
+  const std::string users =
+      write_file("users.yml", "basic_auth_users:\n  alice: " + bcrypt_hash("pw") + "\n");
+  MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(users));
+  server.mark_ready();
+  server.add_collector(registry_with_counter());
+  const std::string alice = "Authorization: Basic YWxpY2U6cHc=\r\n";  // alice:pw
+  KeptAlive before(server.port());
+  CHECK(before.request("/metrics", alice).find("test_scrapes_total 3") != std::string::npos);
+  // The same file again: nothing changed, the connection stays.
+  server.reload(users);
+  CHECK(before.request("/metrics", alice).find("test_scrapes_total 3") != std::string::npos);
+  // alice's password changes: the connection admitted under the old one ends.
+  const std::string changed =
+      write_file("changed.yml", "basic_auth_users:\n  alice: " + bcrypt_hash("new") + "\n");
+  server.reload(changed);
+  CHECK(before.request("/metrics", alice).empty());
+  KeptAlive after(server.port());
+  CHECK(after.request("/metrics", alice).rfind("HTTP/1.1 401", 0) == 0);
+  CHECK(after.request("/metrics", "Authorization: Basic YWxpY2U6bmV3\r\n")
+            .find("test_scrapes_total 3") != std::string::npos);
+  std::remove(users.c_str());
+  std::remove(changed.c_str());
+}
+
+TEST_CASE("configured headers are on every response, and rate_limit answers 429") {
+  const std::string web = write_file("headers.yml",
+                                     "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+                                     "    Content-Security-Policy: default-src 'none'\n"
+                                     "rate_limit:\n  interval: 1h\n  burst: 3\n");
+  MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(web));
+  server.mark_ready();
+  KeptAlive client(server.port());
+  for (const std::string path : {"/metrics", "/", "/nope"}) {
+    const std::string response = client.request(path);
+    CHECK(response.find("\r\nX-Frame-Options: deny\r\n") != std::string::npos);
+    CHECK(response.find("\r\nContent-Security-Policy: default-src 'none'\r\n") !=
+          std::string::npos);
+  }
+  const std::string limited = client.request("/metrics");
+  CHECK(limited.rfind("HTTP/1.1 429 Too Many Requests\r\n", 0) == 0);
+  CHECK(limited.find("\r\nRetry-After: ") != std::string::npos);
+  std::remove(web.c_str());
+}
+
+TEST_CASE("listen moves to another address on the same port: execmond's own") {
+  // A port nobody else uses: the kernel's pick for a socket we then close.
+  std::uint16_t port;
+  {
+    MetricsServer probe(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+    port = probe.port();
+  }
+  const std::string at = ":" + std::to_string(port);
+  MetricsServer server(parse_listen_address("127.0.0.1" + at),
+                       load_endpoint_security(std::nullopt));
+  server.mark_ready();
+  server.add_collector(registry_with_counter());
+  for (const std::string& address : {"0.0.0.0" + at, at, "127.0.0.1" + at}) {
+    CAPTURE(address);
+    REQUIRE_NOTHROW(server.rebind(parse_listen_address(address)));
+    CHECK(server.port() == port);
+    CHECK(get(port).find("test_scrapes_total 3") != std::string::npos);
+  }
+}
+
+TEST_CASE("a port held by another process is named with its holder") {
+  MetricsServer other(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+  try {
+    MetricsServer server(parse_listen_address("127.0.0.1:" + std::to_string(other.port())),
+                         load_endpoint_security(std::nullopt));
+    FAIL("bound a port in use");
+  } catch (const ListenError& error) {
+    CHECK(error.error() == EADDRINUSE);
+    CHECK_THAT(error.what(),
+               Catch::Contains("is held by this execmond (pid " + std::to_string(getpid()) + ")"));
+  }
+}
+
+// Regression: an event loop that failed returned silently; the daemon stayed "healthy",
+// serving nothing, and every later reload waited 5 s for it.
+TEST_CASE("a failed event loop says so, and nothing waits for it") {
+  setenv("EXECMOND_INJECT_SERVER_FAULT_AFTER", "2", 1);
+  MetricsServer server(parse_listen_address("127.0.0.1:0"), load_endpoint_security(std::nullopt));
+  unsetenv("EXECMOND_INJECT_SERVER_FAULT_AFTER");
+  server.mark_ready();
+  CHECK(server.failure().empty());
+  CHECK(get(server.port()).rfind("HTTP/1.1 200", 0) == 0);
+  get(server.port());  // the second request: the loop fails on it
+  pollfd failed{server.failure_fd(), POLLIN, 0};
+  REQUIRE(poll(&failed, 1, 5000) == 1);
+  CHECK(server.failure() == "injected server fault");
+  const auto start = std::chrono::steady_clock::now();
+  server.reload(std::nullopt);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
 }
 
 }  // namespace

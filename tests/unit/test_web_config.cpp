@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config_error.h"
 #include "http/web_config.h"
@@ -62,30 +65,121 @@ TEST_CASE("TLS defaults follow the exporter-toolkit") {
   CHECK(config.tls->cert_file == "a");
 }
 
+TEST_CASE("a web configuration shared with exporter-toolkit exporters starts") {
+  const WebConfig config = parse_web_config(
+      "tls_server_config:\n"
+      "  cert_file: server.crt\n"
+      "  key_file: server.key\n"
+      "  client_auth_type: RequireClientCert\n"  // the legacy spelling
+      "  client_allowed_sans: [prometheus.example, 10.0.0.7]\n"
+      "http_server_config:\n"
+      "  http2: true\n"
+      "  headers:\n"
+      "    X-Frame-Options: deny\n"
+      "    Strict-Transport-Security: max-age=31536000\n"
+      "    X-XSS-Protection: ''\n"  // unset if blank
+      "rate_limit:\n"
+      "  interval: 100ms\n"
+      "  burst: 20\n",
+      "/etc/execmond/web.yml");
+  REQUIRE(config.tls);
+  CHECK(config.tls->client_auth == ClientAuth::kRequireAnyClientCert);
+  CHECK(config.tls->client_allowed_sans ==
+        std::vector<std::string>{"prometheus.example", "10.0.0.7"});
+  CHECK(config.headers ==
+        std::vector<std::pair<std::string, std::string>>{
+            {"X-Frame-Options", "deny"}, {"Strict-Transport-Security", "max-age=31536000"}});
+  REQUIRE(config.rate_limit);
+  CHECK(config.rate_limit->interval == std::chrono::milliseconds(100));
+  CHECK(config.rate_limit->burst == 20);
+  REQUIRE(config.ignored.size() == 1);
+  CHECK(config.ignored[0] ==
+        "/etc/execmond/web.yml:7:3: http_server_config.http2 is ignored: execmond serves HTTP/1.1, "
+        "which every Prometheus scrapes");
+}
+
+TEST_CASE("inline PEM, an empty TLS section, no rate limit") {
+  const WebConfig inline_pem = parse_web_config(
+      "tls_server_config:\n  cert: |\n    -----BEGIN CERTIFICATE-----\n    x\n"
+      "  key: \"-----BEGIN PRIVATE KEY-----\\ny\"\n",
+      "web.yml");
+  REQUIRE(inline_pem.tls);
+  CHECK(inline_pem.tls->cert_file.empty());
+  CHECK(inline_pem.tls->cert_pem == "-----BEGIN CERTIFICATE-----\nx\n");
+  CHECK(inline_pem.tls->key_pem == "-----BEGIN PRIVATE KEY-----\ny");
+  CHECK(inline_pem.tls->key_file_at == "web.yml:5:8: tls_server_config.key");
+  // As the exporter-toolkit: a TLS section that names no certificate is plain HTTP.
+  for (const std::string yaml :
+       {"tls_server_config:\n", "tls_server_config: {min_version: TLS13}\n"}) {
+    CAPTURE(yaml);
+    const WebConfig config = parse_web_config(yaml, "web.yml");
+    CHECK_FALSE(config.tls);
+    REQUIRE(config.ignored.size() == 1);
+    CHECK(config.ignored[0].find("serving plain HTTP") != std::string::npos);
+  }
+  CHECK_FALSE(parse_web_config("rate_limit: {interval: 0, burst: 0}\n", "web.yml").rate_limit);
+  CHECK(parse_web_config("basic_auth_users:\n", "web.yml").basic_auth_users.empty());
+}
+
 TEST_CASE("every mistake in a web configuration is refused where it is") {
   const std::string tls = "tls_server_config:\n  cert_file: a\n  key_file: b\n";
   const auto [yaml, expected] = GENERATE_REF(table<std::string, std::string>({
       {"tls_server_confg: {}\n",
        R"(/etc/execmond/web.yml:1:1: unknown key "tls_server_confg" (did you mean "tls_server_config"?))"},
-      {"http_server_config: {http2: false}\n",
-       "/etc/execmond/web.yml:1:1: http_server_config is not supported by execmond (supported: "
-       "tls_server_config, basic_auth_users)"},
-      {"rate_limit: {}\n",
-       "/etc/execmond/web.yml:1:1: rate_limit is not supported by execmond "
-       "(supported: tls_server_config, basic_auth_users)"},
+      {"http_server_config: {http2: maybe}\n",
+       "/etc/execmond/web.yml:1:29: http_server_config.http2: expected true or false, got "
+       "\"maybe\""},
+      {"http_server_config: {http3: true}\n",
+       R"(/etc/execmond/web.yml:1:22: unknown key "http3" (did you mean "http2"?))"},
+      {"http_server_config:\n  headers:\n    Server: execmond\n",
+       "/etc/execmond/web.yml:3:5: http_server_config.headers: \"Server\" cannot be set "
+       "(settable, as in the exporter-toolkit: Content-Security-Policy, Strict-Transport-Security, "
+       "X-Content-Type-Options, X-Frame-Options, X-XSS-Protection)"},
+      {"http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+       "/etc/execmond/web.yml:3:22: http_server_config.headers.X-Frame-Options: expected one of "
+       "deny, sameorigin, got \"allow\""},
+      {"http_server_config:\n  headers:\n    Content-Security-Policy: \"a\\r\\nSet-Cookie: x\"\n",
+       "/etc/execmond/web.yml:3:30: http_server_config.headers.Content-Security-Policy: expected "
+       "a header value without control characters, got \"a\\x0d\\nSet-Cookie: x\""},
+      {"rate_limit: {interval: 1s, burst: 0}\n",
+       "/etc/execmond/web.yml:1:35: rate_limit.burst: expected at least 1 (with 0 every request "
+       "would be refused)"},
+      {"rate_limit: {interval: soon}\n",
+       "/etc/execmond/web.yml:1:24: rate_limit.interval: expected a duration such as 250ms or 2s, "
+       "got \"soon\""},
       {tls + "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
-       "/etc/execmond/web.yml:4:3: tls_server_config.cipher_suites is not supported by execmond "
-       "(supported: cert_file, key_file, client_auth_type, client_ca_file, min_version, "
-       "max_version)"},
+       "/etc/execmond/web.yml:4:3: tls_server_config.cipher_suites is not supported by execmond, "
+       "and ignoring it would accept connections it is meant to refuse (supported: cert_file, "
+       "key_file, cert, key, client_auth_type, client_ca_file, client_ca, client_allowed_sans, "
+       "min_version, max_version)"},
+      {tls + "  prefer_server_cipher_suites: true\n",
+       "/etc/execmond/web.yml:4:3: tls_server_config.prefer_server_cipher_suites is not supported "
+       "by execmond, and ignoring it would accept connections it is meant to refuse (supported: "
+       "cert_file, key_file, cert, key, client_auth_type, client_ca_file, client_ca, "
+       "client_allowed_sans, min_version, max_version)"},
+      {tls + "  curve_preferences: [X25519]\n",
+       "/etc/execmond/web.yml:4:3: tls_server_config.curve_preferences is not supported by "
+       "execmond, and ignoring it would accept connections it is meant to refuse (supported: "
+       "cert_file, key_file, cert, key, client_auth_type, client_ca_file, client_ca, "
+       "client_allowed_sans, min_version, max_version)"},
       {tls + "  cert: inline\n",
-       "/etc/execmond/web.yml:4:3: tls_server_config.cert is not supported by execmond "
-       "(supported: cert_file, key_file, client_auth_type, client_ca_file, min_version, "
-       "max_version)"},
+       "/etc/execmond/web.yml:4:9: tls_server_config.cert: expected PEM text (-----BEGIN ...), got "
+       "\"inline\""},
+      {tls + "  cert: \"-----BEGIN CERTIFICATE-----\"\n",
+       "/etc/execmond/web.yml:1:1: tls_server_config: cert and cert_file are both set; give the "
+       "PEM text or its file, not both"},
+      {tls + "  client_allowed_sans: [a.example]\n",
+       "/etc/execmond/web.yml:4:3: tls_server_config: client_allowed_sans needs client_auth_type "
+       "RequireAndVerifyClientCert (or RequireAnyClientCert), got NoClientCert"},
+      {tls + "  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: a.example\n",
+       "/etc/execmond/web.yml:5:24: tls_server_config.client_allowed_sans: expected a list of "
+       "subject alternative names, got \"a.example\""},
       {tls + "  key_fille: c\n",
        R"(/etc/execmond/web.yml:4:3: unknown key "key_fille" (did you mean "key_file"?))"},
       {tls + "  key_file: c\n", R"(/etc/execmond/web.yml:4:3: duplicate key "key_file")"},
       {"tls_server_config:\n  cert_file: a\n",
-       "/etc/execmond/web.yml:1:1: tls_server_config: expected both cert_file and key_file"},
+       "/etc/execmond/web.yml:1:1: tls_server_config: expected both cert_file and key_file (or "
+       "cert and key)"},
       {"tls_server_config: yes\n",
        "/etc/execmond/web.yml:1:20: tls_server_config: expected settings such as cert_file and "
        "key_file, got \"yes\""},
@@ -94,10 +188,10 @@ TEST_CASE("every mistake in a web configuration is refused where it is") {
       {"tls_server_config:\n  cert_file: [a]\n  key_file: b\n",
        "/etc/execmond/web.yml:2:14: tls_server_config.cert_file: expected a file name, got a "
        "list"},
-      {tls + "  client_auth_type: RequireClientCert\n",
+      {tls + "  client_auth_type: RequireClientCertificate\n",
        "/etc/execmond/web.yml:4:21: tls_server_config.client_auth_type: expected one of "
        "NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, "
-       "RequireAndVerifyClientCert, got \"RequireClientCert\""},
+       "RequireAndVerifyClientCert, got \"RequireClientCertificate\""},
       {tls + "  client_auth_type: RequireAndVerifyClientCert\n",
        "/etc/execmond/web.yml:1:1: tls_server_config: client_auth_type RequireAndVerifyClientCert "
        "needs client_ca_file, the CA that signs client certificates"},
