@@ -7,6 +7,7 @@
 #include <string>
 
 #include "events/printable_bytes.h"
+#include "service/logging.h"
 
 namespace execmond {
 namespace {
@@ -58,11 +59,25 @@ void UnexpectedExecLog::write(const execmond_binary_event& e, const ResolvedBina
                     static_cast<unsigned long long>(e.hdr.cgroup_id), nullptr);
     return;
   }
-  spdlog::warn(
-      "unexpected exec: path={} interpreter={} comm={} pid={} ppid={} parent_comm={} uid={} "
-      "gid={} inode={} device={}:{} flags={} cgroup_id={}",
-      path, interpreter.empty() ? "-" : interpreter, comm, e.hdr.pid, e.hdr.ppid, parent_comm,
-      e.hdr.uid, e.hdr.gid, e.binary.ino, kernel_major, kernel_minor, flags, e.hdr.cgroup_id);
+  const std::string pid = std::to_string(e.hdr.pid), ppid = std::to_string(e.hdr.ppid),
+                    uid = std::to_string(e.hdr.uid), gid = std::to_string(e.hdr.gid),
+                    inode = std::to_string(e.binary.ino),
+                    device = std::to_string(kernel_major) + ":" + std::to_string(kernel_minor),
+                    cgroup_id = std::to_string(e.hdr.cgroup_id);
+  // logfmt: each value quoted, so that a file named "x comm=sshd" forges nothing.
+  log_event(spdlog::level::warn, "unexpected exec",
+            {{"path", path},
+             {"interpreter", interpreter},
+             {"comm", comm},
+             {"pid", pid},
+             {"ppid", ppid},
+             {"parent_comm", parent_comm},
+             {"uid", uid},
+             {"gid", gid},
+             {"inode", inode},
+             {"device", device},
+             {"flags", flags},
+             {"cgroup_id", cgroup_id}});
 }
 
 }  // namespace execmond

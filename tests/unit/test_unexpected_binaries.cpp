@@ -129,9 +129,10 @@ TEST_CASE("an unexpected exec is one structured line, rate-limited per path", "[
   for (int i = 0; i < 8; ++i) binaries.on_binary(e);
   const std::string text = captured.text();
   CHECK(text.rfind(
-            "warning unexpected exec: path=/tmp/run.sh interpreter=/usr/bin/dash comm=run\\x0ame "
-            "pid=4242 ppid=4241 parent_comm=bash uid=1000 gid=100 inode=77 device=8:1 "
-            "flags=none cgroup_id=9001\n",
+            R"(warning msg="unexpected exec" path="/tmp/run.sh" interpreter="/usr/bin/dash" )"
+            R"(comm="run\\x0ame" pid="4242" ppid="4241" parent_comm="bash" uid="1000" gid="100" )"
+            R"(inode="77" device="8:1" flags="none" cgroup_id="9001")"
+            "\n",
             0) == 0);
   // Five lines at once for one path, the rest counted.
   std::size_t lines = 0;
