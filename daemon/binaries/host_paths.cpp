@@ -1,0 +1,69 @@
+#include "binaries/host_paths.h"
+
+#include <algorithm>
+
+#include "binaries/file_facts.h"
+
+namespace execmond {
+
+std::optional<std::string_view> path_under(std::string_view root, std::string_view path) {
+  if (root == "/") return path == "/" ? std::string_view() : path;
+  if (path.substr(0, root.size()) != root) return std::nullopt;
+  const std::string_view rest = path.substr(root.size());
+  if (!rest.empty() && rest.front() != '/') return std::nullopt;
+  return rest;
+}
+
+std::string join_mount_path(std::string_view mount_point, std::string_view rest) {
+  if (rest.empty()) return std::string(mount_point);
+  if (mount_point == "/") return std::string(rest);
+  std::string path(mount_point);
+  path += rest;
+  return path;
+}
+
+std::vector<HostPathCandidate> host_path_candidates(const MountTable& table, std::uint32_t dev,
+                                                    std::string_view fs_path) {
+  std::vector<const MountEntry*> mounts = table.mounts_of(dev);
+  std::stable_sort(mounts.begin(), mounts.end(), [](const MountEntry* a, const MountEntry* b) {
+    return a->root.size() < b->root.size();
+  });
+  std::vector<HostPathCandidate> candidates;
+  for (const MountEntry* mount : mounts) {
+    const std::optional<std::string_view> rest = path_under(mount->root, fs_path);
+    if (!rest) continue;
+    candidates.push_back({join_mount_path(mount->mount_point, *rest), mount->mount_id});
+  }
+  return candidates;
+}
+
+HostPaths::HostPaths(FileDescriptor root, LiveMountTable& mounts)
+    : root_(std::move(root)), mounts_(mounts) {}
+
+bool HostPaths::verify(const HostPathCandidate& candidate, std::uint64_t ino) const {
+  const FileDescriptor file = open_exact_path(root_.get(), candidate.path);
+  if (!file) return false;
+  const std::optional<FileFacts> facts = file_facts(file.get());
+  // The inode, reached through that very mount: on btrfs subvolumes and overlayfs the
+  // device statx reports is not the superblock's, the mount id always is the mount's.
+  return facts && facts->ino == ino && facts->mount_id == candidate.mount_id;
+}
+
+HostName HostPaths::name(std::uint32_t dev, std::uint64_t ino, std::string_view fs_path,
+                         std::string_view preferred) {
+  const std::vector<HostPathCandidate> candidates =
+      host_path_candidates(mounts_.current(), dev, fs_path);
+  if (candidates.empty()) return {HostName::Status::kNotVisible, {}};
+  if (!preferred.empty()) {
+    for (const HostPathCandidate& candidate : candidates)
+      if (candidate.path == preferred && verify(candidate, ino))
+        return {HostName::Status::kVisible, candidate.path};
+  }
+  // Bounded: a filesystem bound at thousands of places costs a few checks, not thousands.
+  const std::size_t checked = std::min(candidates.size(), kMaxChecks);
+  for (std::size_t i = 0; i < checked; ++i)
+    if (verify(candidates[i], ino)) return {HostName::Status::kVisible, candidates[i].path};
+  return {HostName::Status::kUnverified, {}};
+}
+
+}  // namespace execmond
