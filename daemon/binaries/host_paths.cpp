@@ -1,6 +1,10 @@
 #include "binaries/host_paths.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "binaries/file_facts.h"
 
@@ -35,6 +39,26 @@ std::vector<HostPathCandidate> host_path_candidates(const MountTable& table, std
     candidates.push_back({join_mount_path(mount->mount_point, *rest), mount->mount_id});
   }
   return candidates;
+}
+
+HostRoot open_host_root() {
+  HostRoot host;
+  host.root = FileDescriptor(::open("/proc/1/root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (host.root) {
+    host.mountinfo = "/proc/1/mountinfo";
+    host.pid1 = true;
+    return host;
+  }
+  host.why = std::string("/proc/1/root: ") + std::strerror(errno);
+  host.root = FileDescriptor(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  host.mountinfo = "/proc/self/mountinfo";
+  std::string pid1_table, own_table;
+  const FileDescriptor pid1(::open("/proc/1/mountinfo", O_RDONLY | O_CLOEXEC));
+  const FileDescriptor own(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+  host.same_table =
+      pid1 && own && read_mountinfo(pid1.get(), pid1_table, LiveMountTable::kMaxBytes) &&
+      read_mountinfo(own.get(), own_table, LiveMountTable::kMaxBytes) && pid1_table == own_table;
+  return host;
 }
 
 HostPaths::HostPaths(FileDescriptor root, LiveMountTable& mounts)

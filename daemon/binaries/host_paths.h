@@ -46,6 +46,20 @@ std::optional<std::string_view> path_under(std::string_view root, std::string_vi
 // "/mnt" + "/b" = "/mnt/b", "/" + "/b" = "/b", "/mnt" + "" = "/mnt".
 std::string join_mount_path(std::string_view mount_point, std::string_view rest);
 
+// Where the host's root and mount table are read: PID 1's (/proc/1/root and
+// /proc/1/mountinfo; CAP_SYS_PTRACE for the root). Where PID 1's root cannot be opened
+// (no CAP_SYS_PTRACE, or a sandbox that hides it even from root, as the development VM
+// does), execmond's own root and table, which are the host's when execmond shares PID
+// 1's mount table (checked) and otherwise make host-only files "unverified".
+struct HostRoot {
+  FileDescriptor root;      // O_PATH directory
+  std::string mountinfo;    // the table that goes with it
+  bool pid1 = false;        // PID 1's own
+  bool same_table = false;  // not PID 1's, but this process's table equals PID 1's
+  std::string why;          // why PID 1's root was not used
+};
+HostRoot open_host_root();
+
 class HostPaths {
  public:
   static constexpr std::size_t kMaxChecks = 16;
