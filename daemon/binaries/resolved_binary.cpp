@@ -26,10 +26,25 @@ std::size_t fold_dot_components(std::string_view path, char* out) {
 }
 
 ResolvedBinary::ResolvedBinary(const execmond_binary_event& e)
-    : executable_(e.path, strnlen(e.path, sizeof(e.path))), flags_(e.binary.flags) {
+    : executable_(e.path, strnlen(e.path, sizeof(e.path))), flags_(e.binary_flags) {
   if (executable_.empty()) executable_ = kUnresolvedPath;
-  if (is_script())
-    script_size_ = fold_dot_components({e.script, strnlen(e.script, sizeof(e.script))}, script_);
+  if (!is_script()) return;
+  const std::string_view script(e.script_path, strnlen(e.script_path, sizeof(e.script_path)));
+  if (!script.empty() && script.front() == '/') {
+    script_size_ = fold_dot_components(script, script_);
+    return;
+  }
+  // Relative to the caller's working directory, which the kernel sent with it.
+  if (e.ctx.flags & EXECMOND_CTX_CWD_TRUNCATED) flags_ |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
+  const std::string_view cwd(e.cwd, strnlen(e.cwd, sizeof(e.cwd)));
+  char joined[sizeof(script_)];
+  std::size_t size = 0;
+  std::memcpy(joined, cwd.data(), cwd.size());
+  size += cwd.size();
+  joined[size++] = '/';
+  std::memcpy(joined + size, script.data(), script.size());
+  size += script.size();
+  script_size_ = fold_dot_components({joined, size}, script_);
 }
 
 }  // namespace execmond

@@ -10,7 +10,8 @@
 namespace execmond {
 
 // Flags that make a binary unexpected whatever its path: no honest name (deleted,
-// memfd, outside the process's root) or only part of one.
+// memfd, outside the process's root) or only part of one. A relative script path whose
+// working directory could not be named counts as a cut script path.
 inline constexpr std::uint32_t kNeverAllowedBinaryFlags =
     EXECMOND_BINARY_DELETED | EXECMOND_BINARY_MEMFD | EXECMOND_BINARY_PATH_TRUNCATED |
     EXECMOND_BINARY_SCRIPT_TRUNCATED | EXECMOND_BINARY_UNREACHABLE;
@@ -27,7 +28,8 @@ class ResolvedBinary {
   // The file that runs: for a script, its interpreter. kUnresolvedPath when the kernel
   // could not resolve it (its scratch buffer was taken by a preempted walk).
   std::string_view executable() const { return executable_; }
-  // Scripts: the script, "." and ".." folded; empty otherwise.
+  // Scripts: the script (the caller's string joined to its working directory when
+  // relative), "." and ".." folded; empty otherwise.
   std::string_view script() const { return {script_, script_size_}; }
   bool is_script() const { return flags_ & EXECMOND_BINARY_SCRIPT; }
   // What the allow-list judges and the metric names: the script for a script.
@@ -39,7 +41,7 @@ class ResolvedBinary {
   std::string_view executable_;
   std::uint32_t flags_;
   std::size_t script_size_ = 0;
-  char script_[EXECMOND_PATH_LEN];
+  char script_[2 * EXECMOND_PATH_LEN];
 };
 
 // "/tmp/./a/../x.sh" -> "/tmp/x.sh": lexically, as the kernel cannot (the script is the

@@ -5,8 +5,8 @@
 #include <array>
 #include <cstdint>
 
-#include "binaries/allowed_binary_cache.h"
 #include "binaries/binary_allow_list.h"
+#include "binaries/binary_verdict_cache.h"
 #include "binaries/log_rate_limiter.h"
 #include "binaries/unexpected_exec_log.h"
 #include "events/records.h"
@@ -16,11 +16,12 @@ namespace execmond {
 
 class UnexpectedBinaries {
  public:
-  UnexpectedBinaries(AllowedBinaryCache& kernel_cache, UnexpectedBinaryMetrics& metrics,
+  UnexpectedBinaries(BinaryVerdictCache& kernel_cache, UnexpectedBinaryMetrics& metrics,
                      const UnexpectedExecLog& log, BinaryAllowList allow_list);
 
   // Reader thread. An allowed binary costs one bpf() call, after which its execs send no
   // record; an unexpected one is counted, and logged unless the rate limit says no.
+  // Records of loader verdicts (this stage writes none) are ignored.
   void on_binary(const execmond_binary_event& e);
 
   // Reader thread (post it there on reload): judge by `allow_list` from now on. Forgets
@@ -35,13 +36,14 @@ class UnexpectedBinaries {
     std::uint64_t ino = 0;
     std::uint64_t ctime_ns = 0;
     std::uint32_t dev = 0;
+    std::uint32_t view = 0;
     std::uint64_t written_ns = 0;
   };
   static constexpr std::size_t kRecentWrites = 256;
   static constexpr std::uint64_t kRecentWriteNs = 1'000'000'000;
   bool written_lately(const execmond_binary_event& e);
 
-  AllowedBinaryCache& kernel_cache_;
+  BinaryVerdictCache& kernel_cache_;
   UnexpectedBinaryMetrics& metrics_;
   const UnexpectedExecLog& log_;
   BinaryAllowList allow_list_;

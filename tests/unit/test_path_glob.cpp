@@ -155,25 +155,25 @@ TEST_CASE("a binary with no honest name is never allowed", "[glob]") {
   CHECK(list.allows(ResolvedBinary(e)));
   for (const std::uint32_t flag : {EXECMOND_BINARY_DELETED, EXECMOND_BINARY_MEMFD,
                                    EXECMOND_BINARY_PATH_TRUNCATED, EXECMOND_BINARY_UNREACHABLE}) {
-    e.binary.flags = flag;
+    e.binary_flags = flag;
     CHECK_FALSE(list.allows(ResolvedBinary(e)));
   }
   // A script is judged by the script's path, not the interpreter's.
-  e.binary.flags = EXECMOND_BINARY_SCRIPT;
+  e.binary_flags = EXECMOND_BINARY_SCRIPT;
   std::string("/usr/bin/dash").copy(e.path, sizeof(e.path));
-  std::string("/tmp/./x.sh").copy(e.script, sizeof(e.script));
+  std::string("/tmp/./x.sh").copy(e.script_path, sizeof(e.script_path));
   const ResolvedBinary script(e);
   CHECK(script.path() == "/tmp/x.sh");
   CHECK(script.executable() == "/usr/bin/dash");
   CHECK_FALSE(BinaryAllowList({"/usr/bin/*"}).allows(script));
   CHECK(BinaryAllowList({"/tmp/*.sh"}).allows(script));
-  e.binary.flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
+  e.binary_flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
   CHECK_FALSE(BinaryAllowList({"/tmp/*.sh"}).allows(ResolvedBinary(e)));
 }
 
 TEST_CASE("a binary the kernel could not resolve has a name no path has", "[glob]") {
   execmond_binary_event e{};
-  e.binary.flags = EXECMOND_BINARY_PATH_TRUNCATED;
+  e.binary_flags = EXECMOND_BINARY_PATH_TRUNCATED;
   const ResolvedBinary unresolved(e);
   CHECK(unresolved.path() == kUnresolvedPath);
   CHECK(kUnresolvedPath.front() != '/');

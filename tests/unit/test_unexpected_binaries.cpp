@@ -17,9 +17,13 @@ namespace {
 
 constexpr std::uint64_t kSecond = 1'000'000'000;
 
-class RecordingCache : public AllowedBinaryCache {
+class RecordingCache : public BinaryVerdictCache {
  public:
-  void allow(const execmond_binary_id& binary) override { allowed.push_back(binary.ino); }
+  void write(const execmond_binary_id& binary, execmond_verdict verdict) override {
+    CHECK(verdict == EXECMOND_VERDICT_ALLOWED);
+    allowed.push_back(binary.ino);
+  }
+  void erase(const execmond_binary_id&) override { FAIL("nothing is evicted here"); }
   void clear() override { ++clears; }
   std::vector<std::uint64_t> allowed;
   int clears = 0;
@@ -32,7 +36,7 @@ execmond_binary_event binary_record(const std::string& path, const char* comm, s
   e.hdr.timestamp_ns = 10 * kSecond;
   std::strncpy(e.hdr.comm, comm, sizeof(e.hdr.comm) - 1);
   e.binary.ino = ino;
-  e.binary.flags = flags;
+  e.binary_flags = flags;
   path.copy(e.path, sizeof(e.path) - 1);
   return e;
 }
@@ -118,7 +122,7 @@ TEST_CASE("an unexpected exec is one structured line, rate-limited per path", "[
   UnexpectedBinaries binaries(cache, metrics, log, BinaryAllowList({"/usr/bin/*"}));
   CapturedLog captured;
   auto e = binary_record("/usr/bin/dash", "run\nme", 77, EXECMOND_BINARY_SCRIPT);
-  std::string("/tmp/x/../run.sh").copy(e.script, sizeof(e.script));
+  std::string("/tmp/x/../run.sh").copy(e.script_path, sizeof(e.script_path));
   e.hdr.pid = 4242;
   e.hdr.ppid = 4241;
   e.hdr.uid = 1000;
@@ -165,7 +169,7 @@ TEST_CASE("allowed binaries are cached in the kernel, unexpected ones counted", 
 
   // An allowed script is not cached: the kernel only sees its interpreter.
   auto script = binary_record("/usr/bin/dash", "s.sh", 4, EXECMOND_BINARY_SCRIPT);
-  std::string("/usr/bin/s.sh").copy(script.script, sizeof(script.script));
+  std::string("/usr/bin/s.sh").copy(script.script_path, sizeof(script.script_path));
   binaries.on_binary(script);
   CHECK(cache.allowed == std::vector<std::uint64_t>{1});
   CHECK(unexpected_execs(metrics).size() == 3);
