@@ -64,8 +64,10 @@ HostRoot open_host_root() {
 HostPaths::HostPaths(FileDescriptor root, LiveMountTable& mounts)
     : root_(std::move(root)), mounts_(mounts) {}
 
-bool HostPaths::verify(const HostPathCandidate& candidate, std::uint64_t ino) const {
-  const FileDescriptor file = open_exact_path(root_.get(), candidate.path);
+namespace {
+
+bool verify(int root, const HostPathCandidate& candidate, std::uint64_t ino) {
+  const FileDescriptor file = open_exact_path(root, candidate.path);
   if (!file) return false;
   const std::optional<FileFacts> facts = file_facts(file.get());
   // The inode, reached through that very mount: on btrfs subvolumes and overlayfs the
@@ -73,21 +75,37 @@ bool HostPaths::verify(const HostPathCandidate& candidate, std::uint64_t ino) co
   return facts && facts->ino == ino && facts->mount_id == candidate.mount_id;
 }
 
-HostName HostPaths::name(std::uint32_t dev, std::uint64_t ino, std::string_view fs_path,
-                         std::string_view preferred) {
-  const std::vector<HostPathCandidate> candidates =
-      host_path_candidates(mounts_.current(), dev, fs_path);
+}  // namespace
+
+HostName name_in(const MountTable& table, int root, std::uint32_t dev, std::uint64_t ino,
+                 std::string_view fs_path, std::string_view preferred) {
+  const std::vector<HostPathCandidate> candidates = host_path_candidates(table, dev, fs_path);
   if (candidates.empty()) return {HostName::Status::kNotVisible, {}};
   if (!preferred.empty()) {
     for (const HostPathCandidate& candidate : candidates)
-      if (candidate.path == preferred && verify(candidate, ino))
+      if (candidate.path == preferred && verify(root, candidate, ino))
         return {HostName::Status::kVisible, candidate.path};
   }
   // Bounded: a filesystem bound at thousands of places costs a few checks, not thousands.
-  const std::size_t checked = std::min(candidates.size(), kMaxChecks);
+  const std::size_t checked = std::min(candidates.size(), kMaxNameChecks);
   for (std::size_t i = 0; i < checked; ++i)
-    if (verify(candidates[i], ino)) return {HostName::Status::kVisible, candidates[i].path};
+    if (verify(root, candidates[i], ino)) return {HostName::Status::kVisible, candidates[i].path};
   return {HostName::Status::kUnverified, {}};
+}
+
+std::optional<FilesystemLocation> filesystem_location(const MountTable& table,
+                                                      std::uint64_t mount_id,
+                                                      std::string_view path) {
+  const MountEntry* mount = table.by_id(static_cast<std::uint32_t>(mount_id));
+  if (!mount || mount_id > UINT32_MAX) return std::nullopt;
+  const std::optional<std::string_view> rest = path_under(mount->mount_point, path);
+  if (!rest || mount->root.empty() || mount->root.front() != '/') return std::nullopt;
+  return FilesystemLocation{mount->dev, join_mount_path(mount->root, *rest)};
+}
+
+HostName HostPaths::name(std::uint32_t dev, std::uint64_t ino, std::string_view fs_path,
+                         std::string_view preferred) {
+  return name_in(mounts_.current(), root_.get(), dev, ino, fs_path, preferred);
 }
 
 }  // namespace execmond

@@ -46,6 +46,23 @@ std::optional<std::string_view> path_under(std::string_view root, std::string_vi
 // "/mnt" + "/b" = "/mnt/b", "/" + "/b" = "/b", "/mnt" + "" = "/mnt".
 std::string join_mount_path(std::string_view mount_point, std::string_view rest);
 
+// The name `table` gives the file (dev, ino) whose path inside its filesystem is
+// `fs_path`, checked under `root` (the directory the table's mount points are relative
+// to). `preferred` as for HostPaths::name(). At most kMaxNameChecks names are checked.
+inline constexpr std::size_t kMaxNameChecks = 16;
+HostName name_in(const MountTable& table, int root, std::uint32_t dev, std::uint64_t ino,
+                 std::string_view fs_path, std::string_view preferred = {});
+
+// Where a file reached at `path` (a name from the table's root) through the mount
+// `mount_id` lives inside its own filesystem: its device and path there.
+struct FilesystemLocation {
+  std::uint32_t dev = 0;
+  std::string fs_path;
+};
+std::optional<FilesystemLocation> filesystem_location(const MountTable& table,
+                                                      std::uint64_t mount_id,
+                                                      std::string_view path);
+
 // Where the host's root and mount table are read: PID 1's (/proc/1/root and
 // /proc/1/mountinfo; CAP_SYS_PTRACE for the root). Where PID 1's root cannot be opened
 // (no CAP_SYS_PTRACE, or a sandbox that hides it even from root, as the development VM
@@ -62,8 +79,6 @@ HostRoot open_host_root();
 
 class HostPaths {
  public:
-  static constexpr std::size_t kMaxChecks = 16;
-
   // `root`: the host's root directory (O_PATH of /proc/1/root); `mounts`: the host's
   // table (/proc/1/mountinfo), which must outlive this.
   HostPaths(FileDescriptor root, LiveMountTable& mounts);
@@ -79,8 +94,6 @@ class HostPaths {
   LiveMountTable& mounts() { return mounts_; }
 
  private:
-  bool verify(const HostPathCandidate& candidate, std::uint64_t ino) const;
-
   FileDescriptor root_;
   LiveMountTable& mounts_;
 };

@@ -90,7 +90,7 @@ void setup_logging(spdlog::level::level_enum level) {
 }
 
 void log_event(spdlog::level::level_enum level, std::string_view message,
-               std::initializer_list<LogField> fields) {
+               const std::vector<LogField>& fields) {
   spdlog::logger* logger = spdlog::default_logger_raw();
   if (!logger->should_log(level)) return;
   std::string line = "msg=";

@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "service/logfmt.h"
 
@@ -26,6 +27,10 @@ std::shared_ptr<spdlog::logger> make_logger(spdlog::sink_ptr sink, bool journal)
 // One structured line through the default logger: msg="message" and then each field,
 // ` key="value"`, every value quoted and escaped.
 void log_event(spdlog::level::level_enum level, std::string_view message,
-               std::initializer_list<LogField> fields);
+               const std::vector<LogField>& fields);
+inline void log_event(spdlog::level::level_enum level, std::string_view message,
+                      std::initializer_list<LogField> fields) {
+  log_event(level, message, std::vector<LogField>(fields));
+}
 
 }  // namespace execmond

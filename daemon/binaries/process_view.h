@@ -1,0 +1,48 @@
+// A live process's own view of the file system, reached through /proc/PID: its root, its
+// working directory (and that directory's name from its root, checked), its mount
+// table. What the walker needs to find the file a path named for that process.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "binaries/mount_table.h"
+#include "service/file_descriptor.h"
+
+namespace execmond {
+
+class ProcessView {
+ public:
+  // /proc/PID of the process that exec'd at `exec_boottime_ns` (CLOCK_BOOTTIME): nullopt
+  // when it is gone, is another process now (its pid reused: started after that exec),
+  // or cannot be read (another user's process without CAP_SYS_PTRACE).
+  static std::optional<ProcessView> open(int pid, std::uint64_t exec_boottime_ns);
+
+  int root() const { return root_.get(); }
+  int cwd() const { return cwd_.get(); }
+  // The working directory's name from the process's root; nullopt when it is not below
+  // it (a chroot without chdir) or its name no longer leads to it (renamed, deleted).
+  const std::optional<std::string>& cwd_path() const { return cwd_path_; }
+  bool chrooted() const { return chrooted_; }
+  std::uint32_t mount_namespace() const { return mntns_; }
+  // /proc/PID/mountinfo now (paths relative to the process's root).
+  MountTable mounts() const;
+  // argv, NUL-separated, as /proc/PID/cmdline gives it (at most `max_bytes`).
+  std::string command_line(std::size_t max_bytes, bool& truncated) const;
+
+ private:
+  ProcessView() = default;
+
+  int pid_ = 0;
+  FileDescriptor root_;
+  FileDescriptor cwd_;
+  std::optional<std::string> cwd_path_;
+  bool chrooted_ = false;
+  std::uint32_t mntns_ = 0;
+};
+
+// CLOCK_BOOTTIME of the process's start, from /proc/PID/stat; nullopt when gone.
+std::optional<std::uint64_t> process_start_boottime_ns(int pid);
+
+}  // namespace execmond
