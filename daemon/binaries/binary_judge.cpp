@@ -61,6 +61,26 @@ std::optional<std::string> interpreter_line(int file) {
   return std::string(line.substr(0, line.find_first_of(" \t")));
 }
 
+// "/dev/fd/3/../x" -> {3, "../x"}; "/dev/fd/3" -> {3, ""}: how fs/exec.c names the file
+// of an execveat() relative to a descriptor, or of fexecve().
+struct DescriptorPath {
+  int fd;
+  std::string_view rest;
+};
+std::optional<DescriptorPath> descriptor_path(std::string_view given) {
+  constexpr std::string_view kPrefix = "/dev/fd/";
+  if (given.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view rest = given.substr(kPrefix.size());
+  int fd = 0;
+  std::size_t digits = 0;
+  while (digits < rest.size() && digits < 9 && rest[digits] >= '0' && rest[digits] <= '9')
+    fd = fd * 10 + (rest[digits++] - '0');
+  if (digits == 0 || (digits < rest.size() && rest[digits] != '/')) return std::nullopt;
+  rest = rest.substr(digits);
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  return DescriptorPath{fd, rest};
+}
+
 }  // namespace
 
 std::string_view method_name(ResolutionMethod method) {
@@ -217,14 +237,39 @@ BinaryJudge::Resolved BinaryJudge::resolve(const execmond_binary_event& e,
   } else {
     return resolved;  // its namespace is not the host's and it is gone
   }
-  WalkResult walked = walk_path(resolved.root, resolved.cwd, resolved.cwd_path, given);
+  WalkResult walked = ENOENT;
+  if (const std::optional<DescriptorPath> through = descriptor_path(given)) {
+    // execveat(fd, "path") and fexecve() name /dev/fd/N: the process's descriptor N,
+    // while it lives and keeps it open.
+    std::optional<ProcessView::Descriptor> dir =
+        resolved.process ? resolved.process->descriptor(through->fd) : std::nullopt;
+    if (!dir || !dir->name) return resolved;
+    if (through->rest.empty()) {
+      const std::optional<FileFacts> facts = file_facts(dir->file.get());
+      if (!facts) return resolved;
+      walked = WalkedPath{std::move(dir->file), *facts, *dir->name};
+    } else {
+      walked = walk_path(resolved.root, dir->file.get(), *dir->name, through->rest);
+    }
+  } else {
+    walked = walk_path(resolved.root, resolved.cwd, resolved.cwd_path, given);
+  }
   auto* found = std::get_if<WalkedPath>(&walked);
   if (!found) return resolved;
   resolved.walked = std::move(*found);
-  const MountTable& table =
-      resolved.method == ResolutionMethod::kProcessWalk ? resolved.table : host_.mounts().current();
-  resolved.location =
-      filesystem_location(table, resolved.walked.facts.mount_id, resolved.walked.path);
+  // Which filesystem, and where in it: from the process's own mount table, which
+  // leaves out every mount outside its root. In the host's mount namespace the host's
+  // table has them all, with names from the namespace's root.
+  if (resolved.method == ResolutionMethod::kHostWalk || !context.mntns_not_hosts) {
+    std::string from_namespace_root = resolved.walked.path;
+    if (resolved.method == ResolutionMethod::kProcessWalk && resolved.process->chrooted())
+      from_namespace_root = join_mount_path(resolved.process->root_name(), resolved.walked.path);
+    resolved.location = filesystem_location(host_.mounts().current(),
+                                            resolved.walked.facts.mount_id, from_namespace_root);
+  } else {
+    resolved.location = filesystem_location(resolved.table, resolved.walked.facts.mount_id,
+                                            resolved.walked.path);
+  }
   resolved.found = resolved.location.has_value();
   return resolved;
 }

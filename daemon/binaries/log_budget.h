@@ -2,12 +2,12 @@
 // many, must neither fill the journal (journald drops a service's lines past 10,000 in
 // 30 s by default) nor hide the next new binary:
 //  - each judged file (a verdict) has its own bucket: 5 lines at once, then one a minute;
-//  - each uid, process name and cgroup has one: 20 at once, then 5 a second, so that one
-//    user (who cannot change their uid), one name or one unit flooding spends its own
-//    budget, not everyone's;
-//  - all together: 200 at once, then 50 a second.
+//  - each uid, process name and cgroup has one: 50 at once, then 10 a second, so that
+//    one user (who cannot change their uid), one name or one unit flooding spends its
+//    own budget, not everyone's;
+//  - all together: 500 at once, then 100 a second.
 // A file seen for the first time has a full bucket of its own, so once a flood stops
-// (or from another uid even during it) a new file is logged within 0.2 s. Lines held
+// (or from another uid even during it) a new file is logged within 0.1 s. Lines held
 // back are counted, and summed once a second in one line naming the uids they came from.
 #pragma once
 
@@ -31,10 +31,10 @@ class LogBudget {
   struct Limits {
     double file_burst = 5;
     double file_per_second = 1.0 / 60;
-    double owner_burst = 20;
-    double owner_per_second = 5;
-    double total_burst = 200;
-    double total_per_second = 50;
+    double owner_burst = 50;
+    double owner_per_second = 10;
+    double total_burst = 500;
+    double total_per_second = 100;
   };
   static constexpr std::size_t kOwnerSlots = 1024;
 

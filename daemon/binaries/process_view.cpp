@@ -65,15 +65,35 @@ std::optional<ProcessView> ProcessView::open(int pid, std::uint64_t exec_boottim
   view.chrooted_ = *root_name != "/";
   // Opened, then checked: a pid reused in between is found here.
   if (!same_process()) return std::nullopt;
-  if (const std::optional<std::string_view> below = path_under(*root_name, *cwd_name)) {
-    const std::string name = below->empty() ? "/" : std::string(*below);
-    WalkResult walked = walk_path(view.root_.get(), view.root_.get(), "/", name);
-    const std::optional<FileFacts> cwd = file_facts(view.cwd_.get());
-    if (const auto* found = std::get_if<WalkedPath>(&walked);
-        found && cwd && same_directory(found->facts, *cwd))
-      view.cwd_path_ = name;
-  }
+  view.root_name_ = *root_name;
+  view.cwd_path_ = view.name_below_root("cwd", view.cwd_.get());
   return view;
+}
+
+std::optional<std::string> ProcessView::name_below_root(const std::string& link, int file) const {
+  // The link's text names the file from the mount namespace's root; below the root's
+  // own name is its name from the process's root, which must lead back to it.
+  const std::optional<std::string> text =
+      read_link(AT_FDCWD, ("/proc/" + std::to_string(pid_) + "/" + link).c_str());
+  if (!text) return std::nullopt;
+  const std::optional<std::string_view> below = path_under(root_name_, *text);
+  if (!below) return std::nullopt;
+  const std::string name = below->empty() ? "/" : std::string(*below);
+  WalkResult walked = walk_path(root_.get(), root_.get(), "/", name);
+  const std::optional<FileFacts> facts = file_facts(file);
+  const auto* found = std::get_if<WalkedPath>(&walked);
+  if (!found || !facts || !same_directory(found->facts, *facts)) return std::nullopt;
+  return name;
+}
+
+std::optional<ProcessView::Descriptor> ProcessView::descriptor(int n) const {
+  const std::string link = "fd/" + std::to_string(n);
+  Descriptor descriptor;
+  descriptor.file = FileDescriptor(
+      ::open(("/proc/" + std::to_string(pid_) + "/" + link).c_str(), O_PATH | O_CLOEXEC));
+  if (!descriptor.file) return std::nullopt;
+  descriptor.name = name_below_root(link, descriptor.file.get());
+  return descriptor;
 }
 
 MountTable ProcessView::mounts() const {

@@ -25,7 +25,17 @@ class ProcessView {
   // it (a chroot without chdir) or its name no longer leads to it (renamed, deleted).
   const std::optional<std::string>& cwd_path() const { return cwd_path_; }
   bool chrooted() const { return chrooted_; }
+  // The root's name from its mount namespace's root ("/" unless chrooted).
+  const std::string& root_name() const { return root_name_; }
   std::uint32_t mount_namespace() const { return mntns_; }
+  // The file behind the process's descriptor `n` (what execveat(n, "path") and
+  // fexecve() name as /dev/fd/N), and its name from the process's root when it has one
+  // below it (checked as the cwd's is).
+  struct Descriptor {
+    FileDescriptor file;  // O_PATH
+    std::optional<std::string> name;
+  };
+  std::optional<Descriptor> descriptor(int n) const;
   // /proc/PID/mountinfo now (paths relative to the process's root).
   MountTable mounts() const;
   // argv, NUL-separated, as /proc/PID/cmdline gives it (at most `max_bytes`).
@@ -34,7 +44,11 @@ class ProcessView {
  private:
   ProcessView() = default;
 
+  // The name of `file` (reached through /proc/PID/<link>) from the process's root.
+  std::optional<std::string> name_below_root(const std::string& link, int file) const;
+
   int pid_ = 0;
+  std::string root_name_;
   FileDescriptor root_;
   FileDescriptor cwd_;
   std::optional<std::string> cwd_path_;

@@ -583,15 +583,15 @@ TEST_CASE("after a flood of 5000 paths a new one is logged within a second", "[b
   for (int i = 0; i < 5000; ++i)
     logged += budget.admit(files[i], 1000, CommName(std::string_view("r" + std::to_string(i))), 9,
                            start + i * (kSecond / 5000));
-  // Its burst, and 5 a second refilled.
-  CHECK(logged >= LogBudget::Limits{}.owner_burst + 4);
-  CHECK(logged <= LogBudget::Limits{}.owner_burst + 5);
+  // Its burst, and 10 a second refilled.
+  CHECK(logged >= LogBudget::Limits{}.owner_burst + 9);
+  CHECK(logged <= LogBudget::Limits{}.owner_burst + 10);
   // During the flood, another user's new binary: its own budget.
   CHECK(
       budget.admit(files[5000], 0, CommName(std::string_view("payload")), 1, start + kSecond / 2));
-  // The flood ends; 0.2 s later the same user's next new binary is logged.
+  // The flood ends; 0.1 s later the same user's next new binary is logged.
   CHECK(budget.admit(files[5001], 1000, CommName(std::string_view("payload")), 9,
-                     start + kSecond + kSecond / 5));
+                     start + kSecond + kSecond / 10));
   const std::optional<LogBudget::Summary> summary = budget.summary(start + 2 * kSecond);
   REQUIRE(summary);
   CHECK(summary->suppressed == 5000 - static_cast<std::uint64_t>(logged));
