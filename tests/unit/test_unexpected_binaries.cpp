@@ -392,7 +392,10 @@ TEST_CASE("a script's file is found as the kernel found it; its interpreter is j
   // A file whose #! names another interpreter than the one that ran: not the file the
   // kernel read (replaced since).
   verdict = s.stage.on_binary(script_exec(script, interp));
-  CHECK(verdict->reason == UnexpectedReason::kUnverified);
+  CHECK(verdict->script_file.reason == UnexpectedReason::kUnverified);
+  // The exec is named by the part known for what it is: the interpreter, not allowed.
+  CHECK(verdict->reason == UnexpectedReason::kNotAllowed);
+  CHECK(verdict->path == interp);
   // Cut by the kernel: truncated, never judged by the cut string.
   auto cut = script_exec(script, sh);
   cut.binary_flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
