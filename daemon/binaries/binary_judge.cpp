@@ -267,8 +267,8 @@ BinaryJudge::Resolved BinaryJudge::resolve(const execmond_binary_event& e,
     resolved.location = filesystem_location(host_.mounts().current(),
                                             resolved.walked.facts.mount_id, from_namespace_root);
   } else {
-    resolved.location = filesystem_location(resolved.table, resolved.walked.facts.mount_id,
-                                            resolved.walked.path);
+    resolved.location =
+        filesystem_location(resolved.table, resolved.walked.facts.mount_id, resolved.walked.path);
   }
   resolved.found = resolved.location.has_value();
   return resolved;
