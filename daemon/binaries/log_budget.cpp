@@ -75,6 +75,11 @@ bool LogBudget::admit(TokenBucket& file, std::uint32_t uid, const CommName& comm
 void LogBudget::note_suppressed(std::uint32_t uid) {
   ++suppressed_total_;
   ++suppressed_since_summary_;
+  // A storm is one uid's: the one counted last, first.
+  if (!suppressed_by_uid_.empty() && suppressed_by_uid_.back().first == uid) {
+    ++suppressed_by_uid_.back().second;
+    return;
+  }
   for (auto& [known, count] : suppressed_by_uid_) {
     if (known == uid) {
       ++count;
