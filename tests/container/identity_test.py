@@ -29,11 +29,14 @@ PODMAN = ["podman", "--runtime", "runc"]
 RUN_OPTIONS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--network=none"]
 AS_USER = ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups"]
 FAILED = []
+PASSED = [0]
 
 
 def check(what, ok, detail=""):
     print(("PASS: " if ok else "FAIL: ") + what + ("" if ok else f": {detail}"), flush=True)
-    if not ok:
+    if ok:
+        PASSED[0] += 1
+    else:
         FAILED.append(what)
 
 
@@ -73,7 +76,8 @@ def main(execmond, true_exit):
         os.makedirs(context)
         shutil.copy(true_exit, os.path.join(context, payload))
         with open(os.path.join(context, "Containerfile"), "w") as f:
-            f.write(f"FROM scratch\nCOPY {payload} /usr/bin/{payload}\n")
+            f.write(f"FROM scratch\nCOPY {payload} /usr/bin/{payload}\n"
+                    f"COPY {payload} /opt/{payload}\n")
         run(PODMAN + ["build", "-q", "-t", image, context])
 
         config = os.path.join(work, "execmond.yaml")
@@ -93,6 +97,8 @@ def main(execmond, true_exit):
         # Rootful: the image's own path, allowed.
         name = f"execmond-identity-{uuid.uuid4().hex[:6]}"
         run(PODMAN + ["run", "--rm", "--name", name, *RUN_OPTIONS, image, f"/usr/bin/{payload}"])
+        # And a path its image has outside the list: judged, in the container's view.
+        run(PODMAN + ["run", "--rm", "--name", name + "o", *RUN_OPTIONS, image, f"/opt/{payload}"])
         # Rootless, as this host can do it: the image's files, a user's namespace.
         rootfs = os.path.join(work, "rootfs")
         os.makedirs(rootfs)
@@ -106,7 +112,8 @@ def main(execmond, true_exit):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             found = {k: v for k, v in series(port).items() if payload in k[0] or k[1] == payload}
-            if any(k[0] == user_payload for k in found):
+            if any(k[0] == user_payload for k in found) and \
+                    any(k[0] == f"/opt/{payload}" for k in found):
                 break
             time.sleep(0.2)
         check("the rootful container's exec of an allowed path from its image raises nothing",
@@ -114,7 +121,12 @@ def main(execmond, true_exit):
                       for k in found), found)
         check("the same image run by an unprivileged user is judged by the host's path",
               found.get((user_payload, payload, "not_allowed")) == 1, found)
+        check("a path of its image outside the list is unexpected by its own path",
+              found.get((f"/opt/{payload}", payload, "not_allowed")) == 1, found)
         text = open(log.name).read()
+        check("that line says it was judged in the container's view",
+              f'path="/opt/{payload}" reason="not_allowed" view="process"' in text
+              and 'mntns="other"' in text, text[-3000:])
         check("its log line says so (view host, an unprivileged user namespace)",
               f'path="{user_payload}" reason="not_allowed" view="host"' in text
               and 'userns="unprivileged"' in text, text[-3000:])
@@ -124,7 +136,7 @@ def main(execmond, true_exit):
             daemon.wait(timeout=30)
         subprocess.run(PODMAN + ["rmi", "-f", image], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"container-identity: {3 - len(FAILED)} passed, {len(FAILED)} failed")
+    print(f"container-identity: {PASSED[0]} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0
 
 
