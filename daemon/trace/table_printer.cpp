@@ -35,11 +35,19 @@ class TablePrinter : public TracePrinter {
     // has every name).
     append_path(line, e.filename, e.hdr.flags);
     if (show_verdicts_ && binary && !binary->verdict.allowed) {
+      // "[unexpected not_allowed: /tmp/x/evil (euid 1000, userns unprivileged, mntns
+      // other, chroot)]": the verdict, and where and as whom it ran.
+      const ExecContext& context = binary->context;
       line += " [unexpected ";
       line += reason_label(binary->verdict.reason);
       line += ": ";
       append_escaped_bytes(line, binary->verdict.path);
-      line += ']';
+      line += " (euid " + std::to_string(context.euid);
+      if (context.userns)
+        line += context.userns_unprivileged ? ", userns unprivileged" : ", userns root-created";
+      if (context.mntns_not_hosts) line += ", mntns other";
+      if (context.chroot) line += ", chroot";
+      line += ")]";
     }
     line += '\n';
   }
