@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 
@@ -28,8 +29,41 @@ std::optional<FileFacts> file_facts(int fd) {
   return facts;
 }
 
+FileDescriptor open_exact_path_by_components(int root, std::string_view path) {
+  FileDescriptor current(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  for (std::size_t at = 0; current && at < path.size();) {
+    const std::size_t end = std::min(path.find('/', at), path.size());
+    const std::string name(path.substr(at, end - at));
+    at = end + 1;
+    if (name.empty()) continue;
+    if (name == "." || name == "..") return FileDescriptor();
+    // A link is opened as itself: the next component under it fails (ENOTDIR), and as
+    // the last one it is what openat2 returns too.
+    current =
+        FileDescriptor(::openat(current.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  }
+  return current;
+}
+
+namespace {
+
+// "." and ".." are not part of an exact name.
+bool has_dot_component(std::string_view path) {
+  for (std::size_t at = 0; at <= path.size();) {
+    const std::size_t end = std::min(path.find('/', at), path.size());
+    const std::string_view name = path.substr(at, end - at);
+    if (name == "." || name == "..") return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 FileDescriptor open_exact_path(int root, std::string_view path) {
-  if (path.empty() || path.size() >= PATH_MAX) return FileDescriptor();
+  if (path.empty() || path.size() >= PATH_MAX || has_dot_component(path)) return FileDescriptor();
+  static bool have_openat2 = true;
+  if (!have_openat2) return open_exact_path_by_components(root, path);
   const std::string name(path);
   open_how how{};
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
@@ -39,6 +73,10 @@ FileDescriptor open_exact_path(int root, std::string_view path) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     fd = ::syscall(SYS_openat2, root, name.c_str(), &how, sizeof(how));
     if (fd >= 0 || errno != EAGAIN) break;
+  }
+  if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+    have_openat2 = false;  // one thread (the reader) calls this
+    return open_exact_path_by_components(root, path);
   }
   return FileDescriptor(static_cast<int>(fd));
 }

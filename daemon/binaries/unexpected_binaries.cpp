@@ -5,6 +5,8 @@
 #include <functional>
 #include <utility>
 
+#include "binaries/process_view.h"
+
 namespace execmond {
 namespace {
 
@@ -209,7 +211,8 @@ void UnexpectedBinaries::count(CachedVerdict* entry, const UnexpectedExec& exec,
   }
   // A cached verdict's exec carries no context: read it while the process lives.
   const std::optional<ExecContext> context =
-      read_exec_context(static_cast<int>(hdr.pid), host_mntns_);
+      ProcessView::available() ? read_exec_context(static_cast<int>(hdr.pid), host_mntns_)
+                               : std::nullopt;
   UnexpectedExec with_context = exec;
   with_context.context = context ? &*context : nullptr;
   log_.write(with_context);
