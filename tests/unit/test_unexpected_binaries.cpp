@@ -412,6 +412,31 @@ TEST_CASE("a script's file is found as the kernel found it; its interpreter is j
   CHECK(verdict->method == ResolutionMethod::kHostWalk);
 }
 
+TEST_CASE("a script the kernel hook saw is named through the host's mount table",
+          "[binaries][script]") {
+  CapturedLog captured;
+  Files files;
+  const std::string sh = fs::canonical("/bin/sh");
+  Stage s({"/usr/bin/*", sh});
+  const std::string script = files.make("job.sh", "#!/bin/sh\n");
+  auto e = record_for(sh, "job.sh", EXECMOND_BINARY_SCRIPT | EXECMOND_BINARY_SCRIPT_SEEN);
+  const auto seen = record_for(script);  // the hook's identity and in-filesystem path
+  e.script = seen.binary;
+  std::string(seen.fs_path).copy(e.script_path, sizeof(e.script_path) - 1);
+  const ExecVerdict* verdict = s.stage.on_binary(e);
+  CHECK(verdict->method == ResolutionMethod::kKernelHook);
+  CHECK(verdict->script_file.name == script);
+  CHECK(verdict->reason == UnexpectedReason::kNotAllowed);
+  // The same in-filesystem path on a filesystem the host does not mount there (/opt on
+  // its own partition holding usr/bin/job.sh) is never /usr/bin/job.sh.
+  e.script.dev = kernel_dev(8, 0xfff17);
+  std::memset(e.script_path, 0, sizeof(e.script_path));
+  std::string("/usr/bin/job.sh").copy(e.script_path, sizeof(e.script_path) - 1);
+  verdict = s.stage.on_binary(e);
+  CHECK_FALSE(verdict->allowed);
+  CHECK(verdict->reason == UnexpectedReason::kPrivateMount);
+}
+
 namespace {
 
 class FakeContent : public ContentJudge {
