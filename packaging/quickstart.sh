@@ -22,10 +22,11 @@ build_libraries=(libbpf-dev libelf-dev zlib1g-dev prometheus-cpp-dev libspdlog-d
 # is compared with (and the benchmark's peers, with bpftrace); a real systemd in a
 # container; other kernels under QEMU (x86_64 and arm64); openssl makes the endpoint tests' certificates
 # (their bcrypt hashes come from python3's crypt module); lintian checks the package,
-# podman and runc build and run the image, python3-kubernetes validates the manifests.
+# podman and runc build and run the image, python3-kubernetes validates the manifests;
+# musl's loader is the second loader family the loader tests run.
 test_packages=(libclang-rt-dev ccache prometheus python3-pytest python3-prometheus-client libbpf-tools bpftrace
   ansible-core python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static
-  cpio openssl lintian podman runc python3-kubernetes qemu-system-arm)
+  cpio openssl lintian podman runc python3-kubernetes qemu-system-arm musl)
 
 mode=${1:-}
 case "$mode" in

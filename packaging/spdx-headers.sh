@@ -47,6 +47,7 @@ syntax_of() {
   local file=$1
   case $file in
     */vmlinux.h | vmlinux.h | */vmlinux/*) return ;;
+    tests/fuzz/corpus/*) return ;;  # fuzz inputs, byte for byte
     *.c | *.h | *.cpp | *.cpp.in | *.h.in) echo c ;;
     CMakeLists.txt | */CMakeLists.txt | *.cmake | *.py | *.sh) echo hash ;;
     *)

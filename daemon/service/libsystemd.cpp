@@ -19,8 +19,7 @@ constexpr const char* kSoname = "libsystemd.so.0";
 // The header's prototype and ours must agree, or the call through the pointer is wrong.
 static_assert(std::is_same_v<decltype(&sd_notify), int (*)(int, const char*)>);
 static_assert(std::is_same_v<decltype(&sd_watchdog_enabled), int (*)(int, std::uint64_t*)>);
-// (sd_journal_send's printf attributes keep its pointer type out of a template.)
-static_assert(std::is_same_v<decltype(sd_journal_send("MESSAGE=%s", "", nullptr)), int>);
+static_assert(std::is_same_v<decltype(&sd_journal_sendv), int (*)(const iovec*, int)>);
 
 // Where it matters (under a service manager, or logging to the journal), say it at info.
 bool under_systemd() {
@@ -48,10 +47,10 @@ LibSystemd::LibSystemd(const char* soname) {
   }
   auto* notify = reinterpret_cast<NotifyFunction>(dlsym(library, "sd_notify"));
   auto* watchdog = reinterpret_cast<WatchdogEnabledFunction>(dlsym(library, "sd_watchdog_enabled"));
-  auto* journal = reinterpret_cast<JournalSendFunction>(dlsym(library, "sd_journal_send"));
+  auto* journal = reinterpret_cast<JournalSendFunction>(dlsym(library, "sd_journal_sendv"));
   if (notify == nullptr || watchdog == nullptr || journal == nullptr) {
     spdlog::warn(
-        "{} lacks sd_notify, sd_watchdog_enabled or sd_journal_send: running without "
+        "{} lacks sd_notify, sd_watchdog_enabled or sd_journal_sendv: running without "
         "systemd integration",
         soname);
     dlclose(library);
@@ -66,6 +65,10 @@ LibSystemd::LibSystemd(const char* soname) {
 
 int LibSystemd::notify(const char* state) const {
   return notify_ != nullptr ? notify_(0, state) : -ENOSYS;
+}
+
+int LibSystemd::journal_sendv(const iovec* fields, int count) const {
+  return journal_send_ != nullptr ? journal_send_(fields, count) : -ENOSYS;
 }
 
 int LibSystemd::watchdog_enabled(std::uint64_t* usec) const {

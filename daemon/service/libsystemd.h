@@ -5,6 +5,8 @@
 // says which of the two it is.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 
 namespace execmond {
@@ -23,17 +25,13 @@ class LibSystemd {
   int notify(const char* state) const;
   // sd_watchdog_enabled(0, usec); 0 (no watchdog) without the library.
   int watchdog_enabled(std::uint64_t* usec) const;
-  // sd_journal_send(format, ..., nullptr); -ENOSYS without the library. The arguments
-  // pass through the C variadic call unchanged, as they would to the linked function.
-  template <typename... Fields>
-  int journal_send(const char* format, Fields... fields) const {
-    return journal_send_ != nullptr ? journal_send_(format, fields...) : -38;  // ENOSYS
-  }
+  // sd_journal_sendv(fields, count): each field "NAME=value"; -ENOSYS without the library.
+  int journal_sendv(const iovec* fields, int count) const;
 
  private:
   using NotifyFunction = int (*)(int, const char*);
   using WatchdogEnabledFunction = int (*)(int, std::uint64_t*);
-  using JournalSendFunction = int (*)(const char*, ...);
+  using JournalSendFunction = int (*)(const iovec*, int);
 
   NotifyFunction notify_ = nullptr;
   WatchdogEnabledFunction watchdog_enabled_ = nullptr;

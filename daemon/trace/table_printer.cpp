@@ -21,7 +21,8 @@ void pad_to(std::string& line, std::size_t column) {
 
 class TablePrinter : public TracePrinter {
  public:
-  explicit TablePrinter(const WallClock& clock) : clock_(clock) {}
+  TablePrinter(const WallClock& clock, bool show_verdicts)
+      : clock_(clock), show_verdicts_(show_verdicts) {}
 
   std::string header() const override {
     return "TIME     EVENT COMM             PID     PPID    UNIT                     "
@@ -29,10 +30,26 @@ class TablePrinter : public TracePrinter {
   }
 
   void format(std::string& line, const execmond_exec_event& e, std::string_view unit,
-              const ResolvedBinary* binary) const override {
+              const TracedBinary* binary) const override {
     start(line, "EXEC", e.hdr, unit);
-    (void)binary;  // the table keeps the caller's filename; --json has the resolved path
+    // The caller's filename; with --unexpected, also what was judged, and why (--json
+    // has every name).
     append_path(line, e.filename, e.hdr.flags);
+    if (show_verdicts_ && binary && !binary->verdict.allowed) {
+      // "[unexpected not_allowed: /tmp/x/evil (euid 1000, userns unprivileged, mntns
+      // other, chroot)]": the verdict, and where and as whom it ran.
+      const ExecContext& context = binary->context;
+      line += " [unexpected ";
+      line += reason_label(binary->verdict.reason);
+      line += ": ";
+      append_escaped_bytes(line, binary->verdict.path);
+      line += " (euid " + std::to_string(context.euid);
+      if (context.userns)
+        line += context.userns_unprivileged ? ", userns unprivileged" : ", userns root-created";
+      if (context.mntns_not_hosts) line += ", mntns other";
+      if (context.chroot) line += ", chroot";
+      line += ")]";
+    }
     line += '\n';
   }
 
@@ -87,12 +104,13 @@ class TablePrinter : public TracePrinter {
   }
 
   const WallClock& clock_;
+  bool show_verdicts_;
 };
 
 }  // namespace
 
-std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock) {
-  return std::make_unique<TablePrinter>(clock);
+std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock, bool show_verdicts) {
+  return std::make_unique<TablePrinter>(clock, show_verdicts);
 }
 
 }  // namespace execmond

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The ring-buffer record decoder, and what reads a decoded record: the binary record's
-// views and both trace printers. The kernel writes these records, but a decoder that
-// trusts sizes, NULs or counts in them is one kernel bug away from reading past a record.
+// The ring-buffer record decoder, and what reads a decoded record without touching the
+// filesystem: both trace printers (a binary record's judge walks real paths: its string
+// fields are read with strnlen within their arrays, see binaries/binary_judge.cpp). The kernel
+// writes these records, but a decoder that trusts sizes, NULs or counts in them is one kernel bug
+// away from reading past a record.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -9,7 +11,6 @@
 #include <variant>
 #include <vector>
 
-#include "binaries/resolved_binary.h"
 #include "events/records.h"
 #include "trace/trace_printer.h"
 #include "trace/wall_clock.h"
@@ -44,9 +45,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else if (const auto* failed = std::get_if<const execmond_exec_failed_event*>(&event)) {
     printers.table->format(line, **failed, "-");
     printers.json->format(line, **failed, "-");
-  } else if (const auto* binary = std::get_if<const execmond_binary_event*>(&event)) {
-    const execmond::ResolvedBinary resolved(**binary);
-    line.append(resolved.path()).append(resolved.executable());
   }
   return 0;
 }

@@ -489,9 +489,12 @@ TEST_CASE("every collector of the daemon writes what the serializer writes",
           "[exposition][differential]") {
   UnexpectedBinaryMetrics unexpected;
   std::mt19937_64 random(7);
-  for (int i = 0; i < 1200; ++i) {  // past its bound of 1000: the overflow series too
+  // Past its bound of 1000 (eight users, each within its quarter): the overflow too.
+  const char* const reasons[] = {"not_allowed", "unpackaged", "private_mount"};
+  for (int i = 0; i < 1200; ++i) {
     std::string path = "/tmp/" + hostile_bytes(random, 1 + random() % 30);
-    unexpected.record_exec(path, CommName(hostile_bytes(random, random() % 15)));
+    unexpected.record_exec(path, CommName(hostile_bytes(random, random() % 15)), reasons[i % 3],
+                           {static_cast<std::uint32_t>(i % 8), 0});
   }
   unexpected.record_log_suppressed();
   check_against_serializer([&](MetricWriter& out) { unexpected.collect(out); });

@@ -3,7 +3,6 @@
 #include <string>
 
 #include "binaries/binary_allow_list.h"
-#include "binaries/resolved_binary.h"
 #include "events/path_glob.h"
 
 namespace execmond {
@@ -20,11 +19,6 @@ std::string invalid(const std::string& pattern) {
     return error.what();
   }
   return "(valid)";
-}
-
-std::string folded(const std::string& path) {
-  char out[EXECMOND_PATH_LEN + 1];
-  return std::string(out, fold_dot_components(path, out));
 }
 
 }  // namespace
@@ -136,71 +130,6 @@ TEST_CASE("the allow-list admits a path any pattern matches", "[glob]") {
   CHECK(list.allows("/usr/lib/x/y"));
   CHECK_FALSE(list.allows("/tmp/sshd"));
   CHECK_FALSE(BinaryAllowList().allows("/usr/bin/ls"));
-}
-
-TEST_CASE("script paths are folded lexically", "[glob]") {
-  CHECK(folded("/tmp/./x.sh") == "/tmp/x.sh");
-  CHECK(folded("/tmp/a/../x.sh") == "/tmp/x.sh");
-  CHECK(folded("/tmp//a///x.sh") == "/tmp/a/x.sh");
-  CHECK(folded("/../../x") == "/x");
-  CHECK(folded("/") == "/");
-  CHECK(folded("/a/..") == "/");
-  CHECK(folded("/a/b/.") == "/a/b");
-  CHECK(folded("/a/..b/c") == "/a/..b/c");
-}
-
-TEST_CASE("a binary with no honest name is never allowed", "[glob]") {
-  const BinaryAllowList list({"/**"});
-  execmond_binary_event e{};
-  std::string("/usr/bin/ls").copy(e.path, sizeof(e.path));
-  CHECK(list.allows(ResolvedBinary(e)));
-  for (const std::uint32_t flag : {EXECMOND_BINARY_DELETED, EXECMOND_BINARY_MEMFD,
-                                   EXECMOND_BINARY_PATH_TRUNCATED, EXECMOND_BINARY_UNREACHABLE}) {
-    e.binary_flags = flag;
-    CHECK_FALSE(list.allows(ResolvedBinary(e)));
-  }
-  // A script is judged by the script's path, not the interpreter's.
-  e.binary_flags = EXECMOND_BINARY_SCRIPT;
-  std::string("/usr/bin/dash").copy(e.path, sizeof(e.path));
-  std::string("/tmp/./x.sh").copy(e.script_path, sizeof(e.script_path));
-  const ResolvedBinary script(e);
-  CHECK(script.path() == "/tmp/x.sh");
-  CHECK(script.executable() == "/usr/bin/dash");
-  CHECK_FALSE(BinaryAllowList({"/usr/bin/*"}).allows(script));
-  CHECK(BinaryAllowList({"/tmp/*.sh"}).allows(script));
-  e.binary_flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
-  CHECK_FALSE(BinaryAllowList({"/tmp/*.sh"}).allows(ResolvedBinary(e)));
-}
-
-TEST_CASE("a script the kernel hook saw is judged by its path only on the root filesystem",
-          "[glob]") {
-  const std::uint32_t root = (254u << 20) | 1, other = (8u << 20) | 17;
-  execmond_binary_event e{};
-  e.binary_flags = EXECMOND_BINARY_SCRIPT | EXECMOND_BINARY_SCRIPT_SEEN;
-  std::string("/usr/bin/dash").copy(e.path, sizeof(e.path));
-  std::string("/usr/bin/job.sh").copy(e.script_path, sizeof(e.script_path));
-  e.script.dev = root;
-  const BinaryAllowList list({"/usr/bin/*"});
-  CHECK(ResolvedBinary(e, root).path() == "/usr/bin/job.sh");
-  CHECK(list.allows(ResolvedBinary(e, root)));
-  // /opt on its own partition holding usr/bin/job.sh is not /usr/bin/job.sh.
-  e.script.dev = other;
-  const ResolvedBinary elsewhere(e, root);
-  CHECK(elsewhere.path() == "8:17:/usr/bin/job.sh");
-  CHECK_FALSE(list.allows(elsewhere));
-  CHECK_FALSE(BinaryAllowList({"/**"}).allows(elsewhere));
-  // The root filesystem unknown: nothing is taken for a host path.
-  e.script.dev = root;
-  CHECK_FALSE(list.allows(ResolvedBinary(e, 0)));
-}
-
-TEST_CASE("a binary the kernel could not resolve has a name no path has", "[glob]") {
-  execmond_binary_event e{};
-  e.binary_flags = EXECMOND_BINARY_PATH_TRUNCATED;
-  const ResolvedBinary unresolved(e);
-  CHECK(unresolved.path() == kUnresolvedPath);
-  CHECK(kUnresolvedPath.front() != '/');
-  CHECK_FALSE(BinaryAllowList({"/**"}).allows(unresolved));
 }
 
 }  // namespace execmond

@@ -3,7 +3,6 @@
 #include <cstring>
 #include <vector>
 
-#include "binaries/resolved_binary.h"
 #include "events/records.h"
 
 using namespace execmond;
@@ -89,31 +88,4 @@ TEST_CASE("records are checked for type and size before use", "[records]") {
   REQUIRE(std::holds_alternative<MalformedRecord>(decoded));
   CHECK(std::get<MalformedRecord>(decoded).type == 77);
   CHECK(std::get<MalformedRecord>(decode_event(unknown_bytes.data(), 3)).type == 0);
-}
-
-// Found by fuzz_records (tests/fuzz/corpus/records/binary-script-1024-bytes-no-nul): a
-// script field with no NUL in its bytes was folded one byte past its buffer (ASan:
-// stack-buffer-overflow). The widest case: a relative script whose working directory
-// and name both fill their fields, joined with a '/'.
-TEST_CASE("a script path that fills its field is folded within bounds", "[records]") {
-  execmond_binary_event e{};
-  e.hdr.type = EXECMOND_EVENT_BINARY;
-  e.binary_flags = EXECMOND_BINARY_SCRIPT;
-  std::memset(e.path, '/', sizeof e.path);
-  std::memset(e.script_path, 'x', sizeof e.script_path);
-  SECTION("relative, with a full working directory") {
-    std::memset(e.cwd, 'd', sizeof e.cwd);
-    const execmond::ResolvedBinary binary(e);
-    // A '/' in front (the directory does not start with one), the directory, '/', the name.
-    CHECK(binary.script().size() == 1 + sizeof e.cwd + 1 + sizeof e.script_path);
-    CHECK(binary.script().front() == '/');
-    CHECK(binary.script().back() == 'x');
-    CHECK(binary.executable().size() == sizeof e.path);
-  }
-  SECTION("absolute") {
-    e.script_path[0] = '/';
-    const execmond::ResolvedBinary binary(e);
-    CHECK(binary.script().size() == sizeof e.script_path);
-    CHECK(binary.executable().size() == sizeof e.path);
-  }
 }
