@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -147,30 +148,37 @@ PackageIndex DpkgDatabase::load(int root_fd, LoadStats& stats) const {
 
   HostPathCanonicalizer canonicalizer(root_fd);
   PackageIndex::Builder builder("dpkg");
-  std::unordered_set<std::string_view> parents;
-  for (const std::string& name : info_files(info.get())) {
-    const std::string_view package_name = dpkg::package_of_info_file(name);
-    const std::uint32_t package = builder.package(package_name);
-    const std::string text = read_info_file(info.get(), name, stats);
-    if (ends_with(name, ".md5sums")) {
-      const auto count = dpkg::parse_md5sums(text, [&](const Md5& md5, std::string_view path) {
-        builder.add_file(canonicalizer.canonical(diversions.place(path, package_name)), package,
-                         md5);
-      });
-      stats.malformed_lines += count.malformed;
-      continue;
+  std::unordered_set<std::string_view> parents, unchecked;
+  const std::vector<std::string> names = info_files(info.get());
+  // Sorted, a package's .list and .md5sums are neighbours (almost always: "foo.list" <
+  // "foo.lzma.list" < "foo.md5sums" splits them, which costs time, not correctness: the
+  // builder drops an unchecked entry that has a checksum). Read together, a listed
+  // file with a checksum is named once, not twice.
+  for (std::size_t at = 0; at < names.size();) {
+    const std::string_view package_name = dpkg::package_of_info_file(names[at]);
+    const std::string stem = names[at].substr(0, names[at].rfind('.'));
+    std::string list, sums;
+    for (; at < names.size() && names[at].compare(0, names[at].rfind('.'), stem) == 0; ++at) {
+      (ends_with(names[at], ".list") ? list : sums) = read_info_file(info.get(), names[at], stats);
     }
-    // .list: ownership. A directory is listed before what it holds; only the other
-    // entries (files and symlinks) are owned files.
+    const std::uint32_t package = builder.package(package_name);
+    // .list: ownership. A directory is listed before what it holds; the other entries
+    // are files and symlinks, owned even when the package recorded no checksum.
     parents.clear();
-    dpkg::parse_list(text, [&](std::string_view path) {
+    unchecked.clear();
+    stats.malformed_lines += dpkg::parse_list(list, [&](std::string_view path) {
       parents.insert(path.substr(0, path.rfind('/')));
+    }).malformed;
+    dpkg::parse_list(list, [&](std::string_view path) {
+      if (parents.count(path) == 0) unchecked.insert(path);
     });
-    const auto count = dpkg::parse_list(text, [&](std::string_view path) {
-      if (parents.count(path) != 0) return;
+    stats.malformed_lines += dpkg::parse_md5sums(sums, [&](const Md5& md5, std::string_view path) {
+      unchecked.erase(path);
+      builder.add_file(canonicalizer.canonical(diversions.place(path, package_name)), package,
+                       md5);
+    }).malformed;
+    for (const std::string_view path : unchecked)
       builder.add_owned(canonicalizer.canonical(diversions.place(path, package_name)), package);
-    });
-    stats.malformed_lines += count.malformed;
   }
   // Conffiles (/etc/cron.daily/*, /etc/kernel/postinst.d/*): their checksums are in
   // status alone.
@@ -180,6 +188,8 @@ PackageIndex DpkgDatabase::load(int root_fd, LoadStats& stats) const {
                      builder.package(conffile.package), conffile.md5);
   }).malformed;
   PackageIndex index = builder.build();
+  // The parse's garbage goes back to the system, not only to malloc's free lists.
+  ::malloc_trim(0);
   stats.path_lookups = canonicalizer.lookups();
   stats.duration = std::chrono::steady_clock::now() - started;
   return index;
