@@ -130,6 +130,15 @@ std::vector<std::string> DpkgDatabase::watched_directories() const {
 
 PackageIndex DpkgDatabase::load(int root_fd, LoadStats& stats) const {
   const auto started = std::chrono::steady_clock::now();
+  PackageIndex index = read_database(root_fd, stats);
+  // The parse's garbage (texts, names, the directory map) goes back to the system, not
+  // only to malloc's free lists: the daemon keeps the index alone.
+  ::malloc_trim(0);
+  stats.duration = std::chrono::steady_clock::now() - started;
+  return index;
+}
+
+PackageIndex DpkgDatabase::read_database(int root_fd, LoadStats& stats) const {
   Diversions diversions;
   {
     std::string text;
@@ -187,12 +196,8 @@ PackageIndex DpkgDatabase::load(int root_fd, LoadStats& stats) const {
     builder.add_file(canonicalizer.canonical(diversions.place(conffile.path, conffile.package)),
                      builder.package(conffile.package), conffile.md5);
   }).malformed;
-  PackageIndex index = builder.build();
-  // The parse's garbage goes back to the system, not only to malloc's free lists.
-  ::malloc_trim(0);
   stats.path_lookups = canonicalizer.lookups();
-  stats.duration = std::chrono::steady_clock::now() - started;
-  return index;
+  return builder.build();
 }
 
 bool DpkgDatabase::busy(int root_fd) const {

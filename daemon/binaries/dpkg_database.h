@@ -20,6 +20,9 @@ class DpkgDatabase : public PackageDatabase {
   // dpkg's lock (/var/lib/dpkg/lock, or apt's lock-frontend) is held, or its journal
   // (/var/lib/dpkg/updates) holds entries not yet folded into status.
   bool busy(int root_fd) const override;
+
+ private:
+  PackageIndex read_database(int root_fd, LoadStats& stats) const;
 };
 
 }  // namespace execmond
