@@ -38,24 +38,4 @@ std::optional<Digest<N>> Digest<N>::from_hex(std::string_view text) {
 template struct Digest<32>;
 template struct Digest<16>;
 
-bool is_sha256_entry(std::string_view entry) {
-  return entry.substr(0, kSha256EntryPrefix.size()) == kSha256EntryPrefix;
-}
-
-std::optional<std::string> sha256_entry_error(std::string_view entry) {
-  const std::string_view hex = entry.substr(kSha256EntryPrefix.size());
-  if (hex.size() != 64) {
-    return "a sha256: entry needs 64 hex digits after \"sha256:\" (sha256sum prints them), "
-           "this one has " +
-           std::to_string(hex.size());
-  }
-  for (std::size_t i = 0; i < hex.size(); ++i) {
-    if (hex_value(hex[i]) < 0) {
-      return "a sha256: entry holds only hex digits 0-9 and a-f after \"sha256:\", character " +
-             std::to_string(kSha256EntryPrefix.size() + i + 1) + " is not one";
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace execmond

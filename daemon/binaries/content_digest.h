@@ -35,10 +35,4 @@ struct ContentDigest {
   }
 };
 
-// "sha256:<64 hex digits>", the allow-list's spelling of a content entry.
-inline constexpr std::string_view kSha256EntryPrefix = "sha256:";
-bool is_sha256_entry(std::string_view entry);
-// Why `entry` (which starts with "sha256:") is not one, or nullopt if it is.
-std::optional<std::string> sha256_entry_error(std::string_view entry);
-
 }  // namespace execmond

@@ -1,5 +1,7 @@
 #include "binaries/content_policy.h"
 
+#include "config/content_entry.h"
+
 namespace execmond {
 namespace {
 

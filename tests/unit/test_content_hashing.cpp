@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "binaries/content_digest.h"
+#include "config/content_entry.h"
 #include "binaries/file_digester.h"
 #include "binaries/hash_budget.h"
 #include "binaries/hash_cache.h"
