@@ -24,7 +24,7 @@ struct FileVersion {
 // HZ's tick.
 inline constexpr std::uint64_t kVersionSettleNs = 20'000'000;
 
-inline constexpr std::uint32_t kernel_dev(unsigned major, unsigned minor) {
+inline constexpr std::uint32_t kernel_device_number(unsigned major, unsigned minor) {
   return static_cast<std::uint32_t>(major) << 20 | (minor & 0xfffff);
 }
 

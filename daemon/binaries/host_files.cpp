@@ -42,10 +42,10 @@ bool same_version(const struct statx& seen, std::uint32_t fs_magic, const FileVe
                                  seen.stx_ctime.tv_nsec;
   if (seen.stx_ino != expected.ino || ctime_ns != expected.ctime_ns) return false;
   if (fs_magic == kBtrfsMagic || fs_magic == kOverlayfsMagic) return true;
-  return kernel_dev(seen.stx_dev_major, seen.stx_dev_minor) == expected.dev;
+  return kernel_device_number(seen.stx_dev_major, seen.stx_dev_minor) == expected.dev;
 }
 
-HostFiles::HostFiles(std::string host_root, std::string proc)
+HostFiles::HostFiles(FileDescriptor host_root, std::string proc)
     : host_root_(std::move(host_root)), proc_(std::move(proc)) {}
 
 HostFiles::Opened HostFiles::verify(int fd, const FileVersion& expected) const {
@@ -73,13 +73,7 @@ HostFiles::Opened HostFiles::verify(int fd, const FileVersion& expected) const {
 HostFiles::Opened HostFiles::open_host_path(std::string_view host_path,
                                             const FileVersion& expected) const {
   Opened failed;
-  const FileDescriptor root = open_root(host_root_);
-  if (!root) {
-    failed.error = errno;
-    failed.failure = failure_of(errno);
-    return failed;
-  }
-  const int fd = open_in_root(root.get(), host_path, kOpenFlags);
+  const int fd = open_in_root(host_root_.get(), host_path, kOpenFlags);
   if (fd < 0) {
     failed.error = errno;
     failed.failure = failure_of(errno);

@@ -42,9 +42,10 @@ class HostFiles {
     bool ok() const { return failure == Failure::none; }
   };
 
-  // `host_root`: the host's root directory (/proc/1/root, see DESIGN-identity.md);
-  // `proc`: the procfs whose /proc/PID/exe names processes' files.
-  explicit HostFiles(std::string host_root = "/proc/1/root", std::string proc = "/proc");
+  // `host_root`: the host's root directory (O_PATH; /proc/1/root, see
+  // DESIGN-identity.md, or where that is hidden the daemon's own); `proc`: the procfs
+  // whose /proc/PID/exe names processes' files.
+  explicit HostFiles(FileDescriptor host_root, std::string proc = "/proc");
 
   // `host_path` resolved inside the host's root (symlinks too, never above it).
   Opened open_host_path(std::string_view host_path, const FileVersion& expected) const;
@@ -59,7 +60,7 @@ class HostFiles {
  private:
   Opened verify(int fd, const FileVersion& expected) const;
 
-  std::string host_root_;
+  FileDescriptor host_root_;
   std::string proc_;
 };
 

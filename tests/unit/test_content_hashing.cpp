@@ -17,6 +17,7 @@
 #include "binaries/hash_cache.h"
 #include "binaries/hash_worker.h"
 #include "binaries/host_files.h"
+#include "binaries/host_root.h"
 #include "service/file_descriptor.h"
 #include "temp_tree.h"
 
@@ -28,7 +29,7 @@ constexpr std::uint64_t kMs = 1'000'000;
 FileVersion version_of(const std::string& path) {
   struct statx seen {};
   REQUIRE(::statx(AT_FDCWD, path.c_str(), 0, STATX_INO | STATX_CTIME, &seen) == 0);
-  return FileVersion{kernel_dev(seen.stx_dev_major, seen.stx_dev_minor), seen.stx_ino,
+  return FileVersion{kernel_device_number(seen.stx_dev_major, seen.stx_dev_minor), seen.stx_ino,
                      static_cast<std::uint64_t>(seen.stx_ctime.tv_sec) * 1'000'000'000 +
                          seen.stx_ctime.tv_nsec};
 }
@@ -188,7 +189,7 @@ TEST_CASE("files are opened as the host names them and proven to be the version 
   tree.symlink("usr/bin", "bin");
   tree.symlink("/usr/bin/tool", "usr/bin/absolute");
   const FileVersion version = version_of(tree.path("usr/bin/tool"));
-  const HostFiles files(tree.root());
+  const HostFiles files(open_root(tree.root()));
   CHECK(files.open_host_path("/usr/bin/tool", version).ok());
   // Symlinks resolve inside that root, absolute ones too.
   CHECK(files.open_host_path("/bin/tool", version).ok());
@@ -221,15 +222,15 @@ TEST_CASE("btrfs and overlayfs files are matched by inode and ctime", "[content]
   seen.stx_ctime.tv_nsec = 7;
   seen.stx_dev_major = 0;
   seen.stx_dev_minor = 55;
-  const FileVersion expected{kernel_dev(0, 31), 42, 3'000'000'007};
+  const FileVersion expected{kernel_device_number(0, 31), 42, 3'000'000'007};
   CHECK_FALSE(same_version(seen, 0xef53 /* ext4 */, expected));
   CHECK(same_version(seen, kBtrfsMagic, expected));
   CHECK(same_version(seen, kOverlayfsMagic, expected));
-  CHECK_FALSE(same_version(seen, kOverlayfsMagic, FileVersion{kernel_dev(0, 31), 43, 3'000'000'007}));
+  CHECK_FALSE(same_version(seen, kOverlayfsMagic, FileVersion{kernel_device_number(0, 31), 43, 3'000'000'007}));
   seen.stx_dev_minor = 31;
   CHECK(same_version(seen, 0xef53, expected));
   // The kernel's encoding: 12 bits of major above 20 of minor.
-  CHECK(kernel_dev(8, 1) == (8u << 20 | 1u));
+  CHECK(kernel_device_number(8, 1) == (8u << 20 | 1u));
 }
 
 TEST_CASE("the hash worker digests, caches, and answers every request once", "[content]") {
@@ -239,7 +240,7 @@ TEST_CASE("the hash worker digests, caches, and answers every request once", "[c
   HashCache cache;
   Inbox inbox;
   HashWorker::Settings settings;
-  HashWorker worker(cache, HostFiles(tree.root()), settings,
+  HashWorker worker(cache, HostFiles(open_root(tree.root())), settings,
                     [&inbox](HashResult&& result) { inbox.put(std::move(result)); });
   REQUIRE(worker.available());
   HashRequest a;
@@ -311,7 +312,7 @@ TEST_CASE("a full hash queue answers at once, counted; a file that changes is un
   settings.queue_capacity = 2;
   settings.budget.bytes_per_second = 8e6;  // the first file takes ~0.5 s
   settings.budget.burst_ns = 1;
-  HashWorker worker(cache, HostFiles(tree.root()), settings,
+  HashWorker worker(cache, HostFiles(open_root(tree.root())), settings,
                     [&inbox](HashResult&& result) { inbox.put(std::move(result)); });
   const FileVersion big = version_of(tree.path("big"));
   for (std::uint64_t ticket = 1; ticket <= 6; ++ticket) {

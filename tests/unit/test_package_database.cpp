@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <string>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "binaries/host_path_canonicalizer.h"
 #include "binaries/host_root.h"
 #include "binaries/package_index.h"
+#include "binaries/package_watcher.h"
 #include "binaries/path_key.h"
 #include "temp_tree.h"
 
@@ -290,6 +292,73 @@ TEST_CASE("a host without dpkg's database has none; a broken one is an error", "
   PackageDatabase::LoadStats stats;
   // No status file: dpkg's database is not whole.
   CHECK_THROWS_AS(dpkg.load(root.get(), stats), PackageDatabaseError);
+}
+
+}  // namespace execmond
+
+namespace execmond {
+namespace {
+
+// Waits up to 10 s for `ready`, looking every 20 ms.
+template <typename Ready>
+bool eventually(Ready&& ready) {
+  for (int i = 0; i < 500; ++i) {
+    if (ready()) return true;
+    ::usleep(20'000);
+  }
+  return ready();
+}
+
+}  // namespace
+
+TEST_CASE("package changes are picked up without a restart, after dpkg is done", "[dpkg]") {
+  TempTree tree;
+  write_database(tree);
+  tree.file("var/lib/dpkg/lock", "");
+  const FileDescriptor root = open_root(tree.root());
+  std::atomic<int> changes{0};
+  PackageWatcher watcher(root.get(), known_package_databases(), [&changes] { ++changes; });
+  CHECK(watcher.manager() == "dpkg");
+  REQUIRE(eventually([&] { return watcher.snapshot().generation == 1; }));
+  const Md5 a = md5(kMd5A), b = md5(kMd5B);
+  CHECK(watcher.snapshot().index->find("/usr/bin/ls", &a).matches);
+  CHECK_FALSE(watcher.snapshot().index->find("/usr/bin/ls", &b).matches);
+  CHECK(changes >= 1);
+
+  // dpkg upgrades coreutils, holding its lock: nothing is reloaded while it runs...
+  const FileDescriptor lock(::open(tree.path("var/lib/dpkg/lock").c_str(), O_RDWR | O_CLOEXEC));
+  struct flock hold {};
+  hold.l_type = F_WRLCK;
+  hold.l_whence = SEEK_SET;
+  REQUIRE(::fcntl(lock.get(), F_OFD_SETLK, &hold) == 0);
+  CHECK(watcher.busy_now());
+  tree.file("var/lib/dpkg/info/coreutils.md5sums.new", kMd5B + "  bin/ls\n");
+  REQUIRE(::rename(tree.path("var/lib/dpkg/info/coreutils.md5sums.new").c_str(),
+                   tree.path("var/lib/dpkg/info/coreutils.md5sums").c_str()) == 0);
+  ::usleep(1'500'000);
+  CHECK(watcher.snapshot().generation == 1);
+  CHECK(watcher.snapshot().busy);
+  // ...and once it is done, the new checksum is in, the old one kept beside it.
+  hold.l_type = F_UNLCK;
+  REQUIRE(::fcntl(lock.get(), F_OFD_SETLK, &hold) == 0);
+  REQUIRE(eventually([&] { return watcher.snapshot().generation == 2; }));
+  const auto snapshot = watcher.snapshot();
+  CHECK(snapshot.index->find("/usr/bin/ls", &b).matches);
+  CHECK(snapshot.previous->find("/usr/bin/ls", &a).matches);
+  CHECK(eventually([&] { return !watcher.busy_now(); }));
+  CHECK(watcher.stats().loads == 2);
+}
+
+TEST_CASE("a host without a package database gets no index, and says so", "[dpkg]") {
+  TempTree tree;
+  tree.directory("var/lib");
+  const FileDescriptor root = open_root(tree.root());
+  PackageWatcher watcher(root.get(), known_package_databases(), [] {});
+  const auto snapshot = watcher.snapshot();
+  CHECK(snapshot.index == nullptr);
+  CHECK_FALSE(snapshot.loading);
+  CHECK_FALSE(watcher.busy_now());
+  CHECK(watcher.manager().empty());
 }
 
 }  // namespace execmond
