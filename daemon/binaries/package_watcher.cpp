@@ -112,6 +112,7 @@ void PackageWatcher::load() {
     snapshot_.previous = std::move(snapshot_.index);
     snapshot_.index = std::move(index);
     snapshot_.loading = false;
+    snapshot_.loaded_at = std::chrono::steady_clock::now();
     ++snapshot_.generation;
     ++stats_.loads;
     stats_.last = stats;

@@ -35,6 +35,7 @@ class PackageWatcher {
     bool loading = false;       // the first load has not finished
     bool busy = false;          // the package manager runs, or a change awaits a reload
     std::uint64_t generation = 0;
+    std::chrono::steady_clock::time_point loaded_at{};  // of `index`
   };
   struct Stats {
     std::uint64_t loads = 0;
