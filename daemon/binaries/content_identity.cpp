@@ -107,7 +107,8 @@ HashState ContentIdentity::hash_state(const Waiting& waiting) const {
   return waiting.hash_pending ? HashState::pending : HashState::unknown;
 }
 
-void ContentIdentity::hold(Waiting& waiting) {
+void ContentIdentity::hold(Waiting& waiting, bool busy) {
+  waiting.held_busy = waiting.held_busy || busy;
   if (waiting.held) return;
   waiting.held = true;
   waiting.held_since = std::chrono::steady_clock::now();
@@ -155,7 +156,7 @@ std::optional<ContentAnswer> ContentIdentity::judge(ContentQuery&& query) {
   }
   // need_hash or hold: the answer comes later, once.
   if (waiting.hash_pending) submit(key, waiting.query, HashRequest::Lane::verdict);
-  if (decision.kind == ContentDecision::Kind::hold) hold(waiting);
+  if (decision.kind == ContentDecision::Kind::hold) hold(waiting, busy);
   ++waiting_count_;
   waiting_.emplace(key, std::move(waiting));
   return std::nullopt;
@@ -199,12 +200,15 @@ void ContentIdentity::on_hash(HashResult&& result) {
     hashed_(std::move(answer));
     return;
   }
-  if (waiting.held) return;  // recheck_holds() decides it
   const bool busy = packaged_ && packages_ && packages_->busy_now();
+  if (waiting.held) {
+    if (release(waiting, busy, std::chrono::steady_clock::now())) erase(found);
+    return;
+  }
   const ContentDecision decision = decide(waiting, hash_state(waiting), busy, false);
   if (decision.kind == ContentDecision::Kind::hold) {
     if (held_count_ < settings_.max_holds) {
-      hold(waiting);
+      hold(waiting, busy);
       return;
     }
     // Too many held already: decided now, as if the package manager were done.
@@ -215,32 +219,29 @@ void ContentIdentity::on_hash(HashResult&& result) {
   erase(found);
 }
 
+bool ContentIdentity::release(Waiting& waiting, bool busy,
+                              std::chrono::steady_clock::time_point now) {
+  if (waiting.hash_pending) return false;
+  const bool expired = now - waiting.held_since >= settings_.max_hold;
+  if (busy && !expired) return false;
+  if (busy) waiting.held_busy = true;
+  // Done: judged against the new index and the one it was held with. Expired while
+  // the package manager still runs: judged as things stand.
+  const ContentDecision decision =
+      decide(waiting, hash_state(waiting), false, waiting.held_busy && !busy);
+  if (decision.kind == ContentDecision::Kind::hold) return false;  // the first load runs
+  if (busy) ++held_expired_;
+  finish(waiting, decision);
+  return true;
+}
+
 void ContentIdentity::recheck_holds() {
   if (!packages_ || held_count_ == 0) return;
   const bool busy = packages_->busy_now();
   const auto now = std::chrono::steady_clock::now();
   for (auto at = waiting_.begin(); at != waiting_.end();) {
-    Waiting& waiting = at->second;
-    if (!waiting.held || waiting.hash_pending) {
-      ++at;
-      continue;
-    }
-    const bool expired = now - waiting.held_since >= settings_.max_hold;
-    if (busy && !expired) {
-      ++at;
-      continue;
-    }
-    if (busy) ++held_expired_;
-    // Done: judged against the new index and the one it was held with. Expired while
-    // the package manager still runs: judged as things stand.
-    const ContentDecision decision = decide(waiting, hash_state(waiting), false, !busy);
-    if (decision.kind == ContentDecision::Kind::hold) {
-      ++at;  // the first load has not finished
-      continue;
-    }
-    finish(waiting, decision);
-    auto next = std::next(at);
-    erase(at);
+    const auto next = std::next(at);
+    if (at->second.held && release(at->second, busy, now)) erase(at);
     at = next;
   }
 }

@@ -115,13 +115,16 @@ class ContentIdentity {
     bool decided = false;       // only the digest is owed (`hashed`)
     ContentDecision decision;   // when decided
     bool held = false;          // waits for the package manager
+    bool held_busy = false;     // ...which was running (not only loading the database)
     std::chrono::steady_clock::time_point held_since{};
     std::shared_ptr<const PackageIndex> held_index;  // the index when it was held
   };
   using WaitingMap = std::unordered_map<std::uint64_t, Waiting>;
   HashState hash_state(const Waiting& waiting) const;
-  void hold(Waiting& waiting);
+  void hold(Waiting& waiting, bool busy);
   void erase(WaitingMap::iterator at);
+  // A held verdict decided if the package manager is done (or it waited too long).
+  bool release(Waiting& waiting, bool busy, std::chrono::steady_clock::time_point now);
   void on_hash(HashResult&& result);  // reader thread
   void recheck_holds();               // reader thread
   ContentDecision decide(const Waiting& waiting, HashState hash, bool busy,
