@@ -61,6 +61,30 @@ const char* describe(HashUnknown why) {
   return "unknown";
 }
 
+const char* label(HashUnknown why) {
+  switch (why) {
+    case HashUnknown::none:
+      return "none";
+    case HashUnknown::queue_full:
+      return "queue_full";
+    case HashUnknown::no_name:
+      return "no_name";
+    case HashUnknown::changed:
+      return "changed";
+    case HashUnknown::no_access:
+      return "no_access";
+    case HashUnknown::too_large:
+      return "too_large";
+    case HashUnknown::read_error:
+      return "read_error";
+    case HashUnknown::unavailable:
+      return "unavailable";
+    case HashUnknown::stopped:
+      return "stopped";
+  }
+  return "none";
+}
+
 HashWorker::HashWorker(HashCache& cache, HostFiles files, const Settings& settings,
                        Deliver deliver)
     : cache_(cache),
@@ -126,6 +150,7 @@ void HashWorker::answer_unknown(HashRequest&& request, HashUnknown why,
   {
     const std::lock_guard lock(mutex_);
     ++stats_.unknown;
+    ++stats_.unknown_by[static_cast<std::size_t>(why)];
   }
   deliver_(std::move(result));
 }
@@ -158,6 +183,7 @@ void HashWorker::run() {
         ++stats_.hashed;
       } else {
         ++stats_.unknown;
+        ++stats_.unknown_by[static_cast<std::size_t>(result.unknown)];
       }
       stats_.bytes += result.bytes;
       stats_.cpu_ns += result.cpu_ns;

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -29,7 +30,7 @@
 namespace execmond {
 
 // Why a hash is unknown.
-enum class HashUnknown {
+enum class HashUnknown : std::uint8_t {
   none,
   queue_full,
   no_name,        // the host cannot name it and the process is gone
@@ -40,7 +41,10 @@ enum class HashUnknown {
   unavailable,    // no digests at all (OpenSSL refused SHA-256 or MD5)
   stopped,
 };
+inline constexpr std::size_t kHashUnknownKinds = 9;
 const char* describe(HashUnknown why);
+// A metric label value: "queue_full", "no_name", ...
+const char* label(HashUnknown why);
 
 struct HashRequest {
   // Served before `background`: a verdict waits for it.
@@ -74,6 +78,7 @@ class HashWorker {
     std::uint64_t hashed = 0;       // files read and digested
     std::uint64_t cache_hits = 0;
     std::uint64_t unknown = 0;      // results without a digest, queue_full included
+    std::array<std::uint64_t, kHashUnknownKinds> unknown_by{};  // by HashUnknown
     std::uint64_t queue_full = 0;
     std::uint64_t bytes = 0;
     std::uint64_t cpu_ns = 0;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "binaries/content_identity.h"
+#include "binaries/content_metrics.h"
 #include "binaries/host_root.h"
 #include "temp_tree.h"
 
@@ -273,6 +274,52 @@ TEST_CASE("a runtime's memfd copy is allowed by content; a spoofed one is not",
   answer = stage.answer(4);
   CHECK(answer.decision.kind == Kind::unexpected);
   CHECK(answer.unknown == HashUnknown::no_name);
+}
+
+}  // namespace execmond
+
+namespace execmond {
+
+TEST_CASE("the info metric of unexpected files is bounded and escaped", "[content][identity]") {
+  UnexpectedFileInfo info;
+  Sha256 content;
+  content.bytes.fill(0xab);
+  info.record("/tmp/a b\n\"x\"", content);
+  info.record("/tmp/a b\n\"x\"", content);  // the same pair: one series
+  auto families = info.collect();
+  REQUIRE(families.at(0).metric.size() == 1);
+  const auto& labels = families.at(0).metric.at(0).label;
+  CHECK(labels.at(0).value == "/tmp/a b\\x0a\"x\"");
+  CHECK(labels.at(1).value == content.hex());
+  for (std::size_t i = 0; i < UnexpectedFileInfo::kCapacity + 10; ++i)
+    info.record("/tmp/f" + std::to_string(i), content);
+  CHECK(info.size() == UnexpectedFileInfo::kCapacity);
+  families = info.collect();
+  CHECK(families.at(0).metric.size() == UnexpectedFileInfo::kCapacity);
+  CHECK(families.at(2).name == "execmond_unexpected_file_info_replaced_total");
+  CHECK(families.at(2).metric.at(0).counter.value == 11);
+  // The most recent first; the first pair is gone.
+  CHECK(families.at(0).metric.at(0).label.at(0).value == "/tmp/f1009");
+}
+
+TEST_CASE("content metrics say what hashing did", "[content][identity]") {
+  TempTree tree;
+  tree.file("usr/local/bin/tool", "tool\n");
+  Stage stage(tree);
+  stage.tree_root = tree.root();
+  stage.identity.configure({"/usr/local/bin/*"}, false);
+  REQUIRE(stage.identity.judge(stage.query(1, "/usr/local/bin/tool", true)));
+  stage.hashed(1);
+  const ContentMetrics metrics(stage.identity);
+  std::map<std::string, double> values;
+  for (const auto& family : metrics.Collect())
+    for (const auto& metric : family.metric)
+      values[family.name] += metric.counter.value + metric.gauge.value;
+  CHECK(values.at("execmond_content_hashes_total") == 1);
+  CHECK(values.at("execmond_content_hashed_bytes_total") == 5);
+  CHECK(values.at("execmond_content_hash_unknown_total") == 0);
+  CHECK(values.count("execmond_package_database_files") == 0);  // packaged is off
+  CHECK(values.count("execmond_unexpected_file_info_series_limit") == 1);
 }
 
 }  // namespace execmond

@@ -1,0 +1,133 @@
+#include "binaries/content_metrics.h"
+
+#include "binaries/content_identity.h"
+#include "events/printable_bytes.h"
+#include "metrics/metric_families.h"
+
+namespace execmond {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily counter(std::string name, std::string help, double value) {
+  return single_sample_family(std::move(name), MetricType::Counter, std::move(help), value);
+}
+
+MetricFamily gauge(std::string name, std::string help, double value) {
+  return single_sample_family(std::move(name), MetricType::Gauge, std::move(help), value);
+}
+
+}  // namespace
+
+void UnexpectedFileInfo::record(std::string_view path, const Sha256& content) {
+  std::string key(path);
+  key.push_back('\0');
+  key.append(reinterpret_cast<const char*>(content.bytes.data()), content.bytes.size());
+  const std::lock_guard lock(mutex_);
+  if (const auto found = index_.find(key); found != index_.end()) {
+    order_.splice(order_.begin(), order_, found->second);
+    return;
+  }
+  if (index_.size() >= kCapacity) {
+    index_.erase(order_.back().key);
+    order_.pop_back();
+    ++replaced_;
+  }
+  Entry entry;
+  entry.key = key;
+  append_escaped_bytes(entry.path, path);
+  entry.sha256 = content.hex();
+  order_.push_front(std::move(entry));
+  index_.emplace(std::move(key), order_.begin());
+}
+
+std::size_t UnexpectedFileInfo::size() const {
+  const std::lock_guard lock(mutex_);
+  return index_.size();
+}
+
+std::vector<MetricFamily> UnexpectedFileInfo::collect() const {
+  MetricFamily info = metric_family(
+      "execmond_unexpected_file_info", MetricType::Gauge,
+      "Unexpected files by content: 1 for each (path, sha256) pair seen lately, the "
+      "least recently seen replaced past the limit.");
+  const std::lock_guard lock(mutex_);
+  for (const Entry& entry : order_) {
+    ClientMetric metric = sample(MetricType::Gauge, 1);
+    metric.label.push_back({"path", entry.path});
+    metric.label.push_back({"sha256", entry.sha256});
+    info.metric.push_back(std::move(metric));
+  }
+  return {std::move(info),
+          gauge("execmond_unexpected_file_info_series_limit",
+                "Pairs execmond_unexpected_file_info keeps at most.",
+                static_cast<double>(kCapacity)),
+          counter("execmond_unexpected_file_info_replaced_total",
+                  "Pairs dropped from execmond_unexpected_file_info to make room.",
+                  static_cast<double>(replaced_))};
+}
+
+std::vector<MetricFamily> ContentMetrics::Collect() const {
+  const ContentIdentity::Stats stats = identity_.stats();
+  const auto& hashing = stats.hashing;
+  MetricFamily unknown = metric_family(
+      "execmond_content_hash_unknown_total", MetricType::Counter,
+      "Executed files whose content could not be digested, by reason.");
+  for (std::size_t i = 1; i < kHashUnknownKinds; ++i) {
+    ClientMetric metric = sample(MetricType::Counter, static_cast<double>(hashing.unknown_by[i]));
+    metric.label.push_back({"reason", label(static_cast<HashUnknown>(i))});
+    unknown.metric.push_back(std::move(metric));
+  }
+  MetricFamily waiting = metric_family(
+      "execmond_content_verdicts_waiting", MetricType::Gauge,
+      "Verdicts that wait: for a file's digest (for=\"hash\") or for the package manager to "
+      "finish (for=\"package_manager\").");
+  for (const auto& [what, value] : {std::pair{"hash", stats.waiting}, {"package_manager", stats.held}}) {
+    ClientMetric metric = sample(MetricType::Gauge, static_cast<double>(value));
+    metric.label.push_back({"for", what});
+    waiting.metric.push_back(std::move(metric));
+  }
+  std::vector<MetricFamily> families{
+      counter("execmond_content_hashes_total",
+              "Executed files digested (SHA-256 and MD5, one read): one per file version.",
+              static_cast<double>(hashing.hashed)),
+      counter("execmond_content_hash_cache_hits_total",
+              "Digests found in the cache of file versions: no read.",
+              static_cast<double>(hashing.cache_hits)),
+      std::move(unknown),
+      counter("execmond_content_hashed_bytes_total", "Bytes read to digest executed files.",
+              static_cast<double>(hashing.bytes)),
+      counter("execmond_content_hash_cpu_seconds_total",
+              "CPU time of the hash worker (its budget: 20% of one core).",
+              static_cast<double>(hashing.cpu_ns) * 1e-9),
+      counter("execmond_content_hash_throttled_seconds_total",
+              "Time the hash worker slept to stay within its CPU and read budget.",
+              static_cast<double>(hashing.throttled_ns) * 1e-9),
+      gauge("execmond_content_hash_queue", "Files waiting to be digested.",
+            static_cast<double>(hashing.queued)),
+      std::move(waiting),
+      counter("execmond_content_verdicts_held_total",
+              "Verdicts held while the package manager ran (an upgrade never pages).",
+              static_cast<double>(stats.held_total)),
+  };
+  if (stats.packaged) {
+    families.push_back(gauge("execmond_package_database_files",
+                             "Files the package database records a checksum for (0: none "
+                             "loaded).",
+                             stats.packages ? static_cast<double>(stats.packages->stats().files) : 0));
+    families.push_back(counter("execmond_package_database_loads_total",
+                               "Loads of the package database: at start, then after each "
+                               "change the package manager made.",
+                               static_cast<double>(stats.package_loads.loads)));
+    families.push_back(counter("execmond_package_database_load_failures_total",
+                               "Loads of the package database that failed (the last good one "
+                               "is kept).",
+                               static_cast<double>(stats.package_loads.failures)));
+  }
+  for (auto& family : unexpected_files_.collect()) families.push_back(std::move(family));
+  return families;
+}
+
+}  // namespace execmond
