@@ -154,10 +154,11 @@ mount_read_only() {
 check_hardening() {
   local status=/proc/$EXECMOND_HOST_PID/status caps
   caps=$(awk '/^CapEff:/ { print $2 }' "$status")
-  # Bits 38 (CAP_PERFMON) and 39 (CAP_BPF), nothing else.
-  [[ $caps == 000000c000000000 ]] || fail "execmond's effective capabilities are $caps, expected CAP_BPF+CAP_PERFMON (000000c000000000)"
-  [[ "$(awk '/^CapBnd:/ { print $2 }' "$status")" == 000000c000000000 ]] ||
-    fail "execmond's capability bounding set is not CAP_BPF+CAP_PERFMON"
+  # Bits 38 (CAP_PERFMON) and 39 (CAP_BPF) to count; 19 (CAP_SYS_PTRACE) and 2
+  # (CAP_DAC_READ_SEARCH) to read what the binaries section judges. Nothing else.
+  [[ $caps == 000000c000080004 ]] || fail "execmond's effective capabilities are $caps, expected CAP_BPF+CAP_PERFMON+CAP_SYS_PTRACE+CAP_DAC_READ_SEARCH (000000c000080004)"
+  [[ "$(awk '/^CapBnd:/ { print $2 }' "$status")" == 000000c000080004 ]] ||
+    fail "execmond's capability bounding set is not CAP_BPF+CAP_PERFMON+CAP_SYS_PTRACE+CAP_DAC_READ_SEARCH"
   grep -q '^NoNewPrivs:[[:space:]]*1' "$status" || fail "execmond runs without no_new_privs"
   grep -q '^Seccomp:[[:space:]]*2' "$status" || fail "execmond runs without a seccomp filter"
   # ProtectSystem=strict: its own mount namespace, where / is read-only.
@@ -172,7 +173,7 @@ check_hardening() {
     awk -v p="$path" '$5 == p { found = 1 } END { exit !found }' "$mountinfo" ||
       fail "execmond's namespace has no mount on $path: the unit's sandboxing did not apply"
   done
-  pass "execmond runs with only CAP_BPF+CAP_PERFMON, no_new_privs, seccomp, read-only / and /sys, a pid-only /proc, private /tmp and /dev, no /home, /root or /etc/shadow"
+  pass "execmond runs with only CAP_BPF+CAP_PERFMON+CAP_SYS_PTRACE+CAP_DAC_READ_SEARCH, no_new_privs, seccomp, read-only / and /sys, a pid-only /proc, private /tmp and /dev, no /home, /root or /etc/shadow"
   # For the log: systemd's own rating of the sandbox.
   log "$(in_container timeout 20 systemd-analyze security execmond 2>/dev/null | tail -n1 || true)"
 }
