@@ -45,12 +45,11 @@ void ContentIdentity::configure(const std::vector<std::string>& allow_entries, b
   runtimes_.clear();
   if (packaged_ && !packages_) {
     std::weak_ptr<bool> alive = alive_;
-    packages_ = std::make_unique<PackageWatcher>(
-        root_.get(), std::move(databases_), [this, alive] {
-          post_([this, alive] {
-            if (alive.lock()) recheck_holds();
-          });
-        });
+    packages_ = std::make_unique<PackageWatcher>(root_.get(), std::move(databases_), [this, alive] {
+      post_([this, alive] {
+        if (alive.lock()) recheck_holds();
+      });
+    });
     watcher_ = packages_.get();
   }
 }
@@ -118,6 +117,7 @@ void ContentIdentity::hold(Waiting& waiting, bool busy) {
 }
 
 void ContentIdentity::erase(WaitingMap::iterator at) {
+  if (at->second.exe_opened) --open_exe_;
   if (at->second.held) --held_count_;
   if (!at->second.decided) --waiting_count_;
   waiting_.erase(at);
@@ -130,6 +130,17 @@ std::optional<ContentAnswer> ContentIdentity::judge(ContentQuery&& query) {
   waiting.digest = cache_.find(waiting.query.version);
   waiting.hash_pending = !waiting.digest && worker_->available();
   if (!waiting.digest && !waiting.hash_pending) waiting.unknown = HashUnknown::unavailable;
+  // A file the host cannot name is read through its process, which may not live until
+  // the worker comes: open it now (a few microseconds; only such files, bounded).
+  const bool by_process = waiting.query.nameless || waiting.query.host_path.empty();
+  if (waiting.hash_pending && by_process && !waiting.query.exe && waiting.query.pid > 0 &&
+      open_exe_ < settings_.max_open_exe) {
+    const std::string exe = settings_.proc + "/" + std::to_string(waiting.query.pid) + "/exe";
+    waiting.query.exe =
+        FileDescriptor(::open(exe.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    waiting.exe_opened = static_cast<bool>(waiting.query.exe);
+    open_exe_ += waiting.exe_opened;
+  }
   const bool busy = packaged_ && packages_ && packages_->busy_now();
   const ContentDecision decision = decide(waiting, hash_state(waiting), busy, false);
   const bool runtime = is_runtime_name(waiting.query.host_path);

@@ -45,7 +45,8 @@ struct ContentQuery {
   bool upper_layer_in_container = false;
   bool path_admitted = false;  // the allow-list's globs admit the judged path
   pid_t pid = 0;               // /proc/PID/exe while it lives
-  FileDescriptor exe;          // /proc/PID/exe, opened by the reader at once (optional)
+  FileDescriptor exe;          // /proc/PID/exe, opened at once (judge() does it when it
+                               // can: a short-lived process is gone when the worker comes)
 };
 
 struct ContentAnswer {
@@ -65,6 +66,9 @@ class ContentIdentity {
     // does (an interrupted dpkg leaves its journal until `dpkg --configure -a`).
     std::chrono::seconds max_hold{600};
     std::size_t max_holds = 4096;
+    // Descriptors of /proc/PID/exe opened at once and not yet read: the rest wait for
+    // the worker to open them (the process may be gone by then).
+    std::size_t max_open_exe = 64;
     std::string proc = "/proc";
   };
   struct Stats {
@@ -87,7 +91,8 @@ class ContentIdentity {
   // `host_root`: the host's root (HostRoot's), duplicated. `databases`: the package
   // managers to look for (known_package_databases()).
   ContentIdentity(int host_root, Post post, Answer answer, Hashed hashed,
-                  std::vector<std::unique_ptr<PackageDatabase>> databases, const Settings& settings);
+                  std::vector<std::unique_ptr<PackageDatabase>> databases,
+                  const Settings& settings);
   ContentIdentity(int host_root, Post post, Answer answer, Hashed hashed)
       : ContentIdentity(host_root, std::move(post), std::move(answer), std::move(hashed),
                         known_package_databases(), Settings{}) {}
@@ -112,6 +117,7 @@ class ContentIdentity {
     std::optional<ContentDigest> digest;
     HashUnknown unknown = HashUnknown::none;
     bool hash_pending = false;  // a digest is on its way
+    bool exe_opened = false;    // holds one of max_open_exe
     bool decided = false;       // only the digest is owed (`hashed`)
     ContentDecision decision;   // when decided
     bool held = false;          // waits for the package manager
@@ -146,6 +152,7 @@ class ContentIdentity {
   RuntimeBinaries runtimes_;
   WaitingMap waiting_;  // by an internal key
   std::uint64_t next_key_ = 1;
+  std::size_t open_exe_ = 0;
   // Read by stats() from other threads.
   std::atomic<std::size_t> waiting_count_{0};
   std::atomic<std::size_t> held_count_{0};

@@ -49,10 +49,10 @@ std::size_t UnexpectedFileInfo::size() const {
 }
 
 std::vector<MetricFamily> UnexpectedFileInfo::collect() const {
-  MetricFamily info = metric_family(
-      "execmond_unexpected_file_info", MetricType::Gauge,
-      "Unexpected files by content: 1 for each (path, sha256) pair seen lately, the "
-      "least recently seen replaced past the limit.");
+  MetricFamily info =
+      metric_family("execmond_unexpected_file_info", MetricType::Gauge,
+                    "Unexpected files by content: 1 for each (path, sha256) pair seen lately, the "
+                    "least recently seen replaced past the limit.");
   const std::lock_guard lock(mutex_);
   for (const Entry& entry : order_) {
     ClientMetric metric = sample(MetricType::Gauge, 1);
@@ -60,21 +60,21 @@ std::vector<MetricFamily> UnexpectedFileInfo::collect() const {
     metric.label.push_back({"sha256", entry.sha256});
     info.metric.push_back(std::move(metric));
   }
-  return {std::move(info),
-          gauge("execmond_unexpected_file_info_series_limit",
-                "Pairs execmond_unexpected_file_info keeps at most.",
-                static_cast<double>(kCapacity)),
-          counter("execmond_unexpected_file_info_replaced_total",
-                  "Pairs dropped from execmond_unexpected_file_info to make room.",
-                  static_cast<double>(replaced_))};
+  return {
+      std::move(info),
+      gauge("execmond_unexpected_file_info_series_limit",
+            "Pairs execmond_unexpected_file_info keeps at most.", static_cast<double>(kCapacity)),
+      counter("execmond_unexpected_file_info_replaced_total",
+              "Pairs dropped from execmond_unexpected_file_info to make room.",
+              static_cast<double>(replaced_))};
 }
 
 std::vector<MetricFamily> ContentMetrics::Collect() const {
   const ContentIdentity::Stats stats = identity_.stats();
   const auto& hashing = stats.hashing;
-  MetricFamily unknown = metric_family(
-      "execmond_content_hash_unknown_total", MetricType::Counter,
-      "Executed files whose content could not be digested, by reason.");
+  MetricFamily unknown =
+      metric_family("execmond_content_hash_unknown_total", MetricType::Counter,
+                    "Executed files whose content could not be digested, by reason.");
   for (std::size_t i = 1; i < kHashUnknownKinds; ++i) {
     ClientMetric metric = sample(MetricType::Counter, static_cast<double>(hashing.unknown_by[i]));
     metric.label.push_back({"reason", label(static_cast<HashUnknown>(i))});
@@ -84,7 +84,8 @@ std::vector<MetricFamily> ContentMetrics::Collect() const {
       "execmond_content_verdicts_waiting", MetricType::Gauge,
       "Verdicts that wait: for a file's digest (for=\"hash\") or for the package manager to "
       "finish (for=\"package_manager\").");
-  for (const auto& [what, value] : {std::pair{"hash", stats.waiting}, {"package_manager", stats.held}}) {
+  for (const auto& [what, value] :
+       {std::pair{"hash", stats.waiting}, {"package_manager", stats.held}}) {
     ClientMetric metric = sample(MetricType::Gauge, static_cast<double>(value));
     metric.label.push_back({"for", what});
     waiting.metric.push_back(std::move(metric));
@@ -113,10 +114,11 @@ std::vector<MetricFamily> ContentMetrics::Collect() const {
               static_cast<double>(stats.held_total)),
   };
   if (stats.packaged) {
-    families.push_back(gauge("execmond_package_database_files",
-                             "Files the package database records a checksum for (0: none "
-                             "loaded).",
-                             stats.packages ? static_cast<double>(stats.packages->stats().files) : 0));
+    families.push_back(
+        gauge("execmond_package_database_files",
+              "Files the package database records a checksum for (0: none "
+              "loaded).",
+              stats.packages ? static_cast<double>(stats.packages->stats().files) : 0));
     families.push_back(counter("execmond_package_database_loads_total",
                                "Loads of the package database: at start, then after each "
                                "change the package manager made.",

@@ -41,8 +41,8 @@ class UnexpectedFileInfo {
 
  private:
   struct Entry {
-    std::string key;    // path bytes, NUL, sha256 bytes
-    std::string path;   // the label value, escaped
+    std::string key;   // path bytes, NUL, sha256 bytes
+    std::string path;  // the label value, escaped
     std::string sha256;
   };
   mutable std::mutex mutex_;

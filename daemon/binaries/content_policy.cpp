@@ -34,7 +34,8 @@ ContentDecision simple(Kind kind) {
 ContentAllowList::ContentAllowList(const std::vector<std::string>& entries) {
   for (const std::string& entry : entries) {
     if (!is_sha256_entry(entry)) continue;
-    if (const auto digest = Sha256::from_hex(std::string_view(entry).substr(kSha256EntryPrefix.size())))
+    if (const auto digest =
+            Sha256::from_hex(std::string_view(entry).substr(kSha256EntryPrefix.size())))
       digests_.push_back(*digest);
   }
   std::sort(digests_.begin(), digests_.end());
@@ -109,7 +110,8 @@ ContentDecision decide_content(const ContentFacts& facts, HashState hash,
       // Replaced while the package manager ran: the version that ran is gone, and the
       // package manager put what is there now.
       if (!known && packages.upgrade_ended) return allowed(Grounds::upgrade);
-      ContentDecision decision = unless_content(unexpected(known ? Reason::modified : Reason::unverified));
+      ContentDecision decision =
+          unless_content(unexpected(known ? Reason::modified : Reason::unverified));
       decision.package = owner.package;
       return decision;
     }

@@ -64,8 +64,8 @@ struct PackageView {
   // The index the held verdict began with, when it was rebuilt since: an upgrade's old
   // checksum counts as much as its new one.
   const PackageIndex* previous = nullptr;
-  bool busy = false;            // the package manager is changing files
-  bool upgrade_ended = false;   // a held verdict's second look, after the upgrade
+  bool busy = false;           // the package manager is changing files
+  bool upgrade_ended = false;  // a held verdict's second look, after the upgrade
 };
 
 struct ContentDecision {

@@ -100,7 +100,8 @@ std::string read_info_file(int info_fd, const std::string& name,
   if (!fd) fail(std::string(kInfo) + "/" + name, errno);
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) fail(std::string(kInfo) + "/" + name, errno);
-  if (!S_ISREG(info.st_mode) || static_cast<std::size_t>(info.st_size) > DpkgDatabase::kMaxFileBytes)
+  if (!S_ISREG(info.st_mode) ||
+      static_cast<std::size_t>(info.st_size) > DpkgDatabase::kMaxFileBytes)
     fail(std::string(kInfo) + "/" + name, EFBIG);
   text.resize(static_cast<std::size_t>(info.st_size));
   std::size_t got = 0;
@@ -176,26 +177,28 @@ PackageIndex DpkgDatabase::read_database(int root_fd, LoadStats& stats) const {
     parents.clear();
     unchecked.clear();
     stats.malformed_lines += dpkg::parse_list(list, [&](std::string_view path) {
-      parents.insert(path.substr(0, path.rfind('/')));
-    }).malformed;
+                               parents.insert(path.substr(0, path.rfind('/')));
+                             }).malformed;
     dpkg::parse_list(list, [&](std::string_view path) {
       if (parents.count(path) == 0) unchecked.insert(path);
     });
-    stats.malformed_lines += dpkg::parse_md5sums(sums, [&](const Md5& md5, std::string_view path) {
-      unchecked.erase(path);
-      builder.add_file(canonicalizer.canonical(diversions.place(path, package_name)), package,
-                       md5);
-    }).malformed;
+    stats.malformed_lines +=
+        dpkg::parse_md5sums(sums, [&](const Md5& md5, std::string_view path) {
+          unchecked.erase(path);
+          builder.add_file(canonicalizer.canonical(diversions.place(path, package_name)), package,
+                           md5);
+        }).malformed;
     for (const std::string_view path : unchecked)
       builder.add_owned(canonicalizer.canonical(diversions.place(path, package_name)), package);
   }
   // Conffiles (/etc/cron.daily/*, /etc/kernel/postinst.d/*): their checksums are in
   // status alone.
   const std::string status = read_or_fail(root_fd, kStatus, stats);
-  stats.malformed_lines += dpkg::parse_status_conffiles(status, [&](const dpkg::Conffile& conffile) {
-    builder.add_file(canonicalizer.canonical(diversions.place(conffile.path, conffile.package)),
-                     builder.package(conffile.package), conffile.md5);
-  }).malformed;
+  stats.malformed_lines +=
+      dpkg::parse_status_conffiles(status, [&](const dpkg::Conffile& conffile) {
+        builder.add_file(canonicalizer.canonical(diversions.place(conffile.path, conffile.package)),
+                         builder.package(conffile.package), conffile.md5);
+      }).malformed;
   stats.path_lookups = canonicalizer.lookups();
   return builder.build();
 }

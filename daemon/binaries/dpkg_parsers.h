@@ -26,7 +26,8 @@ ParseCount parse_md5sums(std::string_view text,
                          const std::function<void(const Md5&, std::string_view path)>& entry);
 
 // info/PACKAGE.list: one absolute path per line, directories included ("/." first).
-ParseCount parse_list(std::string_view text, const std::function<void(std::string_view path)>& entry);
+ParseCount parse_list(std::string_view text,
+                      const std::function<void(std::string_view path)>& entry);
 
 // diversions: three lines per diversion: the path diverted, where it goes, and the
 // package that diverts it (":" for a local diversion, `dpkg-divert --local`). Files of

@@ -53,8 +53,8 @@ FileDigester::Result FileDigester::digest(int fd,
   start(sha256_.get(), EVP_sha256(), "SHA-256");
   start(md5_.get(), EVP_md5(), "MD5");
   for (;;) {
-    const ssize_t got = ::pread(fd, buffer_.data(), buffer_.size(),
-                                static_cast<off_t>(result.bytes));
+    const ssize_t got =
+        ::pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(result.bytes));
     if (got < 0) {
       if (errno == EINTR) continue;
       result.outcome = Outcome::read_error;

@@ -85,8 +85,7 @@ const char* label(HashUnknown why) {
   return "none";
 }
 
-HashWorker::HashWorker(HashCache& cache, HostFiles files, const Settings& settings,
-                       Deliver deliver)
+HashWorker::HashWorker(HashCache& cache, HostFiles files, const Settings& settings, Deliver deliver)
     : cache_(cache),
       files_(std::move(files)),
       settings_(settings),
@@ -128,8 +127,7 @@ void HashWorker::submit(HashRequest&& request) {
   }
   {
     const std::lock_guard lock(mutex_);
-    auto& lane =
-        request.lane == HashRequest::Lane::verdict ? verdict_lane_ : background_lane_;
+    auto& lane = request.lane == HashRequest::Lane::verdict ? verdict_lane_ : background_lane_;
     if (!stopping_ && lane.size() < settings_.queue_capacity) {
       lane.push_back(Queued{std::move(request), now});
       wake_.notify_one();
@@ -246,10 +244,8 @@ HashResult HashWorker::hash(HashRequest& request) {
           std::strerror(opened.error));
     }
   } else {
-    const FileDigester::Result read =
-        digester_->digest(opened.fd.get(), [this, &cpu_mark](std::size_t bytes) {
-          return pace(bytes, cpu_mark);
-        });
+    const FileDigester::Result read = digester_->digest(
+        opened.fd.get(), [this, &cpu_mark](std::size_t bytes) { return pace(bytes, cpu_mark); });
     result.bytes = read.bytes;
     switch (read.outcome) {
       case FileDigester::Outcome::digested:

@@ -33,12 +33,12 @@ namespace execmond {
 enum class HashUnknown : std::uint8_t {
   none,
   queue_full,
-  no_name,        // the host cannot name it and the process is gone
-  changed,        // the version that ran is no longer there (replaced, or changed while read)
-  no_access,      // capabilities missing (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE)
-  too_large,      // FileDigester::kMaxBytes
+  no_name,    // the host cannot name it and the process is gone
+  changed,    // the version that ran is no longer there (replaced, or changed while read)
+  no_access,  // capabilities missing (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE)
+  too_large,  // FileDigester::kMaxBytes
   read_error,
-  unavailable,    // no digests at all (OpenSSL refused SHA-256 or MD5)
+  unavailable,  // no digests at all (OpenSSL refused SHA-256 or MD5)
   stopped,
 };
 inline constexpr std::size_t kHashUnknownKinds = 9;
@@ -64,8 +64,8 @@ struct HashResult {
   HashUnknown unknown = HashUnknown::none;
   bool from_cache = false;
   std::uint64_t bytes = 0;
-  std::uint64_t cpu_ns = 0;    // the worker's CPU time for this file
-  std::uint64_t queued_ns = 0; // from submit() to the result
+  std::uint64_t cpu_ns = 0;     // the worker's CPU time for this file
+  std::uint64_t queued_ns = 0;  // from submit() to the result
 };
 
 class HashWorker {
@@ -75,14 +75,14 @@ class HashWorker {
     HashBudget::Limits budget;
   };
   struct Stats {
-    std::uint64_t hashed = 0;       // files read and digested
+    std::uint64_t hashed = 0;  // files read and digested
     std::uint64_t cache_hits = 0;
-    std::uint64_t unknown = 0;      // results without a digest, queue_full included
+    std::uint64_t unknown = 0;  // results without a digest, queue_full included
     std::array<std::uint64_t, kHashUnknownKinds> unknown_by{};  // by HashUnknown
     std::uint64_t queue_full = 0;
     std::uint64_t bytes = 0;
     std::uint64_t cpu_ns = 0;
-    std::uint64_t throttled_ns = 0; // time slept to stay within the budget
+    std::uint64_t throttled_ns = 0;  // time slept to stay within the budget
     std::size_t queued = 0;
   };
   using Deliver = std::function<void(HashResult&&)>;

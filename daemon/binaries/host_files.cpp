@@ -38,8 +38,8 @@ bool statx_of(int fd, struct statx& seen) {
 }  // namespace
 
 bool same_version(const struct statx& seen, std::uint32_t fs_magic, const FileVersion& expected) {
-  const std::uint64_t ctime_ns = static_cast<std::uint64_t>(seen.stx_ctime.tv_sec) * 1'000'000'000 +
-                                 seen.stx_ctime.tv_nsec;
+  const std::uint64_t ctime_ns =
+      static_cast<std::uint64_t>(seen.stx_ctime.tv_sec) * 1'000'000'000 + seen.stx_ctime.tv_nsec;
   if (seen.stx_ino != expected.ino || ctime_ns != expected.ctime_ns) return false;
   if (fs_magic == kBtrfsMagic || fs_magic == kOverlayfsMagic) return true;
   return kernel_device_number(seen.stx_dev_major, seen.stx_dev_minor) == expected.dev;

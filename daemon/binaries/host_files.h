@@ -27,11 +27,11 @@ class HostFiles {
  public:
   enum class Failure {
     none,
-    not_found,     // no such path (renamed, removed) or the process is gone
-    no_access,     // EACCES/EPERM: the capabilities of item 6 are missing
-    other_version, // something else is there now: replaced or changed since the exec
-    not_regular,   // not a regular file
-    error,         // anything else; `error` holds the errno
+    not_found,      // no such path (renamed, removed) or the process is gone
+    no_access,      // EACCES/EPERM: the capabilities of item 6 are missing
+    other_version,  // something else is there now: replaced or changed since the exec
+    not_regular,    // not a regular file
+    error,          // anything else; `error` holds the errno
   };
   struct Opened {
     FileDescriptor fd;

@@ -31,8 +31,7 @@ std::string HostPathCanonicalizer::canonical(std::string_view path) {
 }
 
 const std::string& HostPathCanonicalizer::directory(const std::string& path, int links) {
-  if (const auto found = directories_.find(path); found != directories_.end())
-    return found->second;
+  if (const auto found = directories_.find(path); found != directories_.end()) return found->second;
   std::string resolved;
   const std::size_t slash = path.rfind('/');
   if (path.empty() || path == "/" || slash == std::string::npos) {

@@ -37,8 +37,7 @@ PackageIndex::Lookup PackageIndex::find(std::string_view host_path, const Md5* m
 }
 
 bool PackageIndex::in_package_directory(std::string_view host_path) const {
-  return std::binary_search(directories_.begin(), directories_.end(),
-                            keyer_(parent_of(host_path)));
+  return std::binary_search(directories_.begin(), directories_.end(), keyer_(parent_of(host_path)));
 }
 
 PackageIndex::Stats PackageIndex::stats() const {
@@ -93,11 +92,11 @@ PackageIndex PackageIndex::Builder::build() {
   // built without md5sums) is owned all the same.
   const std::size_t checked = entries.size();
   for (const Entry& entry : unchecked_) {
-    const auto has_checksum = std::binary_search(
-        entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(checked), entry,
-        [](const Entry& a, const Entry& b) {
-          return std::tie(a.key, a.package) < std::tie(b.key, b.package);
-        });
+    const auto has_checksum =
+        std::binary_search(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(checked),
+                           entry, [](const Entry& a, const Entry& b) {
+                             return std::tie(a.key, a.package) < std::tie(b.key, b.package);
+                           });
     if (!has_checksum) entries.push_back(entry);
   }
   unchecked_.clear();

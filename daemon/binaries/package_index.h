@@ -33,10 +33,10 @@ class PackageIndex {
   };
   struct Stats {
     std::size_t packages = 0;
-    std::size_t files = 0;         // paths with a checksum
-    std::size_t unchecked = 0;     // owned paths without one (symlinks, mostly)
-    std::size_t directories = 0;   // directories holding packaged files
-    std::size_t bytes = 0;         // the index's memory
+    std::size_t files = 0;        // paths with a checksum
+    std::size_t unchecked = 0;    // owned paths without one (symlinks, mostly)
+    std::size_t directories = 0;  // directories holding packaged files
+    std::size_t bytes = 0;        // the index's memory
   };
 
   // `md5`: the file's content, or null when unknown (then `matches` is false).
@@ -62,8 +62,8 @@ class PackageIndex {
   PathKeyer keyer_;
   std::string manager_;
   std::vector<std::string> packages_;
-  std::vector<Entry> entries_;               // sorted by key
-  std::vector<std::uint64_t> directories_;   // sorted
+  std::vector<Entry> entries_;              // sorted by key
+  std::vector<std::uint64_t> directories_;  // sorted
 };
 
 // Builds an index from canonical host paths (see HostPathCanonicalizer): every path

@@ -117,8 +117,8 @@ void PackageWatcher::load() {
     ++stats_.loads;
     stats_.last = stats;
   } catch (const PackageDatabaseError& error) {
-    spdlog::error("binaries: {} database unreadable, kept the last one: {}",
-                  database_->manager(), error.what());
+    spdlog::error("binaries: {} database unreadable, kept the last one: {}", database_->manager(),
+                  error.what());
     const std::lock_guard lock(mutex_);
     snapshot_.loading = false;
     ++stats_.failures;

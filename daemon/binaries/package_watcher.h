@@ -32,8 +32,8 @@ class PackageWatcher {
   struct Snapshot {
     std::shared_ptr<const PackageIndex> index;     // null: none loaded (yet, or at all)
     std::shared_ptr<const PackageIndex> previous;  // the one before the last reload
-    bool loading = false;       // the first load has not finished
-    bool busy = false;          // the package manager runs, or a change awaits a reload
+    bool loading = false;                          // the first load has not finished
+    bool busy = false;  // the package manager runs, or a change awaits a reload
     std::uint64_t generation = 0;
     std::chrono::steady_clock::time_point loaded_at{};  // of `index`
   };

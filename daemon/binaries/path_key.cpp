@@ -52,8 +52,8 @@ PathKeyer::PathKeyer() {
 
 // SipHash-2-4 (Aumasson and Bernstein), little-endian words.
 std::uint64_t PathKeyer::operator()(std::string_view path) const {
-  SipState s{k0_ ^ 0x736f6d6570736575ULL, k1_ ^ 0x646f72616e646f6dULL,
-             k0_ ^ 0x6c7967656e657261ULL, k1_ ^ 0x7465646279746573ULL};
+  SipState s{k0_ ^ 0x736f6d6570736575ULL, k1_ ^ 0x646f72616e646f6dULL, k0_ ^ 0x6c7967656e657261ULL,
+             k1_ ^ 0x7465646279746573ULL};
   const std::size_t whole = path.size() / 8 * 8;
   for (std::size_t at = 0; at < whole; at += 8) {
     std::uint64_t m;

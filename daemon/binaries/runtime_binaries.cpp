@@ -11,8 +11,8 @@ bool is_runtime_name(std::string_view host_path) {
 
 void RuntimeBinaries::remember(const Sha256& content, std::string_view host_path) {
   const auto end = runtimes_.begin() + static_cast<std::ptrdiff_t>(size_);
-  auto found = std::find_if(runtimes_.begin(), end,
-                            [&](const Runtime& r) { return r.content == content; });
+  auto found =
+      std::find_if(runtimes_.begin(), end, [&](const Runtime& r) { return r.content == content; });
   if (found == end) {
     if (size_ < kCapacity) ++size_;
     found = runtimes_.begin() + static_cast<std::ptrdiff_t>(size_ - 1);

@@ -309,8 +309,7 @@ bool Config::operator==(const Config& other) const {
          exec_failures == other.exec_failures && series == other.series &&
          ring_buffer_size == other.ring_buffer_size && poll_interval == other.poll_interval &&
          log_level == other.log_level && web_config_file == other.web_config_file &&
-         allowed_binaries == other.allowed_binaries &&
-         packaged_binaries == other.packaged_binaries;
+         allowed_binaries == other.allowed_binaries && packaged_binaries == other.packaged_binaries;
 }
 
 Config parse_config(std::string_view yaml, const std::string& source_name) {

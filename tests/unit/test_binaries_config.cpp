@@ -67,10 +67,9 @@ TEST_CASE("sha256: entries sit beside the globs; a wrong one is refused where it
   const std::string digest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
   const Config config = parse_config(
       "binaries:\n  allow:\n    - \"/usr/bin/*\"\n    - \"sha256:" + digest + "\"\n", "x");
-  CHECK(*config.allowed_binaries ==
-        std::vector<std::string>{"/usr/bin/*", "sha256:" + digest});
-  CHECK(rejection("binaries:\n  allow:\n    - \"/usr/bin/*\"\n    - \"sha256:" +
-                  digest.substr(1) + "\"\n") ==
+  CHECK(*config.allowed_binaries == std::vector<std::string>{"/usr/bin/*", "sha256:" + digest});
+  CHECK(rejection("binaries:\n  allow:\n    - \"/usr/bin/*\"\n    - \"sha256:" + digest.substr(1) +
+                  "\"\n") ==
         "execmond.yaml:4:7: binaries.allow[1]: a sha256: entry needs 64 hex digits after "
         "\"sha256:\" (sha256sum prints them), this one has 63, got " +
             shown("sha256:" + digest.substr(1)));

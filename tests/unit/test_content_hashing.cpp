@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "binaries/content_digest.h"
-#include "config/content_entry.h"
 #include "binaries/file_digester.h"
 #include "binaries/hash_budget.h"
 #include "binaries/hash_cache.h"
 #include "binaries/hash_worker.h"
 #include "binaries/host_files.h"
 #include "binaries/host_root.h"
+#include "config/content_entry.h"
 #include "service/file_descriptor.h"
 #include "temp_tree.h"
 
@@ -29,9 +29,9 @@ constexpr std::uint64_t kMs = 1'000'000;
 FileVersion version_of(const std::string& path) {
   struct statx seen {};
   REQUIRE(::statx(AT_FDCWD, path.c_str(), 0, STATX_INO | STATX_CTIME, &seen) == 0);
-  return FileVersion{kernel_device_number(seen.stx_dev_major, seen.stx_dev_minor), seen.stx_ino,
-                     static_cast<std::uint64_t>(seen.stx_ctime.tv_sec) * 1'000'000'000 +
-                         seen.stx_ctime.tv_nsec};
+  return FileVersion{
+      kernel_device_number(seen.stx_dev_major, seen.stx_dev_minor), seen.stx_ino,
+      static_cast<std::uint64_t>(seen.stx_ctime.tv_sec) * 1'000'000'000 + seen.stx_ctime.tv_nsec};
 }
 
 // Results the worker delivers, collected for a test to wait on.
@@ -44,8 +44,8 @@ class Inbox {
   }
   std::vector<HashResult> wait_for(std::size_t count) {
     std::unique_lock lock(mutex_);
-    const bool all = arrived_.wait_for(lock, std::chrono::seconds(20),
-                                       [&] { return results_.size() >= count; });
+    const bool all =
+        arrived_.wait_for(lock, std::chrono::seconds(20), [&] { return results_.size() >= count; });
     REQUIRE(all);
     return std::move(results_);
   }
@@ -196,12 +196,10 @@ TEST_CASE("files are opened as the host names them and proven to be the version 
   CHECK(files.open_host_path("/usr/bin/absolute", version).ok());
   // ".." stops at the root.
   CHECK(files.open_host_path("/../../usr/bin/tool", version).ok());
-  CHECK(files.open_host_path("/usr/bin/missing", version).failure ==
-        HostFiles::Failure::not_found);
+  CHECK(files.open_host_path("/usr/bin/missing", version).failure == HostFiles::Failure::not_found);
   FileVersion older = version;
   older.ctime_ns -= 1;
-  CHECK(files.open_host_path("/usr/bin/tool", older).failure ==
-        HostFiles::Failure::other_version);
+  CHECK(files.open_host_path("/usr/bin/tool", older).failure == HostFiles::Failure::other_version);
   FileVersion elsewhere = version;
   elsewhere.dev ^= 1;
   CHECK(files.open_host_path("/usr/bin/tool", elsewhere).failure ==
@@ -211,8 +209,7 @@ TEST_CASE("files are opened as the host names them and proven to be the version 
   // A running process's file, through /proc/PID/exe.
   const FileVersion self = version_of("/proc/self/exe");
   CHECK(files.open_process_exe(::getpid(), self).ok());
-  CHECK(files.open_process_exe(::getpid(), version).failure ==
-        HostFiles::Failure::other_version);
+  CHECK(files.open_process_exe(::getpid(), version).failure == HostFiles::Failure::other_version);
 }
 
 TEST_CASE("btrfs and overlayfs files are matched by inode and ctime", "[content]") {
@@ -226,7 +223,8 @@ TEST_CASE("btrfs and overlayfs files are matched by inode and ctime", "[content]
   CHECK_FALSE(same_version(seen, 0xef53 /* ext4 */, expected));
   CHECK(same_version(seen, kBtrfsMagic, expected));
   CHECK(same_version(seen, kOverlayfsMagic, expected));
-  CHECK_FALSE(same_version(seen, kOverlayfsMagic, FileVersion{kernel_device_number(0, 31), 43, 3'000'000'007}));
+  CHECK_FALSE(same_version(seen, kOverlayfsMagic,
+                           FileVersion{kernel_device_number(0, 31), 43, 3'000'000'007}));
   seen.stx_dev_minor = 31;
   CHECK(same_version(seen, 0xef53, expected));
   // The kernel's encoding: 12 bits of major above 20 of minor.
@@ -295,7 +293,8 @@ TEST_CASE("the hash worker digests, caches, and answers every request once", "[c
   worker.submit(std::move(second));
   const auto cached = inbox.wait_for(1);
   CHECK(cached.at(0).from_cache);
-  CHECK(cached.at(0).digest->sha256.hex() == Sha256::from_hex(cached.at(0).digest->sha256.hex())->hex());
+  CHECK(cached.at(0).digest->sha256.hex() ==
+        Sha256::from_hex(cached.at(0).digest->sha256.hex())->hex());
   const auto stats = worker.stats();
   CHECK(stats.hashed == 4);
   CHECK(stats.cache_hits == 1);

@@ -24,9 +24,9 @@ namespace {
 FileVersion version_of_fd(int fd) {
   struct statx seen {};
   REQUIRE(::statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_CTIME, &seen) == 0);
-  return FileVersion{kernel_device_number(seen.stx_dev_major, seen.stx_dev_minor), seen.stx_ino,
-                     static_cast<std::uint64_t>(seen.stx_ctime.tv_sec) * 1'000'000'000 +
-                         seen.stx_ctime.tv_nsec};
+  return FileVersion{
+      kernel_device_number(seen.stx_dev_major, seen.stx_dev_minor), seen.stx_ino,
+      static_cast<std::uint64_t>(seen.stx_ctime.tv_sec) * 1'000'000'000 + seen.stx_ctime.tv_nsec};
 }
 
 FileVersion version_of(const std::string& path) {
@@ -212,7 +212,8 @@ TEST_CASE("an upgrade in progress is held, and judged by the new database when i
   hold.l_whence = SEEK_SET;
   REQUIRE(::fcntl(lock.get(), F_OFD_SETLK, &hold) == 0);
   tree.file("usr/bin/tool.dpkg-new", "version 2\n");
-  REQUIRE(::rename(tree.path("usr/bin/tool.dpkg-new").c_str(), tree.path("usr/bin/tool").c_str()) == 0);
+  REQUIRE(::rename(tree.path("usr/bin/tool.dpkg-new").c_str(), tree.path("usr/bin/tool").c_str()) ==
+          0);
   ::usleep(30'000);
   CHECK_FALSE(stage.identity.judge(stage.query(2, "/usr/bin/tool", false)));
   // Hashed, mismatched, held: no answer while dpkg runs.

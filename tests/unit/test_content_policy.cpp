@@ -93,12 +93,10 @@ TEST_CASE("files no package owns: unpackaged in package directories, else the gl
   auto decision = judge(at("/usr/bin/evil", true), HashState::pending);
   CHECK(decision.kind == Kind::unexpected);
   CHECK(decision.reason == Reason::unpackaged);
-  CHECK(judge(at("/etc/cron.daily/mine", true), HashState::known, &x).reason ==
-        Reason::unpackaged);
+  CHECK(judge(at("/etc/cron.daily/mine", true), HashState::known, &x).reason == Reason::unpackaged);
   // /usr/local/bin holds none: the glob admits it; without one, unpackaged.
   CHECK(judge(at("/usr/local/bin/tool", true), HashState::pending).kind == Kind::allowed);
-  CHECK(judge(at("/usr/local/bin/tool", false), HashState::pending).reason ==
-        Reason::unpackaged);
+  CHECK(judge(at("/usr/local/bin/tool", false), HashState::pending).reason == Reason::unpackaged);
   CHECK(judge(at("/tmp/x", false), HashState::known, &x).reason == Reason::unpackaged);
   // Owned without a checksum: the globs alone.
   CHECK(judge(at("/usr/bin/link", true), HashState::pending).kind == Kind::allowed);

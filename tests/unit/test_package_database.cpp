@@ -39,11 +39,11 @@ std::vector<std::pair<std::string, std::string>> md5sums(std::string_view text,
 
 TEST_CASE("md5sums lines are read as md5sum writes them", "[dpkg]") {
   dpkg::ParseCount count;
-  const auto entries = md5sums(kMd5A + "  usr/bin/ls\n" + kMd5B + " *usr/bin/binary mode\n" +
-                                   kMd5C + "  ./usr/sbin/old\n" + "\n" + "not a line\n" + kMd5A +
-                                   " usr/bin/one-space\n" + kMd5A.substr(1) + "   x\n" + kMd5A +
-                                   "  \n" + kMd5A + "  usr/bin/last",
-                               &count);
+  const auto entries =
+      md5sums(kMd5A + "  usr/bin/ls\n" + kMd5B + " *usr/bin/binary mode\n" + kMd5C +
+                  "  ./usr/sbin/old\n" + "\n" + "not a line\n" + kMd5A + " usr/bin/one-space\n" +
+                  kMd5A.substr(1) + "   x\n" + kMd5A + "  \n" + kMd5A + "  usr/bin/last",
+              &count);
   CHECK(entries == std::vector<std::pair<std::string, std::string>>{
                        {kMd5A, "/usr/bin/ls"},
                        {kMd5B, "/usr/bin/binary mode"},
@@ -86,12 +86,13 @@ TEST_CASE("status gives each package's conffiles and their checksums", "[dpkg]")
   const std::string status =
       "Package: apt\nStatus: install ok installed\nConffiles:\n"
       " /etc/cron.daily/apt-compat " +
-      kMd5A +
-      "\n /etc/apt/with space.conf " + kMd5B +
+      kMd5A + "\n /etc/apt/with space.conf " + kMd5B +
       " obsolete\n /etc/new newconffile remove-on-upgrade\n /etc/bad nothex\n"
-      "Description: x\n " + kMd5C + " looks like a conffile but is description\n\n"
-      "Conffiles:\n /etc/orphan " + kMd5A + "\n\nPackage: cron\nConffiles:\n /etc/cron.d/x " +
-      kMd5C + "\n";
+      "Description: x\n " +
+      kMd5C +
+      " looks like a conffile but is description\n\n"
+      "Conffiles:\n /etc/orphan " +
+      kMd5A + "\n\nPackage: cron\nConffiles:\n /etc/cron.d/x " + kMd5C + "\n";
   std::vector<std::string> seen;
   const auto count = dpkg::parse_status_conffiles(status, [&](const dpkg::Conffile& c) {
     seen.push_back(std::string(c.package) + " " + std::string(c.path) + " " +
@@ -244,7 +245,8 @@ TEST_CASE("dpkg's database is loaded as the host names its files", "[dpkg]") {
   CHECK(index.find("/usr/bin/local.orig", &c).matches);
   CHECK(index.find("/usr/bin/local", &c).ownership == PackageIndex::Ownership::not_owned);
   // Listed, no checksum: owned without one; directories are not files.
-  CHECK(index.find("/usr/bin/sym", &a).ownership == PackageIndex::Ownership::owned_without_checksum);
+  CHECK(index.find("/usr/bin/sym", &a).ownership ==
+        PackageIndex::Ownership::owned_without_checksum);
   CHECK(index.find("/usr/bin", &a).ownership == PackageIndex::Ownership::not_owned);
   CHECK(index.find("/usr/share/empty", &a).ownership ==
         PackageIndex::Ownership::owned_without_checksum);
