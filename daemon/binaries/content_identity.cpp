@@ -123,7 +123,7 @@ void ContentIdentity::erase(WaitingMap::iterator at) {
   waiting_.erase(at);
 }
 
-std::optional<ContentAnswer> ContentIdentity::judge(ContentQuery&& query) {
+std::optional<ContentOutcome> ContentIdentity::judge(ContentQuery&& query) {
   const std::uint64_t key = next_key_++;
   Waiting waiting;
   waiting.query = std::move(query);
@@ -146,7 +146,7 @@ std::optional<ContentAnswer> ContentIdentity::judge(ContentQuery&& query) {
   const bool runtime = is_runtime_name(waiting.query.host_path);
   if (decision.kind == ContentDecision::Kind::allowed ||
       decision.kind == ContentDecision::Kind::unexpected) {
-    ContentAnswer answer;
+    ContentOutcome answer;
     answer.ticket = waiting.query.ticket;
     answer.version = waiting.query.version;
     answer.decision = decision;
@@ -182,7 +182,7 @@ void ContentIdentity::remember_runtime(const ContentQuery& query, const ContentD
 }
 
 void ContentIdentity::finish(Waiting& waiting, const ContentDecision& decision) {
-  ContentAnswer answer;
+  ContentOutcome answer;
   answer.ticket = waiting.query.ticket;
   answer.version = waiting.query.version;
   answer.decision = decision;
@@ -201,7 +201,7 @@ void ContentIdentity::on_hash(HashResult&& result) {
   waiting.hash_pending = false;
   if (waiting.decided) {
     if (waiting.digest) remember_runtime(waiting.query, waiting.decision, *waiting.digest);
-    ContentAnswer answer;
+    ContentOutcome answer;
     answer.ticket = waiting.query.ticket;
     answer.version = waiting.query.version;
     answer.decision = waiting.decision;

@@ -49,7 +49,7 @@ struct ContentQuery {
                                // can: a short-lived process is gone when the worker comes)
 };
 
-struct ContentAnswer {
+struct ContentOutcome {
   std::uint64_t ticket = 0;
   FileVersion version;
   ContentDecision decision;
@@ -83,10 +83,10 @@ class ContentIdentity {
   };
   using Post = std::function<void(std::function<void()>)>;
   // A decision judge() did not give at once. Reader thread.
-  using Answer = std::function<void(ContentAnswer&&)>;
+  using Answer = std::function<void(ContentOutcome&&)>;
   // The digest of a file whose decision was given at once (or not needed): for the log,
   // the trace and the info metric. Reader thread.
-  using Hashed = std::function<void(ContentAnswer&&)>;
+  using Hashed = std::function<void(ContentOutcome&&)>;
 
   // `host_root`: the host's root (HostRoot's), duplicated. `databases`: the package
   // managers to look for (known_package_databases()).
@@ -107,7 +107,7 @@ class ContentIdentity {
   // Reader thread. The decision now, with the digest if the cache has it; or nullopt:
   // the answer follows through `answer`, exactly once. Either way, a digest not known
   // yet follows through `hashed` (or with the answer).
-  std::optional<ContentAnswer> judge(ContentQuery&& query);
+  std::optional<ContentOutcome> judge(ContentQuery&& query);
 
   Stats stats() const;
 

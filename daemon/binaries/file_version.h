@@ -1,6 +1,6 @@
 // One version of one file, as the kernel names it: the superblock's device, the inode
 // and its change time. The content is a function of it (bar the coarse-tick caveat of
-// DESIGN-identity.md, "Versions of a file", which kVersionSettleNs closes).
+// DESIGN-identity.md, "Versions of a file", which kContentSettleNs closes).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,7 @@ struct FileVersion {
 // A version changed less than this before it was looked at may still change within the
 // same timestamp tick without a new ctime: judged (hashed), never cached. More than any
 // HZ's tick.
-inline constexpr std::uint64_t kVersionSettleNs = 20'000'000;
+inline constexpr std::uint64_t kContentSettleNs = 20'000'000;
 
 inline constexpr std::uint32_t kernel_device_number(unsigned major, unsigned minor) {
   return static_cast<std::uint32_t>(major) << 20 | (minor & 0xfffff);

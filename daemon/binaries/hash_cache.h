@@ -24,7 +24,7 @@ class HashCache {
 
   std::optional<ContentDigest> find(const FileVersion& version);
   // `started_ns` (CLOCK_REALTIME, the ctime's clock): when the read began. A version
-  // whose ctime is not older than that by kVersionSettleNs may still change within its
+  // whose ctime is not older than that by kContentSettleNs may still change within its
   // timestamp tick: not kept. Returns whether it was kept.
   bool insert(const FileVersion& version, const ContentDigest& digest, std::uint64_t started_ns);
   void clear();
@@ -45,7 +45,7 @@ class HashCache {
 
 // Pure: may a digest read from `started_ns` on be kept for `version`?
 inline bool settled(const FileVersion& version, std::uint64_t started_ns) {
-  return version.ctime_ns + kVersionSettleNs <= started_ns;
+  return version.ctime_ns + kContentSettleNs <= started_ns;
 }
 
 }  // namespace execmond

@@ -172,12 +172,12 @@ TEST_CASE("the hash cache keeps settled versions, bounded", "[content]") {
   CHECK(cache.find(one) == a);
   CHECK(cache.find(three) == c);
   CHECK(cache.size() == 2);
-  // A version changed less than kVersionSettleNs before its read may change again
+  // A version changed less than kContentSettleNs before its read may change again
   // within its timestamp tick: digested, not kept.
-  const FileVersion fresh{1, 13, later - kVersionSettleNs + 1};
+  const FileVersion fresh{1, 13, later - kContentSettleNs + 1};
   CHECK_FALSE(cache.insert(fresh, a, later));
   CHECK_FALSE(cache.find(fresh));
-  CHECK(cache.insert(FileVersion{1, 13, later - kVersionSettleNs}, a, later));
+  CHECK(cache.insert(FileVersion{1, 13, later - kContentSettleNs}, a, later));
   // Another ctime is another version.
   CHECK_FALSE(cache.find(FileVersion{1, 10, 1001 * kMs}));
 }
@@ -277,7 +277,7 @@ TEST_CASE("the hash worker digests, caches, and answers every request once", "[c
   CHECK(results[2].unknown == HashUnknown::no_name);
   CHECK(results[3].digest);
 
-  // The tree's files were written more than kVersionSettleNs ago by now? Not
+  // The tree's files were written more than kContentSettleNs ago by now? Not
   // necessarily: write one, wait, and hash it twice: the second answer is the cache's.
   tree.file("settled", "settled");
   ::usleep(30'000);

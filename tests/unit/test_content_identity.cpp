@@ -77,8 +77,8 @@ struct Stage {
       : root(open_root(tree.root())),
         identity(
             root.get(), [this](std::function<void()> task) { reader.post(std::move(task)); },
-            [this](ContentAnswer&& answer) { answers[answer.ticket] = std::move(answer); },
-            [this](ContentAnswer&& answer) { hashes[answer.ticket] = std::move(answer); },
+            [this](ContentOutcome&& answer) { answers[answer.ticket] = std::move(answer); },
+            [this](ContentOutcome&& answer) { hashes[answer.ticket] = std::move(answer); },
             known_package_databases(), settings) {}
 
   ContentQuery query(std::uint64_t ticket, const std::string& host_path, bool admitted) {
@@ -90,11 +90,11 @@ struct Stage {
     return q;
   }
   // The answer to `ticket`, waited for.
-  ContentAnswer answer(std::uint64_t ticket) {
+  ContentOutcome answer(std::uint64_t ticket) {
     REQUIRE(reader.run_until([&] { return answers.count(ticket) != 0; }));
     return answers.at(ticket);
   }
-  ContentAnswer hashed(std::uint64_t ticket) {
+  ContentOutcome hashed(std::uint64_t ticket) {
     REQUIRE(reader.run_until([&] { return hashes.count(ticket) != 0; }));
     return hashes.at(ticket);
   }
@@ -102,7 +102,7 @@ struct Stage {
   std::string tree_root;
   FileDescriptor root;
   Reader reader;
-  std::map<std::uint64_t, ContentAnswer> answers, hashes;
+  std::map<std::uint64_t, ContentOutcome> answers, hashes;
   ContentIdentity identity;
 };
 
