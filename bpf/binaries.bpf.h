@@ -1,51 +1,43 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Which binary an exec ran. At sched_process_exec, bprm->file is the file that really
- * runs: for a script, its interpreter (the kernel has already closed the script). Its
- * identity (device, inode, change time) goes into every exec record. A binary whose
- * identity userspace has written into allowed_binaries costs one lookup more; any other
- * exec, and every script, first sends a binary record with the resolved path, built the
- * way d_path() builds /proc/PID/exe: dentry by dentry up to the process's root,
- * crossing mounts.
+ * Which binary an exec ran, and what the daemon said about it. At sched_process_exec,
+ * bprm->file is the file that really runs: for a script, its interpreter (the kernel has
+ * already closed the script). Its identity (device, inode, change time) and the view it
+ * is judged in form the key of binary_verdicts, the daemon's verdicts:
+ *  - ALLOWED, PENDING: the exec record carries a flag, nothing else is done;
+ *  - UNEXPECTED: the exec record also carries the parent and the ids (the daemon counts
+ *    and logs it from its own cache, with no path walk);
+ *  - LOADER: a binary record with argv and cwd (the program the loader runs is named
+ *    there);
+ *  - no verdict: a binary record with both names of the file (as the process sees it,
+ *    and inside its own filesystem) and the exec context the view rule reads.
+ * Every script sends a binary record: the interpreter's identity and names, and the
+ * caller's string for the script (or, where the hook in script_hook.bpf.h saw it, the
+ * script's own identity and path).
  */
 #ifndef EXECMOND_BINARIES_BPF_H
 #define EXECMOND_BINARIES_BPF_H
 
-#include "events.bpf.h"
+#include "context.bpf.h"
+#include "paths.bpf.h"
 
 /* Written by userspace at any time (.bss, not .rodata): reload turns it on and off.
  * Off, execs cost nothing more than before. */
 volatile bool resolve_binaries = false;
 
-/* Binaries the daemon's allow-list admits, keyed by their identity with flags 0. Only
- * userspace inserts, and only allowed files: an unexpected binary is resolved on every
- * exec, so that each one carries its path. The least recently used are forgotten. */
+/* The daemon's verdicts, keyed by identity and view. Only userspace writes, and only
+ * after judging that exact key in that view: a verdict reached in one view is never
+ * found by an exec judged in another. The least recently used are forgotten (the daemon
+ * judges them again). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct execmond_binary_id);
-	__type(value, __u8);
-} allowed_binaries SEC(".maps");
+	__type(value, __u32); /* enum execmond_verdict */
+} binary_verdicts SEC(".maps");
 
-#define PATH_MASK (EXECMOND_PATH_LEN - 1)
-#define NAME_MASK 255		   /* NAME_MAX: a component is shorter */
-#define PATH_END PATH_MASK	   /* paths are built backwards, ending here */
-#define MAX_PATH_STEPS 48	   /* components plus mount crossings walked */
 #define CTIME_NSEC_MASK 0x3fffffff /* 6.13+ keeps I_CTIME_QUERIED in bit 31 */
-
-/* Paths are written right to left ending at PATH_END, then a suffix or the script's
- * name left to right from there; every access is masked into this buffer. */
-struct path_scratch {
-	__u32 busy; /* a preempted walk on this CPU still owns buf */
-	char buf[2 * EXECMOND_PATH_LEN];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct path_scratch);
-} path_scratches SEC(".maps");
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
 /* struct inode's change time across kernels: i_ctime before 6.6, __i_ctime until 6.10,
  * i_ctime_sec and i_ctime_nsec since 6.11. */
@@ -58,6 +50,13 @@ struct inode___ctime_private {
 struct inode___ctime_split {
 	time64_t i_ctime_sec;
 	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+/* overlayfs's inode (fs/overlayfs/ovl.h): the VFS inode, then the upper dentry, since
+ * 4.13. overlayfs is often a module, whose BTF only exists once it is loaded. */
+struct ovl_inode___execmond {
+	struct inode vfs_inode;
+	struct dentry *__upperdentry;
 } __attribute__((preserve_access_index));
 
 static __always_inline __u64 inode_ctime_ns(struct inode *inode)
@@ -86,179 +85,63 @@ static __always_inline __u64 inode_ctime_ns(struct inode *inode)
 	return (__u64)sec * 1000000000ull + nsec;
 }
 
-static __always_inline void read_binary_id(struct file *file, struct execmond_binary_id *id)
+static __always_inline void read_binary_id(struct task_struct *task, struct file *file,
+					   struct execmond_binary_id *id)
 {
 	struct inode *inode = file->f_inode;
 
 	id->ino = inode->i_ino;
 	id->ctime_ns = inode_ctime_ns(inode);
 	id->dev = inode->i_sb->s_dev;
-	id->flags = 0;
+	id->view = judging_view(task);
 }
 
-/* Prepends "/name" of the dentry at `dentry_addr` to the path in this CPU's scratch that
- * starts at `pos`; returns the new start, or -1 when it does not fit.
- *
- * A global function, so the verifier checks it once on its own and its callers see only
- * an unknown return value: with the precise position inside the path walk's loop, 5.10's
- * verifier explored every combination of branches across iterations and gave up (E2BIG). */
-__noinline int execmond_prepend_name(__u64 dentry_addr, int pos)
+/* Whether the overlayfs file `inode` has an upper dentry: written or copied up since the
+ * overlay was mounted (Falco's proc.is_exe_upper_layer). */
+static __always_inline bool overlay_upper(struct inode *inode)
 {
-	struct dentry *dentry = (struct dentry *)dentry_addr;
-	__u32 zero = 0;
-	struct path_scratch *scratch = bpf_map_lookup_elem(&path_scratches, &zero);
-	__u32 len;
-	const unsigned char *name;
+	struct dentry *upper = NULL;
+	__u64 offset = bpf_core_type_size(struct inode);
 
-	if (!scratch || pos > PATH_END)
-		return -1;
-	len = BPF_CORE_READ(dentry, d_name.len) & NAME_MASK;
-	name = BPF_CORE_READ(dentry, d_name.name);
-	if (pos < (int)len + 1)
-		return -1;
-	pos -= len;
-	bpf_probe_read_kernel(scratch->buf + (pos & PATH_MASK), len, name);
-	pos -= 1;
-	scratch->buf[pos & PATH_MASK] = '/';
-	return pos;
+	if (bpf_core_field_exists(struct ovl_inode___execmond, __upperdentry))
+		offset = bpf_core_field_offset(struct ovl_inode___execmond, __upperdentry) -
+			 bpf_core_field_offset(struct ovl_inode___execmond, vfs_inode);
+	bpf_probe_read_kernel(&upper, sizeof(upper), (void *)inode + offset);
+	return upper != NULL;
 }
 
-/* Writes the path of (mnt, dentry) as the process with root `root` names it, ending at
- * PATH_END in this CPU's scratch; returns where it starts. d_path()'s walk
- * (fs/d_path.c prepend_path()), bounded. */
-static __noinline int prepend_path(struct vfsmount *vfsmnt, struct dentry *dentry,
-				   struct path *root, __u32 *flags)
-{
-	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	struct vfsmount *root_mnt = BPF_CORE_READ(root, mnt);
-	struct dentry *root_dentry = BPF_CORE_READ(root, dentry);
-	int pos = PATH_END, next = 0;
-	int step;
+/* What a binary record carries besides the file's names. */
+enum binary_record_kind {
+	RECORD_NAMES = 1 << 0,	/* path and fs_path: a cache miss, or a script */
+	RECORD_SCRIPT = 1 << 1, /* script_path, and cwd when it is relative */
+	RECORD_LOADER = 1 << 2, /* argv and cwd */
+};
 
-	for (step = 0; step < MAX_PATH_STEPS; step++) {
-		struct dentry *parent;
+/* A script's own identity and in-filesystem path, as script_hook.bpf.h saw it. */
+struct script_sighting {
+	__u64 exec_id; /* the task's self_exec_id when seen: the exec it belongs to */
+	__u32 valid;
+	__u32 flags; /* EXECMOND_BINARY_SCRIPT_TRUNCATED when fs_path was cut */
+	struct execmond_binary_id id;
+	char fs_path[EXECMOND_PATH_LEN];
+};
 
-		if (dentry == root_dentry && vfsmnt == root_mnt)
-			break;
-		if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-
-			if (up == mnt) { /* a namespace's root, not ours */
-				*flags |= EXECMOND_BINARY_UNREACHABLE;
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
-			continue;
-		}
-		parent = BPF_CORE_READ(dentry, d_parent);
-		next = execmond_prepend_name((__u64)dentry, pos);
-		if (next < 0)
-			break;
-		pos = next;
-		if (parent == dentry) { /* a pseudo file's own root: memfd, anon inode */
-			*flags |= EXECMOND_BINARY_UNREACHABLE;
-			break;
-		}
-		dentry = parent;
-	}
-	/* Cut: the components written so far, the ones nearest the file, remain. */
-	if (step == MAX_PATH_STEPS || next < 0)
-		*flags |= EXECMOND_BINARY_PATH_TRUNCATED;
-	return pos;
-}
-
-/* Copies scratch[start, end) to dst as a string; false when it was cut. */
-static __always_inline bool copy_path(char *dst, const char *buf, int start, int end)
-{
-	int len = end - start;
-	bool whole = true;
-
-	if (len <= 0) {
-		dst[0] = '/';
-		dst[1] = '\0';
-		return true;
-	}
-	if (len > PATH_MASK) {
-		len = PATH_MASK;
-		whole = false;
-	}
-	bpf_probe_read_kernel(dst, len & PATH_MASK, buf + (start & PATH_MASK));
-	dst[len & PATH_MASK] = '\0';
-	return whole;
-}
-
-/* The file that runs, as /proc/PID/exe names it. */
-static __always_inline void resolve_binary(struct task_struct *task, struct file *file,
-					   struct execmond_binary_event *e, char *buf)
-{
-	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	__u32 flags = 0;
-	int start, end = PATH_END;
-
-	start = prepend_path(BPF_CORE_READ(file, f_path.mnt), dentry, &fs->root, &flags);
-	/* d_unlinked() (unhashed, not a root), or no link left (memfd, O_TMPFILE). */
-	if ((!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry) ||
-	    BPF_CORE_READ(file, f_inode, i_nlink) == 0) {
-		flags |= EXECMOND_BINARY_DELETED;
-		const char suffix[] = " (deleted)";
-
-		__builtin_memcpy(buf + PATH_END, suffix, sizeof(suffix) - 1);
-		end += sizeof(suffix) - 1;
-	}
-	if (flags & EXECMOND_BINARY_UNREACHABLE) {
-		char head[6] = {};
-
-		/* mm/memfd.c names its files "memfd:" and the name the caller chose. */
-		bpf_probe_read_kernel(head, sizeof(head), BPF_CORE_READ(dentry, d_name.name));
-		if (head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' &&
-		    head[4] == 'd' && head[5] == ':')
-			flags |= EXECMOND_BINARY_MEMFD;
-	}
-	if (!copy_path(e->path, buf, start, end))
-		flags |= EXECMOND_BINARY_PATH_TRUNCATED;
-	e->binary.flags |= flags;
-}
-
-/* A script's path: what the caller passed, made absolute against its working directory
- * (the daemon folds "." and ".."). */
-static __always_inline void resolve_script(struct task_struct *task, const char *filename,
-					   struct execmond_binary_event *e, char *buf)
-{
-	__u32 flags = 0;
-	int start = PATH_END, end;
-	long n;
-	char first = 0;
-
-	bpf_probe_read_kernel(&first, 1, filename);
-	if (first != '/') {
-		struct fs_struct *fs = BPF_CORE_READ(task, fs);
-
-		start = prepend_path(BPF_CORE_READ(fs, pwd.mnt), BPF_CORE_READ(fs, pwd.dentry),
-				     &fs->root, &flags);
-		buf[PATH_END] = '/';
-		n = bpf_probe_read_kernel_str(buf + PATH_END + 1, PATH_MASK, filename);
-		end = PATH_END + 1 + (n > 0 ? n - 1 : 0);
-	} else {
-		n = bpf_probe_read_kernel_str(buf + PATH_END, EXECMOND_PATH_LEN, filename);
-		end = PATH_END + (n > 0 ? n - 1 : 0);
-	}
-	if (!copy_path(e->script, buf, start, end) || flags) /* cut, or a cwd outside the root */
-		e->binary.flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
-}
-
-/* Sends the binary record of this exec; returns the flags its exec record gets. */
-static __always_inline __u32 send_binary(struct task_struct *task, struct linux_binprm *bprm,
-					 struct execmond_binary_id *id, bool script, __u64 now)
+/* Sends the binary record of this exec; returns the flags its exec record gets. A
+ * subprogram, verified once in its caller's context. */
+static __noinline __u32 send_binary(struct task_struct *task, struct linux_binprm *bprm,
+				    struct execmond_binary_id *id, struct script_sighting *seen,
+				    __u64 now, __u32 kind)
 {
 	__u32 zero = 0;
-	struct path_scratch *scratch = bpf_map_lookup_elem(&path_scratches, &zero);
+	struct path_scratch *s = bpf_map_lookup_elem(&path_scratches, &zero);
 	struct execmond_binary_event *e;
-	__u32 flags;
+	struct file *file = bprm->file;
+	struct inode *inode = file->f_inode;
+	struct fs_struct *fs = task->fs;
+	__u32 flags = 0, ctx_flags = 0;
+	bool need_cwd = false;
 
-	if (!scratch)
+	if (!s)
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -269,39 +152,107 @@ static __always_inline __u32 send_binary(struct task_struct *task, struct linux_
 	/* Its parent and user go into the unexpected-exec log line. */
 	fill_identity(&e->hdr, task);
 	e->binary = *id;
-	e->script[0] = '\0';
-	/* Per CPU, so only preemption can interleave two walks (no atomics before 5.12). */
-	if (scratch->busy) {
-		/* An exec preempted mid-walk on this CPU still owns the buffer. */
-		e->binary.flags |= EXECMOND_BINARY_PATH_TRUNCATED;
-		e->path[0] = '\0';
-	} else {
-		scratch->busy = 1;
-		resolve_binary(task, BPF_CORE_READ(bprm, file), e, scratch->buf);
-		if (script)
-			resolve_script(task, BPF_CORE_READ(bprm, filename), e, scratch->buf);
-		scratch->busy = 0;
+	e->fs_magic = inode->i_sb->s_magic;
+	fill_context(task, fs, &e->ctx);
+	__builtin_memset(&e->script, 0, sizeof(e->script));
+	e->args_size = 0;
+	e->pad0 = 0;
+	e->path[0] = '\0';
+	e->fs_path[0] = '\0';
+	e->script_path[0] = '\0';
+	e->cwd[0] = '\0';
+	if (kind & RECORD_SCRIPT)
+		flags |= EXECMOND_BINARY_SCRIPT;
+	if (kind & RECORD_LOADER)
+		flags |= EXECMOND_BINARY_LOADER;
+	if (e->fs_magic == OVERLAYFS_SUPER_MAGIC && overlay_upper(inode))
+		flags |= EXECMOND_BINARY_OVERLAY_UPPER;
+
+	if (kind & RECORD_SCRIPT) {
+		if (seen) {
+			e->script = seen->id;
+			flags |= EXECMOND_BINARY_SCRIPT_SEEN | seen->flags;
+			bpf_probe_read_kernel(e->script_path, sizeof(e->script_path),
+					      seen->fs_path);
+		} else {
+			const char *filename = bprm->filename;
+			char first = 0;
+
+			if (!read_kernel_string(e->script_path, filename))
+				flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
+			bpf_probe_read_kernel(&first, 1, filename);
+			need_cwd = first != '/';
+		}
 	}
-	flags = e->binary.flags | EXECMOND_BINARY_RESOLVED;
-	submit_event(e);
-	return flags;
+	if (kind & RECORD_LOADER) {
+		struct mm_struct *mm = task->mm;
+		unsigned long start = BPF_CORE_READ(mm, arg_start);
+		unsigned long len = BPF_CORE_READ(mm, arg_end) - start;
+
+		/* The new image's argv is in place in its memory when this tracepoint fires. */
+		if (len > EXECMOND_LOADER_ARGS_LEN) {
+			len = EXECMOND_LOADER_ARGS_LEN;
+			ctx_flags |= EXECMOND_CTX_ARGS_TRUNCATED;
+		}
+		barrier_var(len);
+		if (len > 0 && len <= EXECMOND_LOADER_ARGS_LEN &&
+		    bpf_probe_read_user(e->args, len, (const void *)start) == 0)
+			e->args_size = len;
+		need_cwd = true;
+	}
+
+	/* Per CPU, so only preemption can interleave two walks (no atomics before 5.12). */
+	if (s->busy) {
+		/* An exec preempted mid-walk on this CPU still owns the scratch. */
+		if (kind & RECORD_NAMES)
+			flags |= EXECMOND_BINARY_PATH_TRUNCATED | EXECMOND_BINARY_FS_PATH_TRUNCATED;
+		if (need_cwd)
+			ctx_flags |= EXECMOND_CTX_CWD_TRUNCATED;
+	} else {
+		s->busy = 1;
+		if (kind & RECORD_NAMES)
+			flags |= name_file(s, file, &fs->root, e);
+		if (need_cwd && !name_cwd(s, fs, e->cwd))
+			ctx_flags |= EXECMOND_CTX_CWD_TRUNCATED;
+		s->busy = 0;
+	}
+	e->binary_flags = flags;
+	e->ctx.flags |= ctx_flags;
+	/* Rare, and the daemon must look at the process while it lives: wake it now. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return flags | EXECMOND_BINARY_RESOLVED;
 }
 
-/* The identity of the binary this exec runs, for its exec record. */
-static __always_inline void identify_binary(struct task_struct *task, struct linux_binprm *bprm,
-					    __u64 now, struct execmond_binary_id *id)
+/* What the exec record says about the binary this exec runs; `identity` is set when it
+ * must carry the parent and the ids. */
+static __always_inline __u32 judge_binary(struct task_struct *task, struct linux_binprm *bprm,
+					  struct script_sighting *seen, __u64 now,
+					  struct execmond_binary_id *id, bool *identity)
 {
 	/* binfmt_script and binfmt_misc point interp at the interpreter they load. */
 	bool script = bprm->interp != bprm->filename;
+	__u32 *cached, verdict = 0, kind = RECORD_NAMES;
 
-	read_binary_id(bprm->file, id);
-	if (!script && bpf_map_lookup_elem(&allowed_binaries, id)) {
-		id->flags = EXECMOND_BINARY_ALLOWED;
-		return;
-	}
+	read_binary_id(task, bprm->file, id);
+	cached = bpf_map_lookup_elem(&binary_verdicts, id);
+	if (cached)
+		verdict = *cached;
 	if (script)
-		id->flags = EXECMOND_BINARY_SCRIPT;
-	id->flags = send_binary(task, bprm, id, script, now);
+		kind |= RECORD_SCRIPT;
+	else if (verdict == EXECMOND_VERDICT_ALLOWED)
+		return EXECMOND_BINARY_ALLOWED;
+	else if (verdict == EXECMOND_VERDICT_PENDING)
+		return EXECMOND_BINARY_PENDING;
+	else if (verdict == EXECMOND_VERDICT_UNEXPECTED) {
+		*identity = true;
+		return EXECMOND_BINARY_UNEXPECTED;
+	}
+	if (verdict == EXECMOND_VERDICT_LOADER) {
+		kind |= RECORD_LOADER;
+		if (!script) /* the daemon knows the loader: only what it runs is new */
+			kind &= ~RECORD_NAMES;
+	}
+	return send_binary(task, bprm, id, seen, now, kind);
 }
 
 #endif /* EXECMOND_BINARIES_BPF_H */

@@ -29,33 +29,63 @@ enum execmond_event_flags {
 	EXECMOND_START_IS_FORK = 1u << 2,
 };
 
-/* Bits of `struct execmond_binary_id`'s flags. */
+/* Facts about the file an exec ran (one enum for exec and binary records). */
 enum execmond_binary_flags {
-	/* Exec: the identity is in allowed_binaries and no binary record was sent. */
+	/* Exec: the verdict cache said ALLOWED; no binary record was sent. */
 	EXECMOND_BINARY_ALLOWED = 1u << 0,
-	/* Exec: a binary record with this identity was sent just before it. */
-	EXECMOND_BINARY_RESOLVED = 1u << 1,
-	/* The file that runs is an interpreter started by binfmt_script or binfmt_misc. */
-	EXECMOND_BINARY_SCRIPT = 1u << 2,
-	/* The file has no name left (unlinked, or memfd): its path ends in " (deleted)". */
-	EXECMOND_BINARY_DELETED = 1u << 3,
+	/* Exec: the verdict cache said UNEXPECTED (no binary record; ppid, uid, gid and
+	 * parent_comm are filled so that the daemon can log it without a walk). */
+	EXECMOND_BINARY_UNEXPECTED = 1u << 1,
+	/* Exec: the verdict cache said PENDING (the daemon is still judging this file). */
+	EXECMOND_BINARY_PENDING = 1u << 2,
+	/* Exec: a binary record for this exec (same pid and timestamp) precedes it. */
+	EXECMOND_BINARY_RESOLVED = 1u << 3,
+	/* The file that runs is an interpreter or handler started by binfmt_script or
+	 * binfmt_misc; the caller named another file (script_path). */
+	EXECMOND_BINARY_SCRIPT = 1u << 4,
+	/* The file has no name left (unlinked, or memfd): `path` ends in " (deleted)". Only
+	 * this flag says so: a file may really be called "x (deleted)". */
+	EXECMOND_BINARY_DELETED = 1u << 5,
 	/* A memfd_create() file: its path is "/memfd:NAME (deleted)". */
-	EXECMOND_BINARY_MEMFD = 1u << 4,
-	/* The path, or the script's, did not fit (or was deeper than the walk goes). */
-	EXECMOND_BINARY_PATH_TRUNCATED = 1u << 5,
-	EXECMOND_BINARY_SCRIPT_TRUNCATED = 1u << 6,
-	/* The file is outside the process's root (a mount since detached, another
-	 * namespace's): the path is as seen from the mount it belongs to. */
-	EXECMOND_BINARY_UNREACHABLE = 1u << 7,
+	EXECMOND_BINARY_MEMFD = 1u << 6,
+	/* `path` did not fit (1024 bytes or more, or deeper than the walk goes). */
+	EXECMOND_BINARY_PATH_TRUNCATED = 1u << 7,
+	/* `script_path` did not fit (the caller's string was 1024 bytes or more). */
+	EXECMOND_BINARY_SCRIPT_TRUNCATED = 1u << 8,
+	/* The file is not reachable from the process's root (a mount since detached,
+	 * another namespace's, a pseudo file): `path` is as seen from where the walk ended. */
+	EXECMOND_BINARY_UNREACHABLE = 1u << 9,
+	/* `fs_path` did not fit. */
+	EXECMOND_BINARY_FS_PATH_TRUNCATED = 1u << 10,
+	/* The file is on overlayfs and comes from its upper layer: written (or copied up)
+	 * after the overlay was mounted, e.g. after the container started. */
+	EXECMOND_BINARY_OVERLAY_UPPER = 1u << 11,
+	/* A hook saw the script's own file: `script` and `script_path` (its fs_path) are
+	 * the kernel's, not the caller's string. */
+	EXECMOND_BINARY_SCRIPT_SEEN = 1u << 12,
+	/* The verdict said loader: argv and cwd are in the binary record. */
+	EXECMOND_BINARY_LOADER = 1u << 13,
 };
 
-/* Which file an exec ran: the kernel's identity of it. A rewritten, replaced or renamed
- * file changes its ctime, so (dev, ino, ctime) names one version of one file. */
+/* Which file an exec ran, and in which view it is judged: the key of the kernel's
+ * verdict cache. A rewritten, replaced or renamed file changes its ctime, so (dev, ino,
+ * ctime) names one version of one file (within one timestamp tick: see the README). */
 struct execmond_binary_id {
-	__u64 ino;
+	__u64 ino;	/* inode->i_ino */
 	__u64 ctime_ns; /* change time, ns since the epoch */
-	__u32 dev;	/* the superblock's s_dev, as the kernel encodes it */
-	__u32 flags;	/* enum execmond_binary_flags */
+	__u32 dev;	/* inode->i_sb->s_dev, as /proc/PID/mountinfo prints it */
+	__u32 view;	/* 0: judged in the host's view; else the inode number of the mount
+			 * namespace whose process view judges it (rootful containers) */
+};
+
+/* The value of the kernel's verdict cache, written by the daemon only. */
+enum execmond_verdict {
+	EXECMOND_VERDICT_ALLOWED = 1,	 /* exec record only, flag ALLOWED */
+	EXECMOND_VERDICT_UNEXPECTED = 2, /* exec record only, flag UNEXPECTED, with ppid, uid
+					  * and parent_comm: counted with no path walk */
+	EXECMOND_VERDICT_LOADER = 3,	 /* a dynamic loader: every exec sends a binary
+					  * record with argv and cwd */
+	EXECMOND_VERDICT_PENDING = 4,	 /* seen, not judged yet: exec record, flag PENDING */
 };
 
 /* Indexes of the per-CPU `dropped_events` counters: a record the ring buffer had no
@@ -89,7 +119,9 @@ struct execmond_event_header {
  * capture_args set (`execmond trace`); the daemon's records end before `filename`. */
 struct execmond_exec_event {
 	struct execmond_event_header hdr;
-	struct execmond_binary_id binary; /* zero unless binaries are resolved */
+	struct execmond_binary_id binary; /* zero unless binaries are judged */
+	__u32 binary_flags;		  /* enum execmond_binary_flags */
+	__u32 pad0;
 	char filename[EXECMOND_FILENAME_LEN];
 	__u32 args_size; /* bytes of NUL-separated argv in args */
 	__u32 pad;
@@ -116,17 +148,57 @@ struct execmond_exec_failed_event {
 	char filename[EXECMOND_FILENAME_LEN]; /* the path tried */
 };
 
-/* The resolved path of the file an exec ran, sent just before that exec's record (same
- * pid and timestamp) when its identity is not in allowed_binaries. Paths are absolute as
- * seen from the process's root, like /proc/PID/exe; a cut path keeps its last
- * components and still starts with '/'. */
+/* Bits of `struct execmond_exec_context`'s flags. */
+enum execmond_context_flags {
+	EXECMOND_CTX_USERNS = 1u << 0,		    /* not the initial user namespace */
+	EXECMOND_CTX_USERNS_UNPRIVILEGED = 1u << 1, /* a user namespace up its chain was
+						     * created by a uid other than 0 */
+	EXECMOND_CTX_MNTNS = 1u << 2,		    /* not the host's mount namespace */
+	EXECMOND_CTX_CHROOT = 1u << 3,		    /* root != its mount namespace's root */
+	EXECMOND_CTX_CWD_TRUNCATED = 1u << 4,	    /* cwd cut, or not under the root */
+	EXECMOND_CTX_ARGS_TRUNCATED = 1u << 5,	    /* argv longer than args */
+};
+
+/* Where and as whom the process ran: what the daemon's view rule reads. */
+struct execmond_exec_context {
+	__u32 euid;
+	__u32 egid;
+	__u32 userns_level; /* 0: the initial user namespace */
+	__u32 userns_owner; /* kuid that created the innermost user ns (0 at level 0) */
+	__u32 mntns;	    /* the mount namespace's inode number */
+	__u32 flags;	    /* enum execmond_context_flags */
+};
+
+#define EXECMOND_LOADER_ARGS_LEN 1024
+
+/* What the file an exec ran is, sent just before that exec's record (same pid and
+ * timestamp) on a verdict cache miss, for every script, and for LOADER verdicts (which
+ * leave path and fs_path empty: the daemon knows the file). Paths are absolute; a cut
+ * path keeps its last components and still starts with '/'. Strings end with a NUL. */
 struct execmond_binary_event {
-	struct execmond_event_header hdr;
-	struct execmond_binary_id binary;
-	char path[EXECMOND_PATH_LEN]; /* the file that runs: for a script, its interpreter */
-	/* Scripts only: the path the caller gave, made absolute against its working
-	 * directory (symlinks in it are not followed: the kernel has closed that file). */
-	char script[EXECMOND_PATH_LEN];
+	struct execmond_event_header hdr; /* ppid, uid, gid, parent_comm filled */
+	struct execmond_binary_id binary; /* the file that runs: for a script, its
+					   * interpreter or binfmt_misc handler */
+	__u32 binary_flags;		  /* enum execmond_binary_flags */
+	__u32 fs_magic;			  /* the file's superblock s_magic */
+	struct execmond_exec_context ctx;
+	struct execmond_binary_id script; /* SCRIPT_SEEN only: the script's identity */
+	__u32 args_size;		  /* LOADER only: bytes of argv in args */
+	__u32 pad0;
+	/* The file, as the process's /proc/PID/exe names it (process view; context). A
+	 * deleted file's ends in " (deleted)". */
+	char path[EXECMOND_PATH_LEN];
+	/* The file's path inside its own filesystem: dentries up to the superblock's root,
+	 * crossing no mount (no " (deleted)" suffix). With binary.dev the daemon names it
+	 * as the host sees it. */
+	char fs_path[EXECMOND_PATH_LEN];
+	/* Scripts: what the caller passed (bprm->filename), not folded; with SCRIPT_SEEN
+	 * the script's fs_path instead. */
+	char script_path[EXECMOND_PATH_LEN];
+	/* Scripts with a relative script_path, and loaders: the caller's working
+	 * directory, process view. */
+	char cwd[EXECMOND_PATH_LEN];
+	char args[EXECMOND_LOADER_ARGS_LEN]; /* LOADER only: argv, NUL-separated */
 };
 
 #endif /* EXECMOND_H */

@@ -85,23 +85,29 @@ static __always_inline struct process_state *stored_state(struct task_struct *ta
 }
 
 static __always_inline void emit_exec(struct task_struct *task, struct linux_binprm *bprm,
-				      __u64 now)
+				      struct script_sighting *seen, __u64 now)
 {
 	struct execmond_exec_event *e;
 	/* The daemon reads the header and the binary's identity: path and argv are for
 	 * `execmond trace`. */
 	__u64 size = capture_args ? sizeof(*e) : offsetof(struct execmond_exec_event, filename);
 	struct execmond_binary_id binary = {};
+	__u32 binary_flags = 0;
+	bool identity = false;
 
 	if (resolve_binaries) /* first: a binary record precedes its exec's */
-		identify_binary(task, bprm, now, &binary);
+		binary_flags = judge_binary(task, bprm, seen, now, &binary, &identity);
 	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e) {
 		count_drop(EXECMOND_DROP_EXEC);
 		return;
 	}
 	fill_header(&e->hdr, EXECMOND_EVENT_EXEC, task, now);
+	if (identity)
+		fill_identity(&e->hdr, task);
 	e->binary = binary;
+	e->binary_flags = binary_flags;
+	e->pad0 = 0;
 	if (capture_args) {
 		/* The new image's argv is in place in its memory when this tracepoint fires. */
 		struct mm_struct *mm = task->mm;
@@ -142,7 +148,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		state->start_flags = 0;
 		bpf_probe_read_kernel(&state->comm, sizeof(state->comm), task->comm);
 	}
-	emit_exec(task, bprm, now);
+	emit_exec(task, bprm, NULL, now);
 	return 0;
 }
 
@@ -150,7 +156,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec_without_storage, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	emit_exec(task, bprm, bpf_ktime_get_boot_ns());
+	emit_exec(task, bprm, NULL, bpf_ktime_get_boot_ns());
 	return 0;
 }
 

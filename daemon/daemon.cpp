@@ -6,15 +6,18 @@
 #include <prometheus/registry.h>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
+#include <chrono>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 
+#include "binaries/binaries_pipeline.h"
 #include "binaries/binary_allow_list.h"
-#include "binaries/unexpected_binaries.h"
 #include "cgroups/cgroup_resolver.h"
 #include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
@@ -146,6 +149,7 @@ class Daemon {
  private:
   void reload();
   bool run(ReloadAction action, const Config& next);
+  void switch_allow_list(const std::optional<std::vector<std::string>>& patterns);
 
   const DaemonOptions& options_;
   Config config_;  // what runs now
@@ -160,7 +164,7 @@ class Daemon {
   std::shared_ptr<UnexpectedBinaryMetrics> unexpected_metrics_ =
       std::make_shared<UnexpectedBinaryMetrics>();
   UnexpectedExecLog unexpected_log_;
-  std::unique_ptr<UnexpectedBinaries> binaries_;
+  std::unique_ptr<BinariesPipeline> binaries_;
   std::unique_ptr<http::MetricsServer> server_;
   std::shared_ptr<DroppedEventsCollector> dropped_;
   std::shared_ptr<BpfProgramCollector> bpf_programs_;
@@ -192,13 +196,17 @@ std::optional<int> Daemon::start() {
                    ? "task storage: lifetimes start at exec"
                    : "no task storage on this kernel: lifetimes start at fork");
 
-  binaries_ = std::make_unique<UnexpectedBinaries>(
-      probes, *unexpected_metrics_, unexpected_log_,
-      BinaryAllowList(config_.allowed_binaries.value_or(std::vector<std::string>{})));
-  recorder_->send_binaries_to(binaries_.get());
+  // Judged from the first record: the list is in place before the reader starts.
+  binaries_ = std::make_unique<BinariesPipeline>(probes, *unexpected_metrics_, unexpected_log_,
+                                                 UnexpectedBinaries::KernelVerdicts::kAll);
   if (config_.allowed_binaries)
+    binaries_->stage().replace_allow_list(BinaryAllowList(*config_.allowed_binaries));
+  recorder_->send_binaries_to(&binaries_->stage());
+  if (config_.allowed_binaries) {
     spdlog::info("binaries: {} allow-list patterns; unexpected execs are counted and logged",
                  config_.allowed_binaries->size());
+    spdlog::info("{}", binaries_->describe(false));
+  }
 
   const ProcessProbes* kernel_side = &probes;
   dropped_ = std::make_shared<DroppedEventsCollector>(
@@ -223,7 +231,14 @@ std::optional<int> Daemon::start() {
 
   // The reader proves it is alive to systemd's watchdog: a stuck reader is restarted.
   try {
-    runner_.start_reader(*recorder_, config_.poll_interval, [this] { watchdog_.pet(); });
+    // Also the binaries stage's clock: late content verdicts, the log budget's summary.
+    runner_.start_reader(*recorder_, config_.poll_interval, [this] {
+      watchdog_.pet();
+      timespec now{};
+      ::clock_gettime(CLOCK_BOOTTIME, &now);
+      binaries_->stage().tick(static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
+                              static_cast<std::uint64_t>(now.tv_nsec));
+    });
   } catch (const std::exception& error) {
     spdlog::critical("{}", error.what());
     return exit_code::kRuntimeFailure;
@@ -334,17 +349,9 @@ bool Daemon::run(ReloadAction action, const Config& next) {
       runner_.reader().post(
           [metrics = metrics_, settings = next.series] { metrics->apply(settings); });
       break;
-    case ReloadAction::kReplaceAllowList: {
-      // The allow-list's verdicts live on the reader; the kernel resolves paths only
-      // while there is a list to judge them by.
-      const std::vector<std::string> patterns =
-          next.allowed_binaries.value_or(std::vector<std::string>{});
-      runner_.reader().post([binaries = binaries_.get(), patterns] {
-        binaries->replace_allow_list(BinaryAllowList(patterns));
-      });
-      runner_.probes().set_resolve_binaries(next.allowed_binaries.has_value());
+    case ReloadAction::kReplaceAllowList:
+      switch_allow_list(next.allowed_binaries);
       break;
-    }
     case ReloadAction::kSetPollInterval:
       runner_.reader().set_poll_interval(next.poll_interval);
       break;
@@ -353,6 +360,32 @@ bool Daemon::run(ReloadAction action, const Config& next) {
       break;
   }
   return true;
+}
+
+// The list lives on the reader, the resolution in the kernel: they switch together, in
+// the order that never judges an allowed binary by no list (issue 17 item 7). With the
+// stage off, records in flight are ignored rather than judged.
+void Daemon::switch_allow_list(const std::optional<std::vector<std::string>>& patterns) {
+  UnexpectedBinaries* stage = &binaries_->stage();
+  if (!patterns) {
+    // Off: the kernel stops first, then the stage forgets (records still in the ring
+    // buffer find it off).
+    runner_.probes().set_resolve_binaries(false);
+    runner_.reader().post([stage] { stage->replace_allow_list(std::nullopt); });
+    return;
+  }
+  // On or changed: the new list is in place on the reader before the kernel (again)
+  // sends records to judge by it.
+  auto installed = std::make_shared<std::promise<void>>();
+  std::future<void> done = installed->get_future();
+  runner_.reader().post([stage, list = *patterns, installed] {
+    stage->replace_allow_list(BinaryAllowList(list));
+    installed->set_value();
+  });
+  if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    spdlog::warn("reload: the reader took more than 5 s to take the new allow-list");
+  runner_.probes().set_resolve_binaries(true);
+  if (!config_.allowed_binaries) spdlog::info("{}", binaries_->describe(false));
 }
 
 }  // namespace

@@ -20,10 +20,11 @@ build_packages=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-d
 # is compared with (and the benchmark's peers, with bpftrace); a real systemd in a
 # container; other kernels under QEMU; openssl makes the endpoint tests' certificates
 # (their bcrypt hashes come from python3's crypt module); lintian checks the package,
-# podman and runc build and run the image, python3-kubernetes validates the manifests.
+# podman and runc build and run the image, python3-kubernetes validates the manifests;
+# musl's loader is the second loader family the loader tests run.
 test_packages=(prometheus python3-pytest python3-prometheus-client libbpf-tools bpftrace
   ansible-core python3-yaml curl debootstrap systemd-container qemu-system-x86 busybox-static
-  cpio openssl lintian podman runc python3-kubernetes)
+  cpio openssl lintian podman runc python3-kubernetes musl)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

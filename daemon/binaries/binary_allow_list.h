@@ -5,7 +5,6 @@
 #include <string_view>
 #include <vector>
 
-#include "binaries/resolved_binary.h"
 #include "events/path_glob.h"
 
 namespace execmond {
@@ -17,12 +16,9 @@ class BinaryAllowList {
   // `sha256:` entries are content, not paths: ContentAllowList takes those.
   explicit BinaryAllowList(const std::vector<std::string>& patterns);
 
-  // A path no pattern admits is unexpected. One thread at a time.
+  // A path no pattern admits is unexpected. One thread at a time. (A file with no
+  // honest, whole name is never asked about: binaries/binary_judge.h.)
   bool allows(std::string_view path) const;
-  // A binary with no honest, whole path is never allowed, whatever the patterns say.
-  bool allows(const ResolvedBinary& binary) const {
-    return binary.may_be_allowed() && allows(binary.path());
-  }
 
  private:
   std::vector<PathGlob> globs_;

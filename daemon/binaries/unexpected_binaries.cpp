@@ -1,47 +1,358 @@
 #include "binaries/unexpected_binaries.h"
 
+#include <spdlog/spdlog.h>
+
+#include <functional>
 #include <utility>
 
 namespace execmond {
+namespace {
 
-UnexpectedBinaries::UnexpectedBinaries(AllowedBinaryCache& kernel_cache,
+template <std::size_t N>
+std::string_view field(const char (&bytes)[N]) {
+  return {bytes, strnlen(bytes, N)};
+}
+
+constexpr std::size_t kPathBuckets = 4096;
+
+UnexpectedExecOwner owner_of(const execmond_event_header& hdr) { return {hdr.uid, hdr.cgroup_id}; }
+
+}  // namespace
+
+UnexpectedBinaries::UnexpectedBinaries(BinaryVerdictCache& kernel_cache,
                                        UnexpectedBinaryMetrics& metrics,
-                                       const UnexpectedExecLog& log, BinaryAllowList allow_list)
+                                       const UnexpectedExecLog& log, BinaryJudge& judge,
+                                       const HostLoaders& loaders, KernelVerdicts kernel_verdicts)
     : kernel_cache_(kernel_cache),
       metrics_(metrics),
       log_(log),
-      allow_list_(std::move(allow_list)) {}
+      judge_(judge),
+      loaders_(loaders),
+      kernel_verdicts_(kernel_verdicts),
+      path_buckets_(kPathBuckets),
+      host_mntns_(host_mount_namespace()) {}
 
-void UnexpectedBinaries::on_binary(const execmond_binary_event& e) {
-  const ResolvedBinary binary(e);
-  if (allow_list_.allows(binary)) {
-    // Scripts stay uncached: the kernel cannot see the script behind the interpreter.
-    if (!binary.is_script() && !written_lately(e)) kernel_cache_.allow(e.binary);
+TokenBucket& UnexpectedBinaries::path_bucket(std::string_view path) {
+  const std::uint64_t hash = std::hash<std::string_view>{}(path) | 1;
+  auto& [owner, bucket] = path_buckets_[hash % path_buckets_.size()];
+  if (owner != hash) {
+    owner = hash;
+    bucket = TokenBucket{};
+  }
+  return bucket;
+}
+
+void UnexpectedBinaries::write_kernel(CachedVerdict& entry, execmond_verdict verdict) {
+  if (kernel_verdicts_ == KernelVerdicts::kLoadersOnly && verdict != EXECMOND_VERDICT_LOADER)
+    return;
+  kernel_cache_.write(entry.key, verdict);
+  entry.in_kernel = true;
+}
+
+void UnexpectedBinaries::remember(const execmond_binary_id& key, const FileVerdict& verdict,
+                                  JudgingView view, bool loader, bool pending) {
+  CachedVerdict& entry = verdicts_.insert(key, [this](const CachedVerdict& evicted) {
+    // The kernel's copy first: an UNEXPECTED flag the daemon cannot name is the rare
+    // exec that raced the eviction, counted as execmond_evicted.
+    if (evicted.in_kernel) kernel_cache_.erase(evicted.key);
+  });
+  entry.allowed = verdict.allowed;
+  entry.reason = verdict.reason;
+  entry.view = view;
+  entry.path = verdict.name;
+  entry.loader = loader;
+  entry.pending = pending;
+  if (loader) {
+    write_kernel(entry, EXECMOND_VERDICT_LOADER);
+  } else if (pending) {
+    write_kernel(entry, EXECMOND_VERDICT_PENDING);
+  } else {
+    write_kernel(entry, verdict.allowed ? EXECMOND_VERDICT_ALLOWED : EXECMOND_VERDICT_UNEXPECTED);
+  }
+}
+
+FileVerdict UnexpectedBinaries::executable_verdict(const execmond_binary_event& e, JudgingView view,
+                                                   bool& is_loader, CachedVerdict*& entry) {
+  entry = verdicts_.find(e.binary);
+  if (entry) {
+    is_loader = entry->loader;
+    FileVerdict known{entry->allowed || entry->pending, entry->pending, entry->reason, entry->path,
+                      true};
+    return known;
+  }
+  if ((e.binary_flags & EXECMOND_BINARY_LOADER) && e.path[0] == '\0') {
+    // A LOADER verdict the daemon no longer holds: the host's loaders are known by
+    // identity; any other is judged again at the first exec that is not a loader's.
+    is_loader = true;
+    if (const HostLoader* loader = loaders_.find(e.binary.dev, e.binary.ino)) {
+      FileVerdict verdict;
+      verdict.allowed = allow_list_->allows(loader->path);
+      verdict.name = loader->path;
+      return verdict;
+    }
+    return {false, false, UnexpectedReason::kUnverified, "(a loader no longer known)", false};
+  }
+  FileVerdict verdict = judge_.judge_executable(e, view);
+  is_loader = judge_.is_loader(e, view, verdict);
+  if (content_ && !(e.binary_flags & EXECMOND_BINARY_SCRIPT)) {
+    ContentQuestion question{e.binary,  e.binary_flags,  e.fs_magic,
+                             view,      verdict.name,    field(e.path),
+                             e.hdr.pid, verdict.allowed, verdict.reason};
+    const ContentAnswer answer = content_->judge(question);
+    switch (answer.kind) {
+      case ContentAnswer::Kind::kAllowed:
+        verdict.allowed = true;
+        break;
+      case ContentAnswer::Kind::kUnexpected:
+        verdict.allowed = false;
+        verdict.reason = answer.reason;
+        break;
+      case ContentAnswer::Kind::kPending:
+        // Judged as allowed for now: the exec waits for the answer if nothing else in
+        // it is unexpected.
+        verdict.pending = pending_.size() < kMaxPendingFiles;
+        if (verdict.pending) verdict.allowed = true;
+        break;
+    }
+  }
+  // Cached only when the verdict is a fact of this key: its version settled, and the
+  // kernel chose the same view (view 0 is the host's).
+  const bool same_view = (view == JudgingView::kHost) == (e.binary.view == 0);
+  if (verdict.cacheable && same_view) {
+    remember(e.binary, verdict, view, is_loader, verdict.pending);
+    entry = verdicts_.find(e.binary);
+  }
+  return verdict;
+}
+
+const ExecVerdict* UnexpectedBinaries::on_binary(const execmond_binary_event& e) {
+  if (!allow_list_) return nullptr;
+  judge_.start();
+  const ExecContext context = BinaryJudge::context_of(e.ctx);
+  const JudgingView view = judging_view(context);
+  bool is_loader = false;
+  CachedVerdict* entry = nullptr;
+  const FileVerdict executable = executable_verdict(e, view, is_loader, entry);
+  judge_.judge_exec(e, executable, is_loader, verdict_);
+  if (verdict_.allowed && executable.pending) {
+    // Waits for the content verdict of its file, with any other exec of it.
+    PendingFile& file = pending_[e.binary];
+    if (file.execs.empty()) {
+      file.verdict = verdict_;
+      file.hdr = e.hdr;
+      file.binary_flags = e.binary_flags;
+      file.context = context;
+      file.deadline_ns = e.hdr.timestamp_ns + kContentDeadlineNs;
+    }
+    add_pending_exec(file, CommName(e.hdr.comm));
+    return &verdict_;
+  }
+  if (verdict_.allowed) return &verdict_;
+  UnexpectedExec exec;
+  exec.hdr = &e.hdr;
+  exec.binary = e.binary;
+  exec.binary_flags = e.binary_flags;
+  exec.path = verdict_.path;
+  exec.reason = verdict_.reason;
+  exec.view = verdict_.view;
+  exec.context = &context;
+  exec.verdict = &verdict_;
+  exec.process_path = field(e.path);
+  exec.script_given = field(e.script_path);
+  exec.cwd = field(e.cwd);
+  // The file's own cached verdict carries its series and budget, when it is what was
+  // unexpected.
+  const bool about_the_file = !verdict_.script && !verdict_.program && entry && !entry->allowed &&
+                              entry->path == verdict_.path;
+  count(about_the_file ? entry : nullptr, exec, CommName(e.hdr.comm), 1);
+  return &verdict_;
+}
+
+void UnexpectedBinaries::add_pending_exec(PendingFile& file, const CommName& comm) {
+  for (auto& [known, execs] : file.execs) {
+    if (known == comm) {
+      ++execs;
+      return;
+    }
+  }
+  // A few names apart; the rest under the last one (the count stays exact).
+  if (file.execs.size() < 8) {
+    file.execs.emplace_back(comm, 1);
+  } else {
+    ++file.execs.back().second;
+  }
+}
+
+void UnexpectedBinaries::count(CachedVerdict* entry, const UnexpectedExec& exec,
+                               const CommName& comm, std::uint64_t execs) {
+  const execmond_event_header& hdr = *exec.hdr;
+  UnexpectedBinaryMetrics::Series series;
+  if (entry && entry->series_known && entry->comm == comm) {
+    series = entry->series;  // the hot path: no lookup
+  } else {
+    series = metrics_.series_for(exec.path, comm, reason_label(exec.reason), owner_of(hdr));
+    if (entry) {
+      entry->comm = comm;
+      entry->series = series;
+      entry->series_known = true;
+    }
+  }
+  metrics_.count(series, execs);
+  TokenBucket& bucket = entry ? entry->log_bucket : path_bucket(exec.path);
+  if (!log_budget_.admit(bucket, hdr.uid, comm, hdr.cgroup_id, hdr.timestamp_ns)) {
+    metrics_.record_log_suppressed();
     return;
   }
-  metrics_.record_exec(binary.path(), CommName(e.hdr.comm));
-  if (log_limiter_.admit(binary.path(), e.hdr.timestamp_ns)) {
-    log_.write(e, binary);
+  if (exec.context || !exec.cached) {
+    log_.write(exec);
+    return;
+  }
+  // A cached verdict's exec carries no context: read it while the process lives.
+  const std::optional<ExecContext> context =
+      read_exec_context(static_cast<int>(hdr.pid), host_mntns_);
+  UnexpectedExec with_context = exec;
+  with_context.context = context ? &*context : nullptr;
+  log_.write(with_context);
+}
+
+void UnexpectedBinaries::on_exec(const execmond_exec_event& e) {
+  const std::uint32_t flags = e.binary_flags;
+  if (!(flags & (EXECMOND_BINARY_UNEXPECTED | EXECMOND_BINARY_PENDING)) || !allow_list_) return;
+  const CommName comm(e.hdr.comm);
+  if (flags & EXECMOND_BINARY_PENDING) {
+    const auto waiting = pending_.find(e.binary);
+    if (waiting != pending_.end()) {
+      add_pending_exec(waiting->second, comm);
+      return;
+    }
+  }
+  CachedVerdict* entry = verdicts_.find(e.binary);
+  if (entry && entry->pending) {
+    // Its exec record raced the first record's: it waits with the others.
+    PendingFile& file = pending_[e.binary];
+    if (file.execs.empty()) {
+      file.hdr = e.hdr;
+      file.verdict.path = entry->path;
+      file.verdict.executable = {true, true, entry->reason, entry->path, true};
+      file.verdict.view = entry->view;
+      file.deadline_ns = e.hdr.timestamp_ns + kContentDeadlineNs;
+    }
+    add_pending_exec(file, comm);
+    return;
+  }
+  if (entry && entry->allowed) return;  // PENDING that resolved to allowed
+  UnexpectedExec exec;
+  exec.hdr = &e.hdr;
+  exec.binary = e.binary;
+  exec.binary_flags = flags;
+  exec.cached = true;
+  if (entry) {
+    exec.path = entry->path;
+    exec.reason = entry->reason;
+    exec.view = entry->view;
   } else {
-    metrics_.record_log_suppressed();
+    exec.path = kEvictedPath;
+    exec.reason = UnexpectedReason::kUnverified;
+    exec.view = e.binary.view == 0 ? JudgingView::kHost : JudgingView::kProcess;
+  }
+  count(entry, exec, comm, 1);
+}
+
+void UnexpectedBinaries::resolve_pending(const execmond_binary_id& key, PendingFile& file,
+                                         const ContentAnswer& answer) {
+  FileVerdict final_verdict = file.verdict.executable;
+  final_verdict.pending = false;
+  if (answer.kind == ContentAnswer::Kind::kUnexpected) {
+    final_verdict.allowed = false;
+    final_verdict.reason = answer.reason;
+  } else if (answer.kind == ContentAnswer::Kind::kAllowed) {
+    final_verdict.allowed = true;
+  } else if (file.verdict.executable.pending) {
+    // No answer in time: the name's verdict stands (it was judged allowed by name, or
+    // it would not have waited).
+    final_verdict.allowed = true;
+  }
+  CachedVerdict* entry = verdicts_.find(key);
+  if (entry) {
+    entry->pending = false;
+    entry->allowed = final_verdict.allowed;
+    entry->reason = final_verdict.reason;
+    if (entry->in_kernel || kernel_verdicts_ == KernelVerdicts::kAll)
+      write_kernel(*entry, entry->loader           ? EXECMOND_VERDICT_LOADER
+                           : final_verdict.allowed ? EXECMOND_VERDICT_ALLOWED
+                                                   : EXECMOND_VERDICT_UNEXPECTED);
+  }
+  if (final_verdict.allowed) return;
+  UnexpectedExec exec;
+  exec.hdr = &file.hdr;
+  exec.binary = key;
+  exec.binary_flags = file.binary_flags;
+  exec.path = final_verdict.name;
+  exec.reason = final_verdict.reason;
+  exec.view = file.verdict.view;
+  exec.context = file.context ? &*file.context : nullptr;
+  exec.cached = !file.context;
+  for (const auto& [comm, execs] : file.execs) {
+    exec.execs = execs;
+    count(entry && entry->path == exec.path ? entry : nullptr, exec, comm, execs);
   }
 }
 
-void UnexpectedBinaries::replace_allow_list(BinaryAllowList allow_list) {
-  allow_list_ = std::move(allow_list);
-  kernel_cache_.clear();
-  recent_writes_.fill(RecentWrite{});
+void UnexpectedBinaries::on_content_verdict(const execmond_binary_id& key, ContentAnswer answer) {
+  const auto waiting = pending_.find(key);
+  if (waiting != pending_.end()) {
+    resolve_pending(key, waiting->second, answer);
+    pending_.erase(waiting);
+    return;
+  }
+  // No exec waits (they were all counted, or none came): the verdict is kept for the next.
+  if (CachedVerdict* entry = verdicts_.find(key); entry && entry->pending) {
+    PendingFile none;
+    none.verdict.executable = {true, true, entry->reason, entry->path, true};
+    resolve_pending(key, none, answer);
+  }
 }
 
-bool UnexpectedBinaries::written_lately(const execmond_binary_event& e) {
-  const execmond_binary_id& id = e.binary;
-  const std::uint64_t now = e.hdr.timestamp_ns;
-  RecentWrite& slot = recent_writes_[(id.ino ^ id.ctime_ns ^ id.dev) % kRecentWrites];
-  if (slot.written_ns != 0 && slot.ino == id.ino && slot.ctime_ns == id.ctime_ns &&
-      slot.dev == id.dev && now - slot.written_ns < kRecentWriteNs)
-    return true;
-  slot = RecentWrite{id.ino, id.ctime_ns, id.dev, now};
-  return false;
+void UnexpectedBinaries::tick(std::uint64_t now_ns) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.deadline_ns > now_ns) {
+      ++it;
+      continue;
+    }
+    spdlog::warn("no content verdict for {} within {} s: its execs are counted by its name",
+                 it->second.verdict.executable.name, kContentDeadlineNs / 1'000'000'000);
+    resolve_pending(it->first, it->second, ContentAnswer{ContentAnswer::Kind::kPending, {}});
+    it = pending_.erase(it);
+  }
+  if (const std::optional<LogBudget::Summary> summary = log_budget_.summary(now_ns))
+    log_.write_summary(*summary);
+}
+
+void UnexpectedBinaries::seed_loaders() {
+  for (const HostLoader& loader : loaders_.loaders()) {
+    execmond_binary_id key{};
+    key.ino = loader.facts.ino;
+    key.ctime_ns = loader.facts.ctime_ns;
+    key.dev = loader.facts.dev;
+    key.view = 0;
+    FileVerdict verdict;
+    verdict.allowed = allow_list_->allows(loader.path);
+    verdict.name = loader.path;
+    remember(key, verdict, JudgingView::kHost, /*loader=*/true, /*pending=*/false);
+  }
+}
+
+void UnexpectedBinaries::replace_allow_list(std::optional<BinaryAllowList> allow_list) {
+  // Execs waiting for content verdicts are counted by their names' verdicts: none lost.
+  for (auto& [key, file] : pending_)
+    resolve_pending(key, file, ContentAnswer{ContentAnswer::Kind::kPending, {}});
+  pending_.clear();
+  if (content_) content_->forget_pending();
+  allow_list_ = std::move(allow_list);
+  judge_.set_allow_list(allow_list_ ? &*allow_list_ : nullptr);
+  verdicts_.clear();
+  kernel_cache_.clear();
+  if (allow_list_) seed_loaders();
 }
 
 }  // namespace execmond

@@ -1,52 +1,122 @@
-// The binaries stage: judges each binary record against the allow-list, teaches the
-// kernel the allowed ones, counts and logs the others.
+// The binaries stage, on the ring buffer reader's thread: judges each binary record
+// (binary_judge.h), writes the verdict of each judged file back to the kernel, keeps it
+// in its own cache, counts and logs unexpected execs, including those the kernel flags
+// UNEXPECTED or PENDING from its cache without a record.
 #pragma once
 
-#include <array>
 #include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
 
-#include "binaries/allowed_binary_cache.h"
 #include "binaries/binary_allow_list.h"
-#include "binaries/log_rate_limiter.h"
+#include "binaries/binary_judge.h"
+#include "binaries/binary_verdict_cache.h"
+#include "binaries/content_judge.h"
+#include "binaries/host_loaders.h"
+#include "binaries/log_budget.h"
 #include "binaries/unexpected_exec_log.h"
+#include "binaries/verdict_cache.h"
 #include "events/records.h"
 #include "metrics/unexpected_binary_metrics.h"
 
 namespace execmond {
 
+// The path of an UNEXPECTED exec whose verdict the daemon no longer holds (evicted, or
+// the list changed while it was in flight): counted, never dropped.
+inline constexpr std::string_view kEvictedPath = "execmond_evicted";
+
 class UnexpectedBinaries {
  public:
-  UnexpectedBinaries(AllowedBinaryCache& kernel_cache, UnexpectedBinaryMetrics& metrics,
-                     const UnexpectedExecLog& log, BinaryAllowList allow_list);
+  enum class KernelVerdicts {
+    kAll,          // the daemon: every cacheable verdict goes to the kernel
+    kLoadersOnly,  // `execmond trace`: only LOADER, so that every exec sends its record
+  };
 
-  // Reader thread. An allowed binary costs one bpf() call, after which its execs send no
-  // record; an unexpected one is counted, and logged unless the rate limit says no.
-  void on_binary(const execmond_binary_event& e);
+  UnexpectedBinaries(BinaryVerdictCache& kernel_cache, UnexpectedBinaryMetrics& metrics,
+                     const UnexpectedExecLog& log, BinaryJudge& judge, const HostLoaders& loaders,
+                     KernelVerdicts kernel_verdicts = KernelVerdicts::kAll);
 
-  // Reader thread (post it there on reload): judge by `allow_list` from now on. Forgets
-  // what the kernel cached under the old list; counters keep their values.
-  void replace_allow_list(BinaryAllowList allow_list);
+  // Reader thread. Judges the record; an unexpected exec is counted and logged (unless a
+  // budget says no). Returns the verdict (valid until the next call), or null when
+  // binaries are not judged (no list).
+  const ExecVerdict* on_binary(const execmond_binary_event& e);
+  // Reader thread: an exec the kernel answered from its cache (UNEXPECTED or PENDING);
+  // any other is ignored. No allocation, lock or system call unless it is logged.
+  void on_exec(const execmond_exec_event& e);
+  // Reader thread: the final answer of the content judge for `key`.
+  void on_content_verdict(const execmond_binary_id& key, ContentAnswer answer);
+  // Reader thread, at least once a second (the reader's heartbeat): late content
+  // verdicts and the log budget's summary. `now_ns`: CLOCK_BOOTTIME.
+  void tick(std::uint64_t now_ns);
+
+  // Reader thread (post it there on reload): judge by `allow_list` from now on, or by
+  // nothing (nullopt: the section is gone; records in flight are then ignored). Forgets
+  // every verdict, here and in the kernel, then teaches the kernel the host's loaders.
+  // Counters keep their values.
+  void replace_allow_list(std::optional<BinaryAllowList> allow_list);
+  bool judging() const { return allow_list_.has_value(); }
+  // Before the reader starts.
+  void set_content_judge(ContentJudge* judge) { content_ = judge; }
+
+  // For tests and the benchmark.
+  const VerdictCache& verdicts() const { return verdicts_; }
+  std::size_t pending_files() const { return pending_.size(); }
+  // Content verdicts never answered within this long are given up: the execs waiting
+  // for them are counted by their name's verdict.
+  static constexpr std::uint64_t kContentDeadlineNs = 60'000'000'000;
+  static constexpr std::size_t kMaxPendingFiles = 4096;
 
  private:
-  // Identities written to the kernel lately. Execs of a binary that was just allowed
-  // keep sending records until the write lands: one write covers them all. Entries
-  // expire, so that a binary the kernel's LRU evicted is written again.
-  struct RecentWrite {
-    std::uint64_t ino = 0;
-    std::uint64_t ctime_ns = 0;
-    std::uint32_t dev = 0;
-    std::uint64_t written_ns = 0;
+  struct KeyHash {
+    std::size_t operator()(const execmond_binary_id& key) const {
+      return static_cast<std::size_t>(key.ino * 0x9e3779b97f4a7c15ull ^ key.ctime_ns ^
+                                      (std::uint64_t{key.dev} << 32) ^ key.view);
+    }
   };
-  static constexpr std::size_t kRecentWrites = 256;
-  static constexpr std::uint64_t kRecentWriteNs = 1'000'000'000;
-  bool written_lately(const execmond_binary_event& e);
+  struct KeyEqual {
+    bool operator()(const execmond_binary_id& a, const execmond_binary_id& b) const {
+      return same_key(a, b);
+    }
+  };
+  // Execs waiting for a content verdict, by the comm they ran as (a few kept apart).
+  struct PendingFile {
+    ExecVerdict verdict;  // the first exec's, its name judged
+    execmond_event_header hdr{};
+    std::uint32_t binary_flags = 0;
+    std::optional<ExecContext> context;
+    std::vector<std::pair<CommName, std::uint64_t>> execs;
+    std::uint64_t deadline_ns = 0;
+    bool cacheable = false;
+  };
 
-  AllowedBinaryCache& kernel_cache_;
+  FileVerdict executable_verdict(const execmond_binary_event& e, JudgingView view, bool& is_loader,
+                                 CachedVerdict*& entry);
+  void remember(const execmond_binary_id& key, const FileVerdict& verdict, JudgingView view,
+                bool loader, bool pending);
+  void write_kernel(CachedVerdict& entry, execmond_verdict verdict);
+  void count(CachedVerdict* entry, const UnexpectedExec& exec, const CommName& comm,
+             std::uint64_t execs);
+  void resolve_pending(const execmond_binary_id& key, PendingFile& file,
+                       const ContentAnswer& answer);
+  static void add_pending_exec(PendingFile& file, const CommName& comm);
+  void seed_loaders();
+  TokenBucket& path_bucket(std::string_view path);
+
+  BinaryVerdictCache& kernel_cache_;
   UnexpectedBinaryMetrics& metrics_;
   const UnexpectedExecLog& log_;
-  BinaryAllowList allow_list_;
-  LogRateLimiter log_limiter_;
-  std::array<RecentWrite, kRecentWrites> recent_writes_{};
+  BinaryJudge& judge_;
+  const HostLoaders& loaders_;
+  KernelVerdicts kernel_verdicts_;
+  ContentJudge* content_ = nullptr;
+  std::optional<BinaryAllowList> allow_list_;
+  VerdictCache verdicts_;
+  LogBudget log_budget_;
+  std::vector<std::pair<std::uint64_t, TokenBucket>> path_buckets_;  // per-exec verdicts' budgets
+  std::unordered_map<execmond_binary_id, PendingFile, KeyHash, KeyEqual> pending_;
+  ExecVerdict verdict_;  // the last record's, returned by on_binary()
+  std::uint32_t host_mntns_;
 };
 
 }  // namespace execmond

@@ -5,8 +5,11 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "binaries/mount_table.h"
 #include "events/printable_bytes.h"
+#include "service/logging.h"
 
 namespace execmond {
 namespace {
@@ -26,43 +29,121 @@ std::string qualifiers(std::uint32_t flags) {
   };
   if (flags & EXECMOND_BINARY_MEMFD) add("memfd");
   if (flags & EXECMOND_BINARY_DELETED) add("deleted");
-  if (flags & (EXECMOND_BINARY_PATH_TRUNCATED | EXECMOND_BINARY_SCRIPT_TRUNCATED)) add("truncated");
+  if (flags & (EXECMOND_BINARY_PATH_TRUNCATED | EXECMOND_BINARY_SCRIPT_TRUNCATED |
+               EXECMOND_BINARY_FS_PATH_TRUNCATED))
+    add("truncated");
   if (flags & EXECMOND_BINARY_UNREACHABLE) add("outside-root");
+  if (flags & EXECMOND_BINARY_OVERLAY_UPPER) add("overlay-upper");
+  if (flags & EXECMOND_BINARY_SCRIPT) add("script");
+  if (flags & EXECMOND_BINARY_LOADER) add("loader");
   return text.empty() ? "none" : text;
+}
+
+std::string user_namespace(const ExecContext* context) {
+  if (!context) return "unknown";
+  if (!context->userns) return "initial";
+  return context->userns_unprivileged ? "unprivileged" : "root-created";
+}
+
+std::string mount_namespace(const ExecContext* context) {
+  if (!context) return "unknown";
+  return context->mntns_not_hosts ? "other" : "host";
+}
+
+std::string yes_no(const ExecContext* context, bool value) {
+  if (!context) return "unknown";
+  return value ? "yes" : "no";
+}
+
+// Every fact as (journald field, logfmt key, value), in the order a person reads them.
+struct Fact {
+  const char* journal;
+  const char* key;
+  std::string value;
+};
+
+std::vector<Fact> facts_of(const UnexpectedExec& exec) {
+  const execmond_event_header& hdr = *exec.hdr;
+  const ExecVerdict* verdict = exec.verdict;
+  std::vector<Fact> facts = {
+      {"EXECMOND_PATH", "path", escaped(exec.path)},
+      {"EXECMOND_REASON", "reason", std::string(reason_label(exec.reason))},
+      {"EXECMOND_VIEW", "view", std::string(view_name(exec.view))},
+      {"EXECMOND_COMM", "comm", escaped(CommName(hdr.comm).view())},
+      {"EXECMOND_PID", "pid", std::to_string(hdr.pid)},
+      {"EXECMOND_PPID", "ppid", std::to_string(hdr.ppid)},
+      {"EXECMOND_PARENT_COMM", "parent_comm", escaped(CommName(hdr.parent_comm).view())},
+      {"EXECMOND_UID", "uid", std::to_string(hdr.uid)},
+      {"EXECMOND_EUID", "euid",
+       exec.context ? std::to_string(exec.context->euid) : std::string("unknown")},
+      {"EXECMOND_GID", "gid", std::to_string(hdr.gid)},
+      {"EXECMOND_USERNS", "userns", user_namespace(exec.context)},
+      {"EXECMOND_MNTNS", "mntns", mount_namespace(exec.context)},
+      {"EXECMOND_CHROOT", "chroot", yes_no(exec.context, exec.context && exec.context->chroot)},
+      {"EXECMOND_PROCESS_PATH", "process_path",
+       exec.cached ? std::string("-") : escaped(exec.process_path)},
+  };
+  if (verdict && verdict->script) {
+    facts.push_back({"EXECMOND_SCRIPT", "script", escaped(verdict->script_file.name)});
+    facts.push_back({"EXECMOND_SCRIPT_GIVEN", "script_given", escaped(exec.script_given)});
+    facts.push_back({"EXECMOND_INTERPRETER", "interpreter", escaped(verdict->executable.name)});
+    facts.push_back(
+        {"EXECMOND_SCRIPT_METHOD", "script_method", std::string(method_name(verdict->method))});
+  }
+  if (verdict && verdict->loader) {
+    facts.push_back({"EXECMOND_LOADER", "loader", escaped(verdict->executable.name)});
+    facts.push_back({"EXECMOND_PROGRAM", "program", escaped(verdict->program_given)});
+    facts.push_back({"EXECMOND_LOADER_NOTE", "loader_note", verdict->loader_note});
+  }
+  if (!exec.cwd.empty()) facts.push_back({"EXECMOND_CWD", "cwd", escaped(exec.cwd)});
+  facts.push_back({"EXECMOND_INODE", "inode", std::to_string(exec.binary.ino)});
+  facts.push_back({"EXECMOND_DEVICE", "device",
+                   std::to_string(kernel_major(exec.binary.dev)) + ":" +
+                       std::to_string(kernel_minor(exec.binary.dev))});
+  facts.push_back({"EXECMOND_PATH_FLAGS", "flags", qualifiers(exec.binary_flags)});
+  facts.push_back({"EXECMOND_CGROUP_ID", "cgroup_id", std::to_string(hdr.cgroup_id)});
+  facts.push_back({"EXECMOND_CACHED", "cached", exec.cached ? "yes" : "no"});
+  if (exec.execs > 1) facts.push_back({"EXECMOND_EXECS", "execs", std::to_string(exec.execs)});
+  return facts;
 }
 
 }  // namespace
 
-UnexpectedExecLog::UnexpectedExecLog() : to_journal_(std::getenv("JOURNAL_STREAM") != nullptr) {}
+UnexpectedExecLog::UnexpectedExecLog()
+    : output_(std::getenv("JOURNAL_STREAM") ? Output::kJournal : Output::kStderr) {}
 
-void UnexpectedExecLog::write(const execmond_binary_event& e, const ResolvedBinary& binary) const {
-  const std::string path = escaped(binary.path());
-  const std::string comm = escaped(CommName(e.hdr.comm).view());
-  const std::string parent_comm = escaped(CommName(e.hdr.parent_comm).view());
-  const std::string interpreter = binary.is_script() ? escaped(binary.executable()) : "";
-  const std::string flags = qualifiers(binary.flags());
-  // The kernel's dev_t packs 12 bits of major above 20 of minor, not glibc's layout.
-  const unsigned kernel_major = e.binary.dev >> 20, kernel_minor = e.binary.dev & 0xfffff;
-  if (to_journal_) {
-    const std::string message = "unexpected exec of " + path + " as " + comm + " (pid " +
-                                std::to_string(e.hdr.pid) + ", uid " + std::to_string(e.hdr.uid) +
-                                ", parent " + parent_comm + " " + std::to_string(e.hdr.ppid) + ")";
-    sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=4", "EXECMOND_EVENT=unexpected_exec",
-                    "EXECMOND_PATH=%s", path.c_str(), "EXECMOND_INTERPRETER=%s",
-                    interpreter.c_str(), "EXECMOND_COMM=%s", comm.c_str(), "EXECMOND_PID=%u",
-                    e.hdr.pid, "EXECMOND_PPID=%u", e.hdr.ppid, "EXECMOND_PARENT_COMM=%s",
-                    parent_comm.c_str(), "EXECMOND_UID=%u", e.hdr.uid, "EXECMOND_GID=%u", e.hdr.gid,
-                    "EXECMOND_INODE=%llu", static_cast<unsigned long long>(e.binary.ino),
-                    "EXECMOND_DEVICE=%u:%u", kernel_major, kernel_minor, "EXECMOND_PATH_FLAGS=%s",
-                    flags.c_str(), "EXECMOND_CGROUP_ID=%llu",
-                    static_cast<unsigned long long>(e.hdr.cgroup_id), nullptr);
+void UnexpectedExecLog::write(const UnexpectedExec& exec) const {
+  if (output_ == Output::kNone) return;
+  const std::vector<Fact> facts = facts_of(exec);
+  if (output_ == Output::kJournal) {
+    const std::string message = "unexpected exec of " + facts[0].value + " (" + facts[1].value +
+                                ") as " + facts[3].value + " (pid " + facts[4].value + ", uid " +
+                                facts[7].value + ", parent " + facts[6].value + " " +
+                                facts[5].value + ")";
+    std::vector<std::string> fields = {"MESSAGE=" + message, "PRIORITY=4",
+                                       "EXECMOND_EVENT=unexpected_exec"};
+    for (const Fact& fact : facts) fields.push_back(std::string(fact.journal) + "=" + fact.value);
+    std::vector<iovec> vectors;
+    for (std::string& field : fields) vectors.push_back({field.data(), field.size()});
+    sd_journal_sendv(vectors.data(), static_cast<int>(vectors.size()));
     return;
   }
-  spdlog::warn(
-      "unexpected exec: path={} interpreter={} comm={} pid={} ppid={} parent_comm={} uid={} "
-      "gid={} inode={} device={}:{} flags={} cgroup_id={}",
-      path, interpreter.empty() ? "-" : interpreter, comm, e.hdr.pid, e.hdr.ppid, parent_comm,
-      e.hdr.uid, e.hdr.gid, e.binary.ino, kernel_major, kernel_minor, flags, e.hdr.cgroup_id);
+  std::vector<LogField> fields;
+  fields.reserve(facts.size());
+  for (const Fact& fact : facts) fields.push_back({fact.key, fact.value});
+  log_event(spdlog::level::warn, "unexpected exec", fields);
+}
+
+void UnexpectedExecLog::write_summary(const LogBudget::Summary& summary) const {
+  if (output_ == Output::kNone) return;
+  std::string by_uid;
+  for (const auto& [uid, lines] : summary.by_uid)
+    by_uid += (by_uid.empty() ? "" : ",") + std::to_string(uid) + ":" + std::to_string(lines);
+  const std::string suppressed = std::to_string(summary.suppressed);
+  log_event(spdlog::level::warn, "unexpected-exec log lines held back by the rate limits",
+            {{"lines", suppressed},
+             {"by_uid", by_uid},
+             {"see", "execmond_unexpected_execs_total and execmond trace --unexpected"}});
 }
 
 }  // namespace execmond

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,18 @@ ProbeError kernel_error(const char* step, int err) {
 bool task_storage_disabled_by_environment() {
   const char* value = std::getenv("EXECMOND_DISABLE_TASK_STORAGE");
   return value && *value && std::strcmp(value, "0") != 0;
+}
+
+// The host's mount namespace, as PID 1 sees it (the daemon itself may have its own:
+// PrivateMounts under systemd). 0 when it cannot be read: needs ptrace access to PID 1.
+__u32 host_mount_namespace() {
+  struct stat st {};
+  if (stat("/proc/1/ns/mnt", &st) == 0) return static_cast<__u32>(st.st_ino);
+  spdlog::info(
+      "cannot read the host's mount namespace (/proc/1/ns/mnt: {}): the programs take PID "
+      "1's from the kernel at the first exec",
+      error_text(errno));
+  return 0;
 }
 
 __u64 boottime_ns() {
@@ -113,6 +126,7 @@ ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, const V
   rodata->capture_args = options.capture_args;
   skeleton->bss->resolve_binaries = options.resolve_binaries;
   rodata->loaded_ns = boottime_ns();
+  skeleton->bss->host_mntns = options.host_mntns;
   skeleton->bss->min_duration_ns = static_cast<__u64>(options.min_duration.count());
 
   int err =
@@ -162,6 +176,8 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
   if (storage_probe < 0 && is_privilege_error(storage_probe))
     throw privilege_error("load", storage_probe);
 
+  ProbeOptions load_options = options;
+  load_options.host_mntns = host_mount_namespace();
   const KernelFeatures features = probe_kernel_features(options.exec_failures);
   log_features(features);
   const VariantWishes wishes{options.exec_failures, !task_storage_disabled_by_environment()};
@@ -174,7 +190,7 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
       std::optional<LibbpfWarningsAsDebug> expected_to_fail_on_some_kernels;
       if (!last) expected_to_fail_on_some_kernels.emplace();
       auto probes = std::unique_ptr<ProcessProbes>(
-          new ProcessProbes(load(options, candidate.variant), candidate.variant));
+          new ProcessProbes(load(load_options, candidate.variant), candidate.variant));
       spdlog::info("kernel variant: {}", candidate.reason);
       if (candidate.variant.exec_failures == ExecFailureHook::kSyscallTracepoints)
         spdlog::warn(
@@ -191,6 +207,10 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
           fmt::join(programs_of(candidate.variant), ", "), error_text(e.error()));
     }
   }
+}
+
+std::uint32_t ProcessProbes::host_mntns() const {
+  return __atomic_load_n(&skeleton_->bss->host_mntns, __ATOMIC_RELAXED);
 }
 
 int ProcessProbes::ring_buffer_fd() const { return bpf_map__fd(skeleton_->maps.events); }
@@ -212,18 +232,21 @@ void ProcessProbes::set_resolve_binaries(bool on) {
   __atomic_store_n(&skeleton_->bss->resolve_binaries, on, __ATOMIC_RELAXED);
 }
 
-void ProcessProbes::allow(const execmond_binary_id& binary) {
-  execmond_binary_id key = binary;
-  key.flags = 0;
-  const __u8 allowed = 1;
-  const int err = bpf_map__update_elem(skeleton_->maps.allowed_binaries, &key, sizeof(key),
-                                       &allowed, sizeof(allowed), BPF_ANY);
+void ProcessProbes::write(const execmond_binary_id& binary, execmond_verdict verdict) {
+  const __u32 value = verdict;
+  const int err = bpf_map__update_elem(skeleton_->maps.binary_verdicts, &binary, sizeof(binary),
+                                       &value, sizeof(value), BPF_ANY);
   // Not fatal: the binary is resolved again at its next exec.
-  if (err) spdlog::debug("cannot cache an allowed binary: {}", error_text(err));
+  if (err) spdlog::debug("cannot cache a binary's verdict: {}", error_text(err));
+}
+
+void ProcessProbes::erase(const execmond_binary_id& binary) {
+  const int err = bpf_map__delete_elem(skeleton_->maps.binary_verdicts, &binary, sizeof(binary), 0);
+  if (err && err != -ENOENT) spdlog::debug("cannot forget a binary's verdict: {}", error_text(err));
 }
 
 void ProcessProbes::clear() {
-  bpf_map* map = skeleton_->maps.allowed_binaries;
+  bpf_map* map = skeleton_->maps.binary_verdicts;
   execmond_binary_id key{};
   // Deleting the first key each time: iteration would skip keys deleted under it.
   while (bpf_map__get_next_key(map, nullptr, &key, sizeof(key)) == 0)

@@ -10,12 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "binaries/allowed_binary_cache.h"
+#include "binaries/binary_verdict_cache.h"
 #include "bpf/variant_plan.h"
 #include "service/file_descriptor.h"
 
 struct execmond_bpf;
-struct execmond_binary_id;
 
 namespace execmond {
 
@@ -31,6 +30,9 @@ struct ProbeOptions {
   // with set_resolve_binaries()).
   bool resolve_binaries = false;
   bool exec_failures = true;  // hook failed execs at all (config `exec_failures`)
+  // Set by attach(): the inode number of /proc/1/ns/mnt, 0 when unreadable (the
+  // programs then learn it themselves).
+  std::uint32_t host_mntns = 0;
 };
 
 // Why the programs could not be loaded: each has its own remedy and exit code.
@@ -54,7 +56,7 @@ struct ProgramStats {
   std::uint64_t run_count = 0;
 };
 
-class ProcessProbes : public AllowedBinaryCache {
+class ProcessProbes : public BinaryVerdictCache {
  public:
   // Probes the kernel, plans the variants (variant_plan.h), then opens, configures,
   // loads and attaches the first the kernel accepts; throws ProbeError. On failure
@@ -69,6 +71,9 @@ class ProcessProbes : public AllowedBinaryCache {
   // Records the kernel had no room for, summed over CPUs and event types.
   std::uint64_t dropped_events() const;
   const Variant& variant() const { return variant_; }
+  // The inode number of the host's mount namespace the programs compare with: from
+  // /proc/1/ns/mnt, or learned by the programs at the first exec; 0 until then.
+  std::uint32_t host_mntns() const;
   // Lifetimes start at the last exec (true) or at the fork (no task storage).
   bool tracks_exec_time() const { return variant_.task_storage; }
   bool tracks_exec_failures() const { return variant_.exec_failures != ExecFailureHook::kNone; }
@@ -76,7 +81,8 @@ class ProcessProbes : public AllowedBinaryCache {
 
   // Turns path resolution in the kernel on or off, at once; any thread.
   void set_resolve_binaries(bool on);
-  void allow(const execmond_binary_id& binary) override;
+  void write(const execmond_binary_id& binary, execmond_verdict verdict) override;
+  void erase(const execmond_binary_id& binary) override;
   void clear() override;
   // Exits of processes that lived less are dropped in the kernel from the next exit on;
   // any thread (a plain store to the programs' writable data).

@@ -21,9 +21,12 @@ Event decode_event(const void* data, std::size_t size) {
     case EXECMOND_EVENT_EXEC_FAILED:
       if (size < sizeof(execmond_exec_failed_event)) break;
       return static_cast<const execmond_exec_failed_event*>(data);
-    case EXECMOND_EVENT_BINARY:
+    case EXECMOND_EVENT_BINARY: {
       if (size < sizeof(execmond_binary_event)) break;
-      return static_cast<const execmond_binary_event*>(data);
+      const auto* e = static_cast<const execmond_binary_event*>(data);
+      if (e->args_size > sizeof(e->args)) break;
+      return e;
+    }
   }
   return MalformedRecord{size, hdr->type};
 }

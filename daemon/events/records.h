@@ -19,12 +19,32 @@ static_assert(sizeof(execmond_event_header) == 72);
 static_assert(offsetof(execmond_event_header, comm) == 32);
 static_assert(offsetof(execmond_event_header, cgroup_id) == 64);
 static_assert(sizeof(execmond_binary_id) == 24);
+static_assert(offsetof(execmond_binary_id, ctime_ns) == 8);
+static_assert(offsetof(execmond_binary_id, dev) == 16);
+static_assert(offsetof(execmond_binary_id, view) == 20);
 static_assert(offsetof(execmond_exec_event, binary) == 72);
-static_assert(offsetof(execmond_exec_event, filename) == 72 + 24);
-static_assert(sizeof(execmond_exec_event) ==
-              72 + 24 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
-static_assert(offsetof(execmond_exec_event, args) == 72 + 24 + EXECMOND_FILENAME_LEN + 8);
-static_assert(sizeof(execmond_binary_event) == 72 + 24 + 2 * EXECMOND_PATH_LEN);
+static_assert(offsetof(execmond_exec_event, binary_flags) == 96);
+static_assert(offsetof(execmond_exec_event, filename) == 104);
+static_assert(offsetof(execmond_exec_event, args_size) == 104 + EXECMOND_FILENAME_LEN);
+static_assert(offsetof(execmond_exec_event, args) == 104 + EXECMOND_FILENAME_LEN + 8);
+static_assert(sizeof(execmond_exec_event) == 104 + EXECMOND_FILENAME_LEN + 8 + EXECMOND_ARGS_LEN);
+static_assert(sizeof(execmond_exec_context) == 24);
+static_assert(offsetof(execmond_exec_context, userns_level) == 8);
+static_assert(offsetof(execmond_exec_context, mntns) == 16);
+static_assert(offsetof(execmond_exec_context, flags) == 20);
+static_assert(offsetof(execmond_binary_event, binary) == 72);
+static_assert(offsetof(execmond_binary_event, binary_flags) == 96);
+static_assert(offsetof(execmond_binary_event, fs_magic) == 100);
+static_assert(offsetof(execmond_binary_event, ctx) == 104);
+static_assert(offsetof(execmond_binary_event, script) == 128);
+static_assert(offsetof(execmond_binary_event, args_size) == 152);
+static_assert(offsetof(execmond_binary_event, path) == 160);
+static_assert(offsetof(execmond_binary_event, fs_path) == 160 + EXECMOND_PATH_LEN);
+static_assert(offsetof(execmond_binary_event, script_path) == 160 + 2 * EXECMOND_PATH_LEN);
+static_assert(offsetof(execmond_binary_event, cwd) == 160 + 3 * EXECMOND_PATH_LEN);
+static_assert(offsetof(execmond_binary_event, args) == 160 + 4 * EXECMOND_PATH_LEN);
+static_assert(sizeof(execmond_binary_event) ==
+              160 + 4 * EXECMOND_PATH_LEN + EXECMOND_LOADER_ARGS_LEN);
 static_assert(sizeof(execmond_exit_event) == 72 + 24);
 static_assert(sizeof(execmond_exec_failed_event) == 72 + 8 + EXECMOND_FILENAME_LEN);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <type_traits>
 
 #include "events/printable_bytes.h"
@@ -19,7 +20,13 @@ ClientMetric execs(const UnexpectedExecLabels& labels, std::uint64_t count) {
   ClientMetric metric = sample(MetricType::Counter, static_cast<double>(count));
   metric.label.push_back({"comm", labels.comm});
   metric.label.push_back({"path", labels.path});
+  metric.label.push_back({"reason", labels.reason});
   return metric;
+}
+
+std::uint64_t key_hash(const UnexpectedExecKey& key) {
+  return std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(&key), sizeof(key)));
 }
 
 }  // namespace
@@ -27,52 +34,90 @@ ClientMetric execs(const UnexpectedExecLabels& labels, std::uint64_t count) {
 static_assert(sizeof(UnexpectedExecKey) % 8 == 0 &&
               std::has_unique_object_representations_v<UnexpectedExecKey>);
 
-UnexpectedExecKey::UnexpectedExecKey(std::string_view path_bytes, const CommName& name) {
+UnexpectedExecKey::UnexpectedExecKey(std::string_view path_bytes, const CommName& name,
+                                     std::string_view reason_word) {
   path_bytes.copy(path, std::min(path_bytes.size(), sizeof(path)));
   name.view().copy(comm, name.view().size());
+  reason_word.copy(reason, std::min(reason_word.size(), sizeof(reason)));
 }
 
 UnexpectedExecLabels::UnexpectedExecLabels(const UnexpectedExecKey& key) {
   append_escaped_bytes(path, {key.path, strnlen(key.path, sizeof(key.path))});
   comm = std::string(
       CommLabel(std::string_view(key.comm, strnlen(key.comm, sizeof(key.comm)))).view());
+  reason.assign(key.reason, strnlen(key.reason, sizeof(key.reason)));
 }
 
 UnexpectedExecLabels UnexpectedExecLabels::overflow() {
-  return {std::string(kOverflowPathLabel), std::string(kOverflowCommLabel)};
+  return {std::string(kOverflowPathLabel), std::string(kOverflowCommLabel),
+          std::string(kOverflowPathLabel)};
 }
 
-void UnexpectedBinaryMetrics::record_exec(std::string_view path, const CommName& comm) {
-  // The key is built on the stack: ~1 KiB of zeroes and a copy, no allocation.
-  if (Stats* stats = table_.stats_for_event(UnexpectedExecKey(path, comm))) stats->execs.add(1);
+bool UnexpectedBinaryMetrics::within_budget(const UnexpectedExecOwner& owner,
+                                            const CommName& comm) const {
+  const auto below = [](const auto& counts, const auto& key) {
+    const auto found = counts.find(key);
+    return found == counts.end() || found->second < kMaxSeriesPerOwner;
+  };
+  return below(series_by_uid_, owner.uid) && below(series_by_cgroup_, owner.cgroup_id) &&
+         below(series_by_comm_, std::string(comm.view()));
+}
+
+UnexpectedBinaryMetrics::Series UnexpectedBinaryMetrics::series_for(
+    std::string_view path, const CommName& comm, std::string_view reason,
+    const UnexpectedExecOwner& owner) {
+  const UnexpectedExecKey key(path, comm, reason);
+  const std::uint64_t hash = key_hash(key);
+  if (!created_.count(hash)) {
+    // A new series only while the table has room and its owners have budget left; the
+    // table itself never reaches its own overflow this way.
+    if (table_.series_count() >= table_.series_limit() || !within_budget(owner, comm))
+      return Series();
+    created_.insert(hash);
+    ++series_by_uid_[owner.uid];
+    ++series_by_cgroup_[owner.cgroup_id];
+    ++series_by_comm_[std::string(comm.view())];
+  }
+  Stats* stats = table_.stats_for_event(key);
+  return Series(stats ? &stats->execs : nullptr);
+}
+
+void UnexpectedBinaryMetrics::count(Series series, std::uint64_t execs) {
+  if (series.overflow()) {
+    overflow_.add(execs);
+  } else {
+    series.stats_->add(execs);
+  }
 }
 
 std::vector<MetricFamily> UnexpectedBinaryMetrics::Collect() const {
-  MetricFamily total = metric_family("execmond_unexpected_execs_total", MetricType::Counter,
-                                     "Execs of binaries the binaries allow-list does not admit, by "
-                                     "resolved path (the script, for a script) and process name.");
+  MetricFamily total = metric_family(
+      "execmond_unexpected_execs_total", MetricType::Counter,
+      "Execs of binaries the binaries allow-list does not admit, by the name the file was "
+      "judged by (the host's, or a rootful container's), process name and reason.");
   const std::size_t series = table_.series_count();
   for (std::size_t i = 0; i < series; ++i)
     total.metric.push_back(execs(table_.series_labels(i), table_.series(i).execs.value()));
-  const std::uint64_t overflow = table_.overflow_events();
+  const std::uint64_t overflow = overflow_.value();
   if (overflow > 0) total.metric.push_back(execs(table_.overflow_labels(), overflow));
 
   return {
       std::move(total),
       single_sample_family("execmond_unexpected_series", MetricType::Gauge,
-                           "Unexpected (path, comm) pairs that have their own series.",
+                           "Unexpected (path, comm, reason) triples that have their own series.",
                            static_cast<double>(series)),
       single_sample_family("execmond_unexpected_series_limit", MetricType::Gauge,
-                           "Unexpected (path, comm) pairs that can have their own series; "
-                           "later ones share path=\"execmond_overflow\".",
+                           "Unexpected (path, comm, reason) triples that can have their own "
+                           "series; later ones, and those of a uid, comm or cgroup past its "
+                           "quarter, share path=\"execmond_overflow\".",
                            static_cast<double>(table_.series_limit())),
       single_sample_family("execmond_unexpected_overflow_execs_total", MetricType::Counter,
-                           "Unexpected execs counted under path=\"execmond_overflow\" "
-                           "because every series was taken.",
+                           "Unexpected execs counted under path=\"execmond_overflow\": every "
+                           "series was taken, or their uid, comm or cgroup had used its share.",
                            static_cast<double>(overflow)),
       single_sample_family("execmond_unexpected_exec_logs_suppressed_total", MetricType::Counter,
-                           "Unexpected-exec log lines not written: the per-path or overall "
-                           "rate limit held them back.",
+                           "Unexpected-exec log lines not written one by one: a rate limit "
+                           "held them back (each second's are summed in one line).",
                            static_cast<double>(logs_suppressed_.value()))};
 }
 

@@ -7,6 +7,8 @@
 namespace execmond {
 namespace {
 
+constexpr std::uint32_t kCachedVerdictFlags = EXECMOND_BINARY_UNEXPECTED | EXECMOND_BINARY_PENDING;
+
 template <class... Handlers>
 struct Overloaded : Handlers... {
   using Handlers::operator()...;
@@ -29,7 +31,12 @@ SeriesKey EventRecorder::key_of(const execmond_event_header& hdr) {
 void EventRecorder::on_record(const void* data, std::size_t size) {
   std::visit(
       Overloaded{
-          [&](const execmond_exec_event* e) { metrics_.record_exec(key_of(e->hdr)); },
+          [&](const execmond_exec_event* e) {
+            metrics_.record_exec(key_of(e->hdr));
+            // Flagged UNEXPECTED or PENDING by the kernel's verdict cache: counted from
+            // the daemon's own, with no walk.
+            if (binaries_ && (e->binary_flags & kCachedVerdictFlags)) binaries_->on_exec(*e);
+          },
           [&](const execmond_exit_event* e) {
             metrics_.record_exit(key_of(e->hdr), ExitStatus::from_wait_status(e->exit_status),
                                  e->lifetime_ns);

@@ -4,9 +4,12 @@
 //
 // {"type":"exec","time":"…","pid":1235,"ppid":1234,"parent_comm":"bash","uid":0,"gid":0,
 //  "comm":"ls","unit":"cron.service","cgroup":4242,"filename":"/usr/bin/ls",
-//  "filename_truncated":false,"path":"/usr/bin/ls","interpreter":null,"binary_flags":0,
-//  "deleted":false,"memfd":false,"path_truncated":false,"argv":["ls","-l"],
-//  "argv_truncated":false}
+//  "filename_truncated":false,"path":"/usr/bin/ls","interpreter":null,"unexpected":false,
+//  "reason":null,"view":"host","process_path":"/usr/bin/ls","script":null,
+//  "script_method":null,"loader":null,"program":null,"cwd":null,"context":{"euid":0,
+//  "egid":0,"userns":"initial","userns_level":0,"mntns":"host","chroot":false},
+//  "binary_flags":0,"deleted":false,"memfd":false,"path_truncated":false,
+//  "argv":["ls","-l"],"argv_truncated":false}
 // {"type":"exit",…,"start_time":"…","end_time":"…","lifetime_ns":12000000,
 //  "start_is_fork":false,"exit_code":0,"signal":null,"core_dumped":false}
 // {"type":"exec_failed",…,"filename":"/usr/bin/nope","errno":"ENOENT","errno_number":2}
@@ -70,18 +73,59 @@ void append_optional_string(std::string& line, const char* key, std::string_view
   }
 }
 
-// "path" is what the allow-list judges (the script, for a script), "interpreter" the
-// file that runs a script; both null when the binary record was lost.
-void append_binary(std::string& line, const ResolvedBinary* binary) {
-  append_optional_string(line, "path", binary ? binary->path() : "", binary);
-  append_optional_string(line, "interpreter", binary ? binary->executable() : "",
-                         binary && binary->is_script());
-  const std::uint32_t flags = binary ? binary->flags() : 0;
+void append_null(std::string& line, const char* key) {
+  append_key(line, key);
+  line += "null";
+}
+
+// "path": the name the exec was judged by (the script's, for a script; the program's, for
+// a loader); "interpreter": the file that runs a script; "unexpected"/"reason": the
+// verdict; the process's own view and context beside them. Null when the binary record
+// was lost.
+void append_binary(std::string& line, const TracedBinary* binary) {
+  if (!binary) {
+    for (const char* key : {"path", "interpreter", "unexpected", "reason", "view", "process_path",
+                            "script", "script_method", "loader", "program", "cwd", "context"})
+      append_null(line, key);
+    append_number(line, "binary_flags", 0);
+    for (const char* key : {"deleted", "memfd", "path_truncated"}) append_bool(line, key, false);
+    return;
+  }
+  const ExecVerdict& verdict = binary->verdict;
+  append_optional_string(line, "path", verdict.path, true);
+  append_optional_string(line, "interpreter", verdict.executable.name, verdict.script);
+  append_bool(line, "unexpected", !verdict.allowed);
+  append_optional_string(line, "reason", reason_label(verdict.reason), !verdict.allowed);
+  append_optional_string(line, "view", view_name(verdict.view), true);
+  append_optional_string(line, "process_path", binary->process_path, !binary->process_path.empty());
+  append_optional_string(line, "script", binary->script_given, verdict.script);
+  append_optional_string(line, "script_method", method_name(verdict.method),
+                         verdict.method != ResolutionMethod::kNone);
+  append_optional_string(line, "loader", verdict.executable.name, verdict.loader);
+  append_optional_string(line, "program", verdict.program_given,
+                         verdict.loader && !verdict.program_given.empty());
+  append_optional_string(line, "cwd", binary->cwd, !binary->cwd.empty());
+  const ExecContext& context = binary->context;
+  append_key(line, "context");
+  line += "{\"euid\":" + std::to_string(context.euid);
+  line += ",\"egid\":" + std::to_string(context.egid);
+  line += ",\"userns\":\"";
+  line += !context.userns               ? "initial"
+          : context.userns_unprivileged ? "unprivileged"
+                                        : "root-created";
+  line += "\",\"userns_level\":" + std::to_string(context.userns_level);
+  line += ",\"mntns\":\"";
+  line += context.mntns_not_hosts ? "other" : "host";
+  line += "\",\"chroot\":";
+  line += context.chroot ? "true" : "false";
+  line += '}';
+  const std::uint32_t flags = binary->binary_flags;
   append_number(line, "binary_flags", flags);
   append_bool(line, "deleted", flags & EXECMOND_BINARY_DELETED);
   append_bool(line, "memfd", flags & EXECMOND_BINARY_MEMFD);
   append_bool(line, "path_truncated",
-              flags & (EXECMOND_BINARY_PATH_TRUNCATED | EXECMOND_BINARY_SCRIPT_TRUNCATED));
+              flags & (EXECMOND_BINARY_PATH_TRUNCATED | EXECMOND_BINARY_SCRIPT_TRUNCATED |
+                       EXECMOND_BINARY_FS_PATH_TRUNCATED));
 }
 
 class JsonPrinter : public TracePrinter {
@@ -91,7 +135,7 @@ class JsonPrinter : public TracePrinter {
   std::string header() const override { return {}; }
 
   void format(std::string& line, const execmond_exec_event& e, std::string_view unit,
-              const ResolvedBinary* binary) const override {
+              const TracedBinary* binary) const override {
     start(line, "exec", e.hdr, unit);
     append_time(line, "time", e.hdr.timestamp_ns);
     append_filename(line, e.filename, e.hdr.flags);

@@ -28,10 +28,18 @@ class TablePrinter : public TracePrinter {
   }
 
   void format(std::string& line, const execmond_exec_event& e, std::string_view unit,
-              const ResolvedBinary* binary) const override {
+              const TracedBinary* binary) const override {
     start(line, "EXEC", e.hdr, unit);
-    (void)binary;  // the table keeps the caller's filename; --json has the resolved path
+    // The caller's filename; an unexpected exec also says what was judged, and why
+    // (--json has every name).
     append_path(line, e.filename, e.hdr.flags);
+    if (binary && !binary->verdict.allowed) {
+      line += " [unexpected ";
+      line += reason_label(binary->verdict.reason);
+      line += ": ";
+      append_escaped_bytes(line, binary->verdict.path);
+      line += ']';
+    }
     line += '\n';
   }
 

@@ -9,10 +9,12 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "binaries/binaries_pipeline.h"
 #include "binaries/binary_allow_list.h"
 #include "cgroups/cgroup_resolver.h"
 #include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
+#include "metrics/unexpected_binary_metrics.h"
 #include "runtime/runner.h"
 #include "service/exit_codes.h"
 #include "trace/line_writer.h"
@@ -27,38 +29,51 @@ constexpr std::size_t kTraceRingBufferSize = std::size_t{16} << 20;
 // The reader is woken for every record; this only bounds a missed wake-up.
 constexpr std::chrono::milliseconds kTracePollInterval{50};
 
-// Binary records wait here for the exec record that follows them (same pid and time):
-// records of other CPUs may come in between.
+// Judged binary records wait here for the exec record that follows them (same pid and
+// time): records of other CPUs may come in between.
 class PendingBinaries {
  public:
-  void add(const execmond_binary_event& e) {
+  void add(const execmond_binary_event& e, const ExecVerdict& verdict) {
     if (pending_.size() >= kMaxPending) pending_.clear();  // execs lost with the ring full
-    pending_[e.hdr.pid] = e;
+    Entry& entry = pending_[e.hdr.pid];
+    entry.timestamp_ns = e.hdr.timestamp_ns;
+    entry.binary.verdict = verdict;
+    entry.binary.context = BinaryJudge::context_of(e.ctx);
+    entry.binary.binary_flags = e.binary_flags;
+    entry.binary.process_path.assign(e.path, strnlen(e.path, sizeof(e.path)));
+    entry.binary.script_given.assign(e.script_path, strnlen(e.script_path, sizeof(e.script_path)));
+    entry.binary.cwd.assign(e.cwd, strnlen(e.cwd, sizeof(e.cwd)));
   }
-  // The exec's binary record, or nullopt when it was lost; forgets it.
-  std::optional<execmond_binary_event> take(const execmond_exec_event& e) {
+  // The exec's judged binary, or nullopt when its record was lost; forgets it.
+  std::optional<TracedBinary> take(const execmond_exec_event& e) {
     const auto found = pending_.find(e.hdr.pid);
     if (found == pending_.end()) return std::nullopt;
-    std::optional<execmond_binary_event> binary;
-    if (found->second.hdr.timestamp_ns == e.hdr.timestamp_ns) binary = found->second;
+    std::optional<TracedBinary> binary;
+    if (found->second.timestamp_ns == e.hdr.timestamp_ns) binary = std::move(found->second.binary);
     pending_.erase(found);
     return binary;
   }
 
  private:
+  struct Entry {
+    std::uint64_t timestamp_ns = 0;
+    TracedBinary binary;
+  };
   static constexpr std::size_t kMaxPending = 4096;
-  std::unordered_map<std::uint32_t, execmond_binary_event> pending_;
+  std::unordered_map<std::uint32_t, Entry> pending_;
 };
 
 class TraceSink : public RecordSink {
  public:
-  // `unexpected_only`: show only execs of binaries outside it (and no exits or failures).
+  // `unexpected_only`: show only execs the binaries pipeline judged unexpected (and no
+  // exits or failures).
   TraceSink(const TraceFilter& filter, const TracePrinter& printer, CgroupResolver& cgroups,
-            LineWriter& output, const BinaryAllowList* unexpected_only)
+            LineWriter& output, UnexpectedBinaries& binaries, bool unexpected_only)
       : filter_(filter),
         printer_(printer),
         cgroups_(cgroups),
         output_(output),
+        binaries_(binaries),
         unexpected_only_(unexpected_only) {}
 
   void on_record(const void* data, std::size_t size) override {
@@ -67,7 +82,9 @@ class TraceSink : public RecordSink {
         [&](auto&& event) {
           using Event = std::decay_t<decltype(event)>;
           if constexpr (std::is_same_v<Event, const execmond_binary_event*>) {
-            pending_.add(*event);
+            // The same pipeline as the daemon's: every record judged, as it comes.
+            if (const ExecVerdict* verdict = binaries_.on_binary(*event))
+              pending_.add(*event, *verdict);
           } else if constexpr (std::is_same_v<Event, MalformedRecord>) {
             spdlog::error("malformed ring buffer record (type {}, {} bytes)", event.type,
                           event.size);
@@ -91,13 +108,11 @@ class TraceSink : public RecordSink {
   }
 
   void on_exec(const execmond_exec_event& e) {
-    const std::optional<execmond_binary_event> record = pending_.take(e);
+    const std::optional<TracedBinary> binary = pending_.take(e);
     const std::string_view unit = unit_of(e.hdr);
     if (!filter_.shows(e.hdr, false, unit)) return;
-    std::optional<ResolvedBinary> binary;
-    if (record) binary.emplace(*record);
     // A lost binary record leaves the exec unjudged: not shown as unexpected.
-    if (unexpected_only_ && (!binary || unexpected_only_->allows(*binary))) return;
+    if (unexpected_only_ && (!binary || binary->verdict.allowed)) return;
     printer_.format(line_, e, unit, binary ? &*binary : nullptr);
   }
 
@@ -105,7 +120,8 @@ class TraceSink : public RecordSink {
   const TracePrinter& printer_;
   CgroupResolver& cgroups_;
   LineWriter& output_;
-  const BinaryAllowList* unexpected_only_;  // null: every exec
+  UnexpectedBinaries& binaries_;
+  bool unexpected_only_;
   PendingBinaries pending_;
   std::string line_;  // reused: one allocation for the whole trace
 };
@@ -125,14 +141,16 @@ std::unique_ptr<CgroupResolver> cgroup_resolver() {
   return std::make_unique<CgroupResolver>("", CgroupResolver::Limits{});
 }
 
-// The daemon's allow-list: --config's, or the embedded default's.
-BinaryAllowList unexpected_allow_list(const TraceOptions& options) {
+// The daemon's allow-list: --config's, or the embedded default's. Without a section,
+// --unexpected has nothing to judge by; the plain trace still names every file.
+std::optional<BinaryAllowList> trace_allow_list(const TraceOptions& options) {
   const std::string source = options.config_path.value_or("<embedded default>");
   const Config config = options.config_path ? load_config_file(*options.config_path)
                                             : parse_config(embedded_default_config(), source);
-  if (!config.allowed_binaries)
+  if (config.allowed_binaries) return BinaryAllowList(*config.allowed_binaries);
+  if (options.unexpected_only)
     throw ConfigError(source + " has no \"binaries: allow:\" section to judge binaries by");
-  return BinaryAllowList(*config.allowed_binaries);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -141,13 +159,11 @@ int run_trace(const TraceOptions& options) {
   Runner runner(spdlog::level::warn);  // before any thread exists
 
   std::optional<BinaryAllowList> allow_list;
-  if (options.unexpected_only) {
-    try {
-      allow_list = unexpected_allow_list(options);
-    } catch (const ConfigError& error) {
-      spdlog::critical("--unexpected: {}", error.what());
-      return exit_code::kConfigInvalid;
-    }
+  try {
+    allow_list = trace_allow_list(options);
+  } catch (const ConfigError& error) {
+    spdlog::critical("{}{}", options.unexpected_only ? "--unexpected: " : "", error.what());
+    return exit_code::kConfigInvalid;
   }
 
   const WallClock clock;
@@ -155,7 +171,6 @@ int run_trace(const TraceOptions& options) {
   const auto printer = options.json ? make_json_printer(clock) : make_table_printer(clock);
   LineWriter output(STDOUT_FILENO);
   const std::unique_ptr<CgroupResolver> cgroups = cgroup_resolver();
-  TraceSink sink(filter, *printer, *cgroups, output, allow_list ? &*allow_list : nullptr);
 
   ProbeOptions probe_options;
   probe_options.ring_buffer_size = kTraceRingBufferSize;
@@ -169,6 +184,16 @@ int run_trace(const TraceOptions& options) {
     spdlog::critical("--failed: failed execs cannot be traced on this host (see above)");
     return exit_code::kKernelUnsupported;
   }
+
+  // Counted nowhere and logged nowhere: the trace's lines are its output.
+  UnexpectedBinaryMetrics unexpected_metrics;
+  const UnexpectedExecLog unexpected_log(UnexpectedExecLog::Output::kNone);
+  BinariesPipeline binaries(runner.probes(), unexpected_metrics, unexpected_log,
+                            UnexpectedBinaries::KernelVerdicts::kLoadersOnly);
+  // No list: every file allowed, named all the same.
+  binaries.stage().replace_allow_list(allow_list ? std::move(*allow_list)
+                                                 : BinaryAllowList({"/**"}));
+  TraceSink sink(filter, *printer, *cgroups, output, binaries.stage(), options.unexpected_only);
 
   output.write(printer->header());
   runner.start_reader(sink, kTracePollInterval);

@@ -5,7 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "binaries/resolved_binary.h"
+#include "binaries/binary_judge.h"
+#include "binaries/judging_view.h"
 #include "events/records.h"
 #include "trace/wall_clock.h"
 
@@ -14,16 +15,27 @@ namespace execmond {
 // Arguments shown per exec at most; the kernel also stops at EXECMOND_ARGS_LEN bytes.
 inline constexpr std::size_t kMaxTracedArgs = 64;
 
+// What the binaries pipeline made of an exec's binary record (binaries/binary_judge.h),
+// with the record's own facts a line shows.
+struct TracedBinary {
+  ExecVerdict verdict;
+  ExecContext context;
+  std::uint32_t binary_flags = 0;
+  std::string process_path;  // the file as the process named it
+  std::string script_given;  // what the caller passed, for a script
+  std::string cwd;           // sent for relative scripts and loaders
+};
+
 class TracePrinter {
  public:
   virtual ~TracePrinter() = default;
   // Text printed before the first event (the table's header), possibly empty.
   virtual std::string header() const = 0;
   // Each appends one line, newline included, to `line`. `unit` is the unit label of the
-  // record's cgroup (cgroups/cgroup_names.h); `binary` the exec's resolved binary, when
+  // record's cgroup (cgroups/cgroup_names.h); `binary` the exec's judged binary, when
   // its binary record was seen.
   virtual void format(std::string& line, const execmond_exec_event& e, std::string_view unit,
-                      const ResolvedBinary* binary) const = 0;
+                      const TracedBinary* binary) const = 0;
   virtual void format(std::string& line, const execmond_exit_event& e,
                       std::string_view unit) const = 0;
   virtual void format(std::string& line, const execmond_exec_failed_event& e,

@@ -138,10 +138,10 @@ def test_unexpected_binaries_are_counted_by_resolved_path(daemon_factory, scratc
 
     d.stop()
     log = d.log.read_text()
-    script_lines = [l for l in log.splitlines() if f"path={script} " in l]
-    assert script_lines and "interpreter=/usr/bin/dash" in script_lines[0], log[-2000:]
-    assert f"path={memfd_path} " in log and "flags=memfd,deleted" in log
-    assert f"path={deleted} (deleted) " in log
+    script_lines = [l for l in log.splitlines() if f'path="{script}" ' in l]
+    assert script_lines and 'interpreter="/usr/bin/dash"' in script_lines[0], log[-2000:]
+    assert f'path="{memfd_path}" ' in log and 'flags="memfd,deleted"' in log
+    assert f'path="{deleted} (deleted)" ' in log
 
 
 def exec_with_argv(trace, argv):

@@ -2,7 +2,6 @@
 #include <string>
 
 #include "binaries/binary_allow_list.h"
-#include "binaries/resolved_binary.h"
 #include "events/path_glob.h"
 
 namespace execmond {
@@ -19,11 +18,6 @@ std::string invalid(const std::string& pattern) {
     return error.what();
   }
   return "(valid)";
-}
-
-std::string folded(const std::string& path) {
-  char out[EXECMOND_PATH_LEN + 1];
-  return std::string(out, fold_dot_components(path, out));
 }
 
 }  // namespace
@@ -135,49 +129,6 @@ TEST_CASE("the allow-list admits a path any pattern matches", "[glob]") {
   CHECK(list.allows("/usr/lib/x/y"));
   CHECK_FALSE(list.allows("/tmp/sshd"));
   CHECK_FALSE(BinaryAllowList().allows("/usr/bin/ls"));
-}
-
-TEST_CASE("script paths are folded lexically", "[glob]") {
-  CHECK(folded("/tmp/./x.sh") == "/tmp/x.sh");
-  CHECK(folded("/tmp/a/../x.sh") == "/tmp/x.sh");
-  CHECK(folded("/tmp//a///x.sh") == "/tmp/a/x.sh");
-  CHECK(folded("/../../x") == "/x");
-  CHECK(folded("/") == "/");
-  CHECK(folded("/a/..") == "/");
-  CHECK(folded("/a/b/.") == "/a/b");
-  CHECK(folded("/a/..b/c") == "/a/..b/c");
-}
-
-TEST_CASE("a binary with no honest name is never allowed", "[glob]") {
-  const BinaryAllowList list({"/**"});
-  execmond_binary_event e{};
-  std::string("/usr/bin/ls").copy(e.path, sizeof(e.path));
-  CHECK(list.allows(ResolvedBinary(e)));
-  for (const std::uint32_t flag : {EXECMOND_BINARY_DELETED, EXECMOND_BINARY_MEMFD,
-                                   EXECMOND_BINARY_PATH_TRUNCATED, EXECMOND_BINARY_UNREACHABLE}) {
-    e.binary.flags = flag;
-    CHECK_FALSE(list.allows(ResolvedBinary(e)));
-  }
-  // A script is judged by the script's path, not the interpreter's.
-  e.binary.flags = EXECMOND_BINARY_SCRIPT;
-  std::string("/usr/bin/dash").copy(e.path, sizeof(e.path));
-  std::string("/tmp/./x.sh").copy(e.script, sizeof(e.script));
-  const ResolvedBinary script(e);
-  CHECK(script.path() == "/tmp/x.sh");
-  CHECK(script.executable() == "/usr/bin/dash");
-  CHECK_FALSE(BinaryAllowList({"/usr/bin/*"}).allows(script));
-  CHECK(BinaryAllowList({"/tmp/*.sh"}).allows(script));
-  e.binary.flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
-  CHECK_FALSE(BinaryAllowList({"/tmp/*.sh"}).allows(ResolvedBinary(e)));
-}
-
-TEST_CASE("a binary the kernel could not resolve has a name no path has", "[glob]") {
-  execmond_binary_event e{};
-  e.binary.flags = EXECMOND_BINARY_PATH_TRUNCATED;
-  const ResolvedBinary unresolved(e);
-  CHECK(unresolved.path() == kUnresolvedPath);
-  CHECK(kUnresolvedPath.front() != '/');
-  CHECK_FALSE(BinaryAllowList({"/**"}).allows(unresolved));
 }
 
 }  // namespace execmond

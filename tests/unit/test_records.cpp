@@ -66,6 +66,20 @@ TEST_CASE("records are checked for type and size before use", "[records]") {
   CHECK(
       std::holds_alternative<MalformedRecord>(decode_event(lying_exec.data(), lying_exec.size())));
 
+  execmond_binary_event binary_event{};
+  binary_event.hdr.type = EXECMOND_EVENT_BINARY;
+  binary_event.args_size = EXECMOND_LOADER_ARGS_LEN;
+  auto whole_binary = bytes_of(binary_event);
+  CHECK(std::holds_alternative<const execmond_binary_event*>(
+      decode_event(whole_binary.data(), whole_binary.size())));
+  CHECK(std::holds_alternative<MalformedRecord>(
+      decode_event(whole_binary.data(), whole_binary.size() - 1)));
+  // argv claimed beyond its field: rejected.
+  binary_event.args_size = EXECMOND_LOADER_ARGS_LEN + 1;
+  auto lying_binary = bytes_of(binary_event);
+  CHECK(std::holds_alternative<MalformedRecord>(
+      decode_event(lying_binary.data(), lying_binary.size())));
+
   execmond_event_header unknown{};
   unknown.type = 77;
   auto unknown_bytes = bytes_of(unknown);
