@@ -126,12 +126,21 @@ struct script_sighting {
 	char fs_path[EXECMOND_PATH_LEN];
 };
 
+/* What send_binary() sends besides the task's facts (a subprogram takes five
+ * arguments at most). */
+struct binary_request {
+	struct execmond_binary_id id;
+	__u64 now;  /* the exec's timestamp: its exec record has the same */
+	__u32 kind; /* enum binary_record_kind */
+	__u32 pad;
+};
+
 /* Sends the binary record of this exec; returns the flags its exec record gets. A
  * subprogram, verified once in its caller's context. */
 static __noinline __u32 send_binary(struct task_struct *task, struct linux_binprm *bprm,
-				    struct execmond_binary_id *id, struct script_sighting *seen,
-				    __u64 now, __u32 kind)
+				    struct binary_request *request, struct script_sighting *seen)
 {
+	__u32 kind = request->kind;
 	__u32 zero = 0;
 	struct path_scratch *s = bpf_map_lookup_elem(&path_scratches, &zero);
 	struct execmond_binary_event *e;
@@ -148,10 +157,10 @@ static __noinline __u32 send_binary(struct task_struct *task, struct linux_binpr
 		count_drop(EXECMOND_DROP_BINARY);
 		return 0;
 	}
-	fill_header(&e->hdr, EXECMOND_EVENT_BINARY, task, now);
+	fill_header(&e->hdr, EXECMOND_EVENT_BINARY, task, request->now);
 	/* Its parent and user go into the unexpected-exec log line. */
 	fill_identity(&e->hdr, task);
-	e->binary = *id;
+	e->binary = request->id;
 	e->fs_magic = inode->i_sb->s_magic;
 	fill_context(task, fs, &e->ctx);
 	__builtin_memset(&e->script, 0, sizeof(e->script));
@@ -231,6 +240,7 @@ static __always_inline __u32 judge_binary(struct task_struct *task, struct linux
 {
 	/* binfmt_script and binfmt_misc point interp at the interpreter they load. */
 	bool script = bprm->interp != bprm->filename;
+	struct binary_request request;
 	__u32 *cached, verdict = 0, kind = RECORD_NAMES;
 
 	read_binary_id(task, bprm->file, id);
@@ -252,7 +262,11 @@ static __always_inline __u32 judge_binary(struct task_struct *task, struct linux
 		if (!script) /* the daemon knows the loader: only what it runs is new */
 			kind &= ~RECORD_NAMES;
 	}
-	return send_binary(task, bprm, id, seen, now, kind);
+	request.id = *id;
+	request.now = now;
+	request.kind = kind;
+	request.pad = 0;
+	return send_binary(task, bprm, &request, seen);
 }
 
 #endif /* EXECMOND_BINARIES_BPF_H */

@@ -24,6 +24,7 @@
 
 #include "events.bpf.h"
 #include "binaries.bpf.h"
+#include "script_hook.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h, stable since 2.6 */
@@ -147,6 +148,12 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		state->exec_ns = now;
 		state->start_flags = 0;
 		bpf_probe_read_kernel(&state->comm, sizeof(state->comm), task->comm);
+	}
+	if (resolve_binaries && script_hook && bprm->interp != bprm->filename) {
+		/* A script: send what the hook saw of it, then free it. */
+		emit_exec(task, bprm, script_seen(task, bprm), now);
+		bpf_task_storage_delete(&script_sightings, task);
+		return 0;
 	}
 	emit_exec(task, bprm, NULL, now);
 	return 0;

@@ -209,17 +209,22 @@ std::optional<int> Daemon::start() {
   }
 
   const ProcessProbes* kernel_side = &probes;
-  dropped_ = std::make_shared<DroppedEventsCollector>(
-      [kernel_side] { return kernel_side->dropped_events(); });
-  bpf_programs_ = std::make_shared<BpfProgramCollector>([kernel_side] {
-    std::vector<ProgramRunTime> programs;
-    for (const ProgramStats& p : kernel_side->program_stats())
-      programs.push_back({p.name, p.run_time_ns, p.run_count});
-    return programs;
+  dropped_ = std::make_shared<DroppedEventsCollector>([kernel_side] {
+    const auto dropped = kernel_side->dropped_events_by_kind();
+    return LostRecords{dropped[EXECMOND_DROP_EXEC], dropped[EXECMOND_DROP_EXIT],
+                       dropped[EXECMOND_DROP_EXEC_FAILED], dropped[EXECMOND_DROP_BINARY]};
   });
+  bpf_programs_ = std::make_shared<BpfProgramCollector>(
+      [kernel_side] { return kernel_side->has_program_stats(); },
+      [kernel_side] {
+        std::vector<ProgramRunTime> programs;
+        for (const ProgramStats& p : kernel_side->program_stats())
+          programs.push_back({p.name, p.run_time_ns, p.run_count});
+        return programs;
+      });
   server_->add_collectable(metrics_);
   server_->add_collectable(dropped_);
-  if (probes.has_program_stats()) server_->add_collectable(bpf_programs_);
+  server_->add_collectable(bpf_programs_);
   server_->add_collectable(unexpected_metrics_);
   server_->add_collectable(build_info_);
   server_->add_collectable(reload_status_);

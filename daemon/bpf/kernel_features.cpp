@@ -57,9 +57,11 @@ bool exit_tracepoint_reports_group_dead(const btf* vmlinux) {
   return proto && btf_is_func_proto(proto) && btf_vlen(proto) == 3;
 }
 
-// A no-op fexit program attached to execve for a moment: some kernels refuse fexit
-// (no trampolines, lockdown), which only an attach shows.
-bool fexit_attaches(const btf* vmlinux, const char* function, std::string& problem) {
+// A no-op fentry or fexit program attached to `function` for a moment: some kernels
+// refuse them (no trampolines, lockdown), which only an attach shows.
+bool tracing_program_attaches(const btf* vmlinux, const char* function, bpf_attach_type type,
+                              std::string& problem) {
+  const char* kind = type == BPF_TRACE_FENTRY ? "fentry" : "fexit";
   const int id = btf__find_by_name_kind(vmlinux, function, BTF_KIND_FUNC);
   if (id < 0) {
     problem = std::string("the kernel's BTF does not describe ") + function;
@@ -69,17 +71,19 @@ bool fexit_attaches(const btf* vmlinux, const char* function, std::string& probl
       {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
       {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
   };
-  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT,
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type,
               .attach_btf_id = static_cast<__u32>(id));
   const int prog = load_test_program(BPF_PROG_TYPE_TRACING, insns, std::size(insns), &opts);
   if (prog < 0) {
-    problem = "the kernel refused to load a fexit program (" + error_text(prog) + ")";
+    problem = std::string("the kernel refused to load a ") + kind + " program on " + function +
+              " (" + error_text(prog) + ")";
     return false;
   }
   FileDescriptor owned_prog(prog);
   const int link = bpf_raw_tracepoint_open(nullptr, prog);
   if (link < 0) {
-    problem = "the kernel refused to attach a fexit program (" + error_text(errno) + ")";
+    problem = std::string("the kernel refused to attach a ") + kind + " program to " + function +
+              " (" + error_text(errno) + ")";
     return false;
   }
   FileDescriptor owned_link(link);
@@ -109,9 +113,12 @@ KernelFeatures probe_kernel_features(bool exec_failures_wanted) {
   if (vmlinux) {
     f.exit_reports_group_dead = exit_tracepoint_reports_group_dead(vmlinux.get());
     const ExecSyscallFunctions functions = exec_syscall_functions();
-    f.fexit = fexit_attaches(vmlinux.get(), functions.execve, f.fexit_problem);
+    f.fexit =
+        tracing_program_attaches(vmlinux.get(), functions.execve, BPF_TRACE_FEXIT, f.fexit_problem);
+    f.script_hook = tracing_program_attaches(vmlinux.get(), "security_bprm_check", BPF_TRACE_FENTRY,
+                                             f.script_hook_problem);
   } else {
-    f.fexit_problem = "the kernel's BTF could not be read";
+    f.fexit_problem = f.script_hook_problem = "the kernel's BTF could not be read";
   }
 
   f.kprobes = access(kKprobePmu, F_OK) == 0;

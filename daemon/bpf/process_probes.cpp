@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -13,9 +14,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "bpf/kernel_features.h"
 #include "bpf/libbpf_logging.h"
+#include "bpf/program_table.h"
 #include "events/records.h"
 #include "execmond.skel.h"
 
@@ -23,6 +26,9 @@ namespace execmond {
 namespace {
 
 constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
+constexpr const char* kBpfStatsSysctl = "/proc/sys/kernel/bpf_stats_enabled";
+// tests/benchmark/bpf-stats-cost.py: a getppid loop with a one-line BPF program on it.
+constexpr const char* kBpfStatsCost = "measured: STATS-COST-TBD";
 // tests/benchmark/run-benchmark.py, monitors phase: a getppid() loop with and without.
 constexpr const char* kSyscallTracepointCost =
     "measured: getppid() 119 -> 159 ns, +34%, on a 2-vCPU VM with Linux 6.18";
@@ -71,31 +77,39 @@ __u64 boottime_ns() {
   return static_cast<__u64>(ts.tv_sec) * 1000000000u + static_cast<__u64>(ts.tv_nsec);
 }
 
-bool contains(const std::vector<std::string>& names, const char* name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
+template <typename T>
+bool contains(const std::vector<T>& values, T value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+std::vector<std::string> names_of(const std::vector<Program>& programs) {
+  std::vector<std::string> names;
+  for (const Program p : programs) names.emplace_back(name_of(p));
+  return names;
 }
 
 // kretprobes have no attach target in their section name: the architecture decides it.
-int attach_kretprobes(execmond_bpf* skeleton) {
+int attach_kretprobes(execmond_bpf& skeleton) {
   const ExecSyscallFunctions functions = exec_syscall_functions();
-  auto& links = skeleton->links;
-  links.handle_execve_kretprobe =
-      bpf_program__attach_kprobe(skeleton->progs.handle_execve_kretprobe, true, functions.execve);
-  if (!links.handle_execve_kretprobe) return -errno;
-  links.handle_execveat_kretprobe = bpf_program__attach_kprobe(
-      skeleton->progs.handle_execveat_kretprobe, true, functions.execveat);
-  if (!links.handle_execveat_kretprobe) return -errno;
+  for (const auto& [program, function] :
+       {std::pair{Program::kExecveKretprobe, functions.execve},
+        std::pair{Program::kExecveatKretprobe, functions.execveat}}) {
+    bpf_link*& link = link_of(skeleton, program);
+    link = bpf_program__attach_kprobe(program_of(skeleton, program), true, function);
+    if (!link) return -errno;
+  }
   return 0;
 }
 
 void log_features(const KernelFeatures& f) {
   spdlog::debug(
       "kernel features: task storage {}, BPF atomics {}, exit passes group_dead {}, fexit {}{}, "
-      "kprobes {}{}, syscall tracepoints {}{}, bpf_task_pt_regs {}",
+      "kprobes {}{}, syscall tracepoints {}{}, bpf_task_pt_regs {}, script hook {}{}",
       f.task_storage, f.bpf_atomics, f.exit_reports_group_dead, f.fexit,
       f.fexit ? "" : " (" + f.fexit_problem + ")", f.kprobes,
       f.kprobes ? "" : " (" + f.kprobes_problem + ")", f.syscall_tracepoints,
-      f.syscall_tracepoints ? "" : " (" + f.syscall_tracepoints_problem + ")", f.task_pt_regs);
+      f.syscall_tracepoints ? "" : " (" + f.syscall_tracepoints_problem + ")", f.task_pt_regs,
+      f.script_hook, f.script_hook ? "" : " (" + f.script_hook_problem + ")");
 }
 
 }  // namespace
@@ -109,10 +123,15 @@ ProcessProbes::ProcessProbes(Skeleton skeleton, const Variant& variant)
       variant_(variant),
       possible_cpus_(libbpf_num_possible_cpus()) {
   const int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
-  if (stats < 0)
-    spdlog::info("BPF run-time statistics unavailable ({}): execmond_bpf_program_* not exported",
-                 error_text(errno));
+  const int error = errno;
   stats_enabled_ = FileDescriptor(stats < 0 ? -1 : stats);
+  if (stats < 0 && !has_program_stats())
+    spdlog::warn(
+        "BPF run-time statistics are off (enabling them for execmond needs CAP_SYS_ADMIN: {}): "
+        "execmond_bpf_program_* are not exported, execmond_bpf_stats_enabled is 0 and the "
+        "dashboard's BPF time per exec panel stays empty. `sysctl kernel.bpf_stats_enabled=1` "
+        "turns them on for every BPF program on the host ({})",
+        error_text(error), kBpfStatsCost);
 }
 
 ProcessProbes::~ProcessProbes() = default;
@@ -129,29 +148,30 @@ ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, const V
   skeleton->bss->host_mntns = options.host_mntns;
   skeleton->bss->min_duration_ns = static_cast<__u64>(options.min_duration.count());
 
+  rodata->script_hook = variant.script_hook;
   int err =
       bpf_map__set_max_entries(skeleton->maps.events, static_cast<__u32>(options.ring_buffer_size));
-  const std::vector<std::string> maps = optional_maps_of(variant);
-  err = err
-            ?: bpf_map__set_autocreate(skeleton->maps.process_states,
-                                       contains(maps, "process_states"));
-  err = err
-            ?: bpf_map__set_autocreate(skeleton->maps.reported_exits,
-                                       contains(maps, "reported_exits"));
-  const std::vector<std::string> programs = programs_of(variant);
-  const std::vector<std::string> optional = variant_programs();
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, skeleton->obj) {
-    const char* name = bpf_program__name(prog);
-    if (contains(optional, name))
-      err = err ?: bpf_program__set_autoload(prog, contains(programs, name));
+  const std::vector<OptionalMap> maps = optional_maps_of(variant);
+  for (std::size_t i = 0; i < kOptionalMapCount; ++i) {
+    const auto map = static_cast<OptionalMap>(i);
+    err = err ?: bpf_map__set_autocreate(map_of(*skeleton, map), contains(maps, map));
+  }
+  // Every program is the variant's to switch (program_table.h).
+  const std::vector<Program> programs = programs_of(variant);
+  for (std::size_t i = 0; i < kProgramCount; ++i) {
+    const auto program = static_cast<Program>(i);
+    err = err
+              ?: bpf_program__set_autoload(program_of(*skeleton, program),
+                                           contains(programs, program));
   }
   if (variant.exec_failures == ExecFailureHook::kFexit) {
     const ExecSyscallFunctions functions = exec_syscall_functions();
-    auto& progs = skeleton->progs;
-    err = err ?: bpf_program__set_attach_target(progs.handle_execve_return, 0, functions.execve);
-    err =
-        err ?: bpf_program__set_attach_target(progs.handle_execveat_return, 0, functions.execveat);
+    err = err
+              ?: bpf_program__set_attach_target(program_of(*skeleton, Program::kExecveReturn), 0,
+                                                functions.execve);
+    err = err
+              ?: bpf_program__set_attach_target(program_of(*skeleton, Program::kExecveatReturn), 0,
+                                                functions.execveat);
   }
   if (err) throw kernel_error("configure", err);
 
@@ -159,7 +179,7 @@ ProcessProbes::Skeleton ProcessProbes::load(const ProbeOptions& options, const V
   if (err) throw is_privilege_error(err) ? privilege_error("load", err) : kernel_error("load", err);
   err = execmond_bpf__attach(skeleton.get());
   if (!err && variant.exec_failures == ExecFailureHook::kKretprobe)
-    err = attach_kretprobes(skeleton.get());
+    err = attach_kretprobes(*skeleton);
   if (err)
     throw is_privilege_error(err) ? privilege_error("attach", err) : kernel_error("attach", err);
   return skeleton;
@@ -192,6 +212,7 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
       auto probes = std::unique_ptr<ProcessProbes>(
           new ProcessProbes(load(load_options, candidate.variant), candidate.variant));
       spdlog::info("kernel variant: {}", candidate.reason);
+      spdlog::info("script files: {}", describe_script_method(candidate.variant));
       if (candidate.variant.exec_failures == ExecFailureHook::kSyscallTracepoints)
         spdlog::warn(
             "failed execs through the syscall tracepoints: every system call of every process "
@@ -204,7 +225,7 @@ std::unique_ptr<ProcessProbes> ProcessProbes::attach(const ProbeOptions& options
       spdlog::warn(
           "the kernel refused {} ({}); trying the next variant (log_level: debug "
           "shows why)",
-          fmt::join(programs_of(candidate.variant), ", "), error_text(e.error()));
+          fmt::join(names_of(programs_of(candidate.variant)), ", "), error_text(e.error()));
     }
   }
 }
@@ -215,15 +236,21 @@ std::uint32_t ProcessProbes::host_mntns() const {
 
 int ProcessProbes::ring_buffer_fd() const { return bpf_map__fd(skeleton_->maps.events); }
 
-std::uint64_t ProcessProbes::dropped_events() const {
+std::array<std::uint64_t, EXECMOND_DROP_REASONS> ProcessProbes::dropped_events_by_kind() const {
   std::vector<__u64> per_cpu(static_cast<std::size_t>(possible_cpus_ > 0 ? possible_cpus_ : 1));
-  std::uint64_t total = 0;
+  std::array<std::uint64_t, EXECMOND_DROP_REASONS> dropped{};
   for (__u32 reason = 0; reason < EXECMOND_DROP_REASONS; ++reason) {
     if (bpf_map__lookup_elem(skeleton_->maps.dropped_events, &reason, sizeof(reason),
                              per_cpu.data(), per_cpu.size() * sizeof(__u64), 0) != 0)
       continue;
-    for (__u64 count : per_cpu) total += count;
+    for (__u64 count : per_cpu) dropped[reason] += count;
   }
+  return dropped;
+}
+
+std::uint64_t ProcessProbes::dropped_events() const {
+  std::uint64_t total = 0;
+  for (const std::uint64_t count : dropped_events_by_kind()) total += count;
   return total;
 }
 
@@ -266,6 +293,13 @@ void ProcessProbes::set_min_duration(std::chrono::nanoseconds min_duration) {
   // The programs read it once per exit; a torn read is impossible for an aligned u64.
   __atomic_store_n(&skeleton_->bss->min_duration_ns, static_cast<__u64>(min_duration.count()),
                    __ATOMIC_RELAXED);
+}
+
+bool ProcessProbes::has_program_stats() const {
+  if (stats_enabled_.get() >= 0) return true;
+  char value = '0';
+  const FileDescriptor sysctl(open(kBpfStatsSysctl, O_RDONLY | O_CLOEXEC));
+  return sysctl.get() >= 0 && read(sysctl.get(), &value, 1) == 1 && value == '1';
 }
 
 std::vector<ProgramStats> ProcessProbes::program_stats() const {

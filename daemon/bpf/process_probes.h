@@ -1,6 +1,7 @@
 // The BPF programs, loaded and attached for as long as a ProcessProbes lives.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "binaries/binary_verdict_cache.h"
 #include "bpf/variant_plan.h"
+#include "events/records.h"
 #include "service/file_descriptor.h"
 
 struct execmond_bpf;
@@ -68,7 +70,9 @@ class ProcessProbes : public BinaryVerdictCache {
   ProcessProbes& operator=(const ProcessProbes&) = delete;
 
   int ring_buffer_fd() const;
-  // Records the kernel had no room for, summed over CPUs and event types.
+  // Records the kernel had no room for, summed over CPUs, by kind
+  // (enum execmond_drop_reason), and in all.
+  std::array<std::uint64_t, EXECMOND_DROP_REASONS> dropped_events_by_kind() const;
   std::uint64_t dropped_events() const;
   const Variant& variant() const { return variant_; }
   // The inode number of the host's mount namespace the programs compare with: from
@@ -88,9 +92,12 @@ class ProcessProbes : public BinaryVerdictCache {
   // any thread (a plain store to the programs' writable data).
   void set_min_duration(std::chrono::nanoseconds min_duration);
 
-  // Run time and count of each attached program, while run-time statistics could be
-  // enabled (CAP_SYS_ADMIN); empty otherwise. Any thread.
-  bool has_program_stats() const { return stats_enabled_.get() >= 0; }
+  // Whether the kernel times BPF programs now: execmond enabled it (CAP_SYS_ADMIN), or
+  // kernel.bpf_stats_enabled is 1 (the administrator's choice, for every program on the
+  // host). Any thread; reads the sysctl.
+  bool has_program_stats() const;
+  // Run time and count of each attached program while has_program_stats(); empty
+  // otherwise. Any thread.
   std::vector<ProgramStats> program_stats() const;
 
  private:

@@ -55,6 +55,19 @@ std::vector<ExecFailureHook> usable_hooks(const KernelFeatures& f, const Variant
   return hooks;
 }
 
+// The script hook keeps what it saw in task storage until the exec's tracepoint.
+Choice script_hook_choice(const KernelFeatures& f, const Choice& storage) {
+  if (!f.script_hook)
+    return {false, std::string("scripts: userspace resolution through /proc (no kernel hook: ") +
+                       f.script_hook_problem + ")"};
+  if (!storage.possible)
+    return {false,
+            "scripts: userspace resolution through /proc (the kernel hook needs task "
+            "storage)"};
+  return {true, std::string("scripts: ") +
+                    describe_script_method(Variant{false, false, ExecFailureHook::kNone, true})};
+}
+
 }  // namespace
 
 const char* describe(ExecFailureHook hook) {
@@ -81,74 +94,73 @@ std::vector<PlannedVariant> plan_variants(const KernelFeatures& features,
                                     ? "the exit tracepoint names each process's last thread"
                                     : "threads exiting together claim the exit";
 
+  const Choice script_hook = script_hook_choice(features, storage);
+
+  // Given up first: the failed-exec hook, then the script hook, then task storage.
   std::vector<PlannedVariant> plan;
   for (const bool with_storage : {true, false}) {
     if (with_storage && !storage.possible) continue;
-    for (const ExecFailureHook hook : hooks) {
-      Variant v{with_storage, features.exit_reports_group_dead, hook};
-      std::string reason;
-      if (plan.empty()) {
-        reason = storage.why + "; " + exits_why + "; " + hooks_why;
-      } else {
-        const Variant& best = plan.front().variant;
-        reason = "fallback if the kernel refuses the above:";
-        if (best.task_storage && !with_storage)
-          reason += " without task storage (lifetimes start at fork)";
-        if (hook != best.exec_failures) reason += std::string(" with ") + describe(hook);
+    for (const bool with_script_hook : {true, false}) {
+      if (with_script_hook && !(script_hook.possible && with_storage)) continue;
+      for (const ExecFailureHook hook : hooks) {
+        Variant v{with_storage, features.exit_reports_group_dead, hook, with_script_hook};
+        std::string reason;
+        if (plan.empty()) {
+          reason = storage.why + "; " + exits_why + "; " + hooks_why + "; " + script_hook.why;
+        } else {
+          const Variant& best = plan.front().variant;
+          reason = "fallback if the kernel refuses the above:";
+          if (best.task_storage && !with_storage)
+            reason += " without task storage (lifetimes start at fork)";
+          if (best.script_hook && !with_script_hook)
+            reason += " without the script hook (scripts: userspace resolution through /proc)";
+          if (hook != best.exec_failures) reason += std::string(" with ") + describe(hook);
+        }
+        plan.push_back({v, std::move(reason)});
       }
-      plan.push_back({v, std::move(reason)});
     }
   }
   return plan;
 }
 
-std::vector<std::string> programs_of(const Variant& v) {
-  std::vector<std::string> programs;
+std::vector<Program> programs_of(const Variant& v) {
+  std::vector<Program> programs;
   if (v.task_storage) {
-    programs = {"handle_exec", "handle_rename",
-                v.group_dead_exit ? "handle_group_exit" : "handle_exit"};
+    programs = {Program::kExec, Program::kRename,
+                v.group_dead_exit ? Program::kGroupExit : Program::kExit};
   } else {
-    programs = {"handle_exec_without_storage", v.group_dead_exit
-                                                   ? "handle_group_exit_without_storage"
-                                                   : "handle_exit_without_storage"};
+    programs = {Program::kExecWithoutStorage, v.group_dead_exit ? Program::kGroupExitWithoutStorage
+                                                                : Program::kExitWithoutStorage};
   }
   switch (v.exec_failures) {
     case ExecFailureHook::kFexit:
-      programs.insert(programs.end(), {"handle_execve_return", "handle_execveat_return"});
+      programs.insert(programs.end(), {Program::kExecveReturn, Program::kExecveatReturn});
       break;
     case ExecFailureHook::kKretprobe:
-      programs.insert(programs.end(), {"handle_execve_kretprobe", "handle_execveat_kretprobe"});
+      programs.insert(programs.end(), {Program::kExecveKretprobe, Program::kExecveatKretprobe});
       break;
     case ExecFailureHook::kSyscallTracepoints:
-      programs.insert(programs.end(), {"handle_execve_exit", "handle_execveat_exit"});
+      programs.insert(programs.end(), {Program::kExecveExit, Program::kExecveatExit});
       break;
     case ExecFailureHook::kNone:
       break;
   }
+  if (v.script_hook) programs.push_back(Program::kBprmCheck);
   return programs;
 }
 
-std::vector<std::string> variant_programs() {
-  return {"handle_exec",
-          "handle_exec_without_storage",
-          "handle_rename",
-          "handle_exit",
-          "handle_exit_without_storage",
-          "handle_group_exit",
-          "handle_group_exit_without_storage",
-          "handle_execve_return",
-          "handle_execveat_return",
-          "handle_execve_kretprobe",
-          "handle_execveat_kretprobe",
-          "handle_execve_exit",
-          "handle_execveat_exit"};
+std::vector<OptionalMap> optional_maps_of(const Variant& v) {
+  std::vector<OptionalMap> maps;
+  if (v.task_storage) maps.push_back(OptionalMap::kProcessStates);
+  if (!v.group_dead_exit) maps.push_back(OptionalMap::kReportedExits);
+  // handle_exec reads sightings whenever it has task storage (none without the hook).
+  if (v.task_storage) maps.push_back(OptionalMap::kScriptSightings);
+  return maps;
 }
 
-std::vector<std::string> optional_maps_of(const Variant& v) {
-  std::vector<std::string> maps;
-  if (v.task_storage) maps.push_back("process_states");
-  if (!v.group_dead_exit) maps.push_back("reported_exits");
-  return maps;
+const char* describe_script_method(const Variant& v) {
+  return v.script_hook ? "kernel hook (fentry on security_bprm_check sees each script's file)"
+                       : "userspace resolution through /proc";
 }
 
 }  // namespace execmond

@@ -2,6 +2,7 @@
 // a pure function, so every combination is unit-tested without root or a kernel.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ struct KernelFeatures {
   bool syscall_tracepoints = false;  // sys_exit_execve visible in a tracefs we may read
   std::string syscall_tracepoints_problem;
   bool task_pt_regs = false;  // bpf_task_pt_regs (5.15); computed from the stack before
+  // A fentry program attached to security_bprm_check: sees each exec's first file,
+  // which for a script is the script itself.
+  bool script_hook = false;
+  std::string script_hook_problem;
 };
 
 // How failed execs are caught, cheapest first.
@@ -42,12 +47,44 @@ struct Variant {
   bool task_storage = false;     // lifetimes from the exec, exits under the exec'd name
   bool group_dead_exit = false;  // exit program reads group_dead instead of claiming
   ExecFailureHook exec_failures = ExecFailureHook::kNone;
+  // The script's own file seen by the kernel (fentry on security_bprm_check, its sighting
+  // kept in task storage until the exec); otherwise userspace resolves scripts.
+  bool script_hook = false;
 
   bool operator==(const Variant& o) const {
     return task_storage == o.task_storage && group_dead_exit == o.group_dead_exit &&
-           exec_failures == o.exec_failures;
+           exec_failures == o.exec_failures && script_hook == o.script_hook;
   }
 };
+
+// The BPF object's programs whose loading a variant decides. daemon/bpf/program_table.*
+// binds each to its skeleton member, so that a renamed program is a compile error.
+enum class Program {
+  kExec,
+  kExecWithoutStorage,
+  kRename,
+  kExit,
+  kExitWithoutStorage,
+  kGroupExit,
+  kGroupExitWithoutStorage,
+  kExecveReturn,
+  kExecveatReturn,
+  kExecveKretprobe,
+  kExecveatKretprobe,
+  kExecveExit,
+  kExecveatExit,
+  kBprmCheck,
+};
+inline constexpr std::size_t kProgramCount = static_cast<std::size_t>(Program::kBprmCheck) + 1;
+
+// The maps only some variants create.
+enum class OptionalMap {
+  kProcessStates,    // task storage of lifetimes and names
+  kReportedExits,    // exits claimed between threads
+  kScriptSightings,  // task storage of what the script hook saw
+};
+inline constexpr std::size_t kOptionalMapCount =
+    static_cast<std::size_t>(OptionalMap::kScriptSightings) + 1;
 
 struct PlannedVariant {
   Variant variant;
@@ -60,13 +97,13 @@ struct PlannedVariant {
 std::vector<PlannedVariant> plan_variants(const KernelFeatures& features,
                                           const VariantWishes& wishes);
 
-// The BPF programs and maps a variant loads (names in execmond.bpf.c), out of
-// variant_programs(): the programs whose loading depends on the variant. Any other
-// program in the object is left to its own autoload setting.
-std::vector<std::string> programs_of(const Variant& variant);
-std::vector<std::string> variant_programs();
-std::vector<std::string> optional_maps_of(const Variant& variant);
+// The programs and optional maps a variant loads. Every Program is switched by the
+// variant; the object has no other program.
+std::vector<Program> programs_of(const Variant& variant);
+std::vector<OptionalMap> optional_maps_of(const Variant& variant);
 
 const char* describe(ExecFailureHook hook);
+// How scripts are identified under a variant, for the log.
+const char* describe_script_method(const Variant& variant);
 
 }  // namespace execmond

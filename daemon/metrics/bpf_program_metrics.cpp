@@ -2,9 +2,18 @@
 
 #include <prometheus/metric_family.h>
 
+#include "metrics/metric_families.h"
+
 namespace execmond {
 
 std::vector<prometheus::MetricFamily> BpfProgramCollector::Collect() const {
+  const bool enabled = enabled_();
+  auto state = single_sample_family(
+      "execmond_bpf_stats_enabled", prometheus::MetricType::Gauge,
+      "1 while the kernel times BPF programs (execmond enabled it with CAP_SYS_ADMIN, or "
+      "kernel.bpf_stats_enabled is 1): only then are execmond_bpf_program_* exported",
+      enabled ? 1 : 0);
+  if (!enabled) return {std::move(state)};
   prometheus::MetricFamily seconds;
   seconds.name = "execmond_bpf_program_run_seconds_total";
   seconds.help =
@@ -23,7 +32,7 @@ std::vector<prometheus::MetricFamily> BpfProgramCollector::Collect() const {
     metric.counter.value = static_cast<double>(program.runs);
     runs.metric.push_back(std::move(metric));
   }
-  return {std::move(seconds), std::move(runs)};
+  return {std::move(state), std::move(seconds), std::move(runs)};
 }
 
 }  // namespace execmond

@@ -181,7 +181,8 @@ check_least_privilege() {
   [[ $execs == "$STORM_EXECS" ]] || fail "the storm ran $execs execs, expected $STORM_EXECS: $out"
   wait_for_metric "execmond_execs_total{comm=\"$storm\"}" "$execs"
   wait_for_metric "execmond_exits_total{comm=\"$storm\"}" "$execs"
-  wait_for_metric execmond_events_lost_total 0
+  wait_for_metric 'execmond_events_lost_total{record="exec"}' 0
+  wait_for_metric 'execmond_events_lost_total{record="exit"}' 0
   pass "least privilege: an exec storm of $execs host execs ($rate/s) counted exactly, nothing lost"
   printf 'MEASURE: container idle peak RSS %d KiB; peak RSS after the storm %d KiB\n' \
     "$rss_before" "$(peak_rss_kb "$EXECMOND_HOST_PID")"

@@ -95,6 +95,13 @@ class Metrics:
     def get(self, name, **labels):
         return self.samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
+    def total(self, name, **labels):
+        """The sum of the samples of `name` whose labels include `labels`; None when
+        there is none, so that a family that vanished fails a comparison."""
+        values = [v for k, v in self.samples.items() if k[0] == name and
+                  all(dict(k[1]).get(l) == want for l, want in labels.items())]
+        return sum(values) if values else None
+
     def series(self, name):
         return {dict(k[1]).get("comm"): v for k, v in self.samples.items() if k[0] == name}
 

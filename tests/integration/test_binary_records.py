@@ -155,9 +155,9 @@ def run(argv, **kwargs):
     return result.stdout
 
 
-def run_pid(argv):
+def run_pid(argv, **kwargs):
     """Runs argv; returns its pid."""
-    process = subprocess.Popen(argv)
+    process = subprocess.Popen(argv, **kwargs)
     assert process.wait(timeout=60) == 0
     return process.pid
 
@@ -435,15 +435,32 @@ def test_a_script_through_a_symlink_and_dotdot_keeps_the_callers_string(probe, s
     script = write_script(os.path.join(scratch, "real", name))
     os.symlink(os.path.join(scratch, "a", "b", "c"), os.path.join(scratch, "L"))
     through = os.path.join(scratch, "L", "..", "..", "..", "real", name)
-    run([through])
-    b = probe.binary("the script through the symlink", script_path=through)
-    assert b["binary_flags"] & SCRIPT and b["path"] == os.path.realpath("/bin/sh")
-    assert b["cwd"] == ""
-    check_identity(b, "/bin/sh")
-    relative = os.path.join("L", "..", "..", "..", "real", name)
-    run([os.path.join(".", relative)], cwd=scratch)
-    b = probe.binary("the relative script", script_path="./" + relative)
-    assert b["cwd"] == scratch and b["binary_flags"] & SCRIPT
+    relative = os.path.join(".", "L", "..", "..", "..", "real", name)
+    hook = probe.ready["script_hook"] == 1
+
+    def check_script(b):
+        """The interpreter runs; the script is the kernel's file where the hook saw it."""
+        assert b["binary_flags"] & SCRIPT and b["path"] == os.path.realpath("/bin/sh")
+        check_identity(b, "/bin/sh")
+        if hook:
+            assert b["binary_flags"] & SCRIPT_SEEN
+            assert b["script_path"] == fs_path_of(script)
+            st = os.stat(script)
+            assert (b["script_ino"], b["script_dev"], b["script_ctime_ns"], b["script_view"]) == \
+                (st.st_ino, kernel_dev(st.st_dev), st.st_ctime_ns, 0)
+        else:
+            assert not b["binary_flags"] & SCRIPT_SEEN and b["script_ino"] == 0
+
+    pid = run_pid([through])
+    b = probe.binary("the script through the symlink", pid=pid)
+    check_script(b)
+    if not hook:
+        assert (b["script_path"], b["cwd"]) == (through, "")
+    pid = run_pid([relative], cwd=scratch)
+    b = probe.binary("the relative script", pid=pid)
+    check_script(b)
+    if not hook:
+        assert (b["script_path"], b["cwd"]) == (relative, scratch)
 
     # execveat(dirfd, "../real/NAME"): the kernel names it /dev/fd/N/../real/NAME (a
     # script needs the descriptor to survive the exec).
@@ -452,13 +469,14 @@ def test_a_script_through_a_symlink_and_dotdot_keeps_the_callers_string(probe, s
             "argv=(ctypes.c_char_p*2)(b'x', None); envp=(ctypes.c_char_p*1)(None); "
             "libc.syscall(int(sys.argv[3]), fd, sys.argv[2].encode(), argv, envp, 0); "
             "sys.exit(ctypes.get_errno())")
-    subprocess.run(["python3", "-c", code, os.path.join(scratch, "a"),
-                    os.path.join("..", "real", name), str(EXECVEAT[platform.machine()])],
-                   check=True)
-    b = probe.wait(lambda r: r["type"] == "binary" and
-                   r["script_path"].startswith("/dev/fd/") and
-                   r["script_path"].endswith(f"/../real/{name}"), "the execveat script")
-    assert b["binary_flags"] & SCRIPT
+    pid = run_pid(["/usr/bin/python3", "-c", code, os.path.join(scratch, "a"),
+                   os.path.join("..", "real", name), str(EXECVEAT[platform.machine()])])
+    b = probe.wait(lambda r: r["type"] == "binary" and r["pid"] == pid and
+                   r["binary_flags"] & SCRIPT, "the execveat script")
+    check_script(b)
+    if not hook:
+        assert b["script_path"].startswith("/dev/fd/")
+        assert b["script_path"].endswith(f"/../real/{name}")
 
 
 def padded_script_path(directory, name, length):
@@ -551,14 +569,14 @@ def test_deleted_memfd_and_a_file_named_deleted_differ_by_flag(probe, scratch, t
     gone = copy_executable(true_exit, os.path.join(scratch, unique("g")))
     code = ("import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.unlink(sys.argv[1]); "
             "os.execv('/proc/self/fd/%d' % fd, ['deleted'])")
-    subprocess.run(["python3", "-c", code, gone], check=True)
+    subprocess.run(["/usr/bin/python3", "-c", code, gone], check=True)
     b = probe.binary("the deleted file", path=gone + " (deleted)")
     assert b["binary_flags"] == DELETED and b["fs_path"] == fs_path_of(gone)
 
     memfd = unique("m")
     code = ("import os,sys; fd=os.memfd_create(sys.argv[1], 0); "
             "os.write(fd, open(sys.argv[2],'rb').read()); os.execve(fd, ['memfd'], {})")
-    subprocess.run(["python3", "-c", code, memfd, true_exit], check=True)
+    subprocess.run(["/usr/bin/python3", "-c", code, memfd, true_exit], check=True)
     b = probe.binary("the memfd", path=f"/memfd:{memfd} (deleted)")
     assert b["binary_flags"] == MEMFD | DELETED | UNREACHABLE
     assert b["fs_path"] == f"/memfd:{memfd}"

@@ -47,7 +47,7 @@ def test_parallel_workloads_give_exact_counts(daemon_factory, workload, variant_
     buckets = histogram(m, slow)
     assert buckets[0.1] == 0 and buckets[0.5] == 6 and buckets[float("inf")] == 6
     assert 6 * 0.2 <= m.get("execmond_process_duration_seconds_sum", comm=slow) < 6 * 0.2 + 1.5
-    assert m.get("execmond_events_lost_total") == 0
+    assert m.total("execmond_events_lost_total") == 0
     assert d.stop() == 0
 
 
@@ -209,11 +209,18 @@ def test_lost_events_are_counted_never_silent(daemon_factory, workload):
     finally:
         os.kill(d.proc.pid, signal.SIGCONT)
     m = d.wait_for(lambda m: False, timeout=1.0)
-    lost = m.get("execmond_events_lost_total")
+    lost = m.total("execmond_events_lost_total")
     counted = m.get("execmond_execs_total", comm=comm) + m.get("execmond_exits_total", comm=comm)
     assert lost > 0, "a 64 KiB ring buffer cannot hold 1000 records"
     # Other processes on the host may have lost records too: lost covers at least ours.
     assert counted < 2 * runs and counted + lost >= 2 * runs
+    # By kind: these were exec and exit records (no allow-list, no failed exec).
+    kinds = {dict(k[1])["record"] for k in m.samples if k[0] == "execmond_events_lost_total"}
+    assert kinds == {"exec", "exit", "exec_failed", "binary"}
+    ours = m.get("execmond_events_lost_total", record="exec") + \
+        m.get("execmond_events_lost_total", record="exit")
+    assert ours > 0 and counted + ours >= 2 * runs
+    assert m.get("execmond_events_lost_total", record="binary") == 0
 
 
 def test_sigterm_shuts_down_cleanly_and_detaches(daemon_factory):

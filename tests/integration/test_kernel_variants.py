@@ -58,6 +58,11 @@ class CapabilityDaemon(Daemon):
         return self
 
 
+def sysctl_stats():
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        return f.read().strip()
+
+
 def test_non_root_with_capabilities_keeps_task_storage(execmond_binary, workload, public_dir):
     """uid nobody holding only CAP_BPF and CAP_PERFMON cannot read tracefs: failed execs
     are given up, task storage is kept, and the log says so truthfully; a process that
@@ -81,6 +86,19 @@ def test_non_root_with_capabilities_keeps_task_storage(execmond_binary, workload
         assert m.get("execmond_execs_total", comm=comm) == 1
         assert m.get("execmond_exits_total", comm=comm) == 1
         assert m.get("execmond_exits_total", comm="renamedleader") == 0
+
+        # No CAP_SYS_ADMIN to time its programs: said in the log and in a gauge, unless
+        # the administrator turned the statistics on for the whole host (a benchmark may,
+        # for a while: the gauge follows the sysctl).
+        assert "BPF run-time statistics are off" in log or sysctl_stats() == "1", log
+        for _ in range(5):
+            before = sysctl_stats()
+            m = d.metrics()
+            if sysctl_stats() == before:
+                break
+        assert m.get("execmond_bpf_stats_enabled") == float(before)
+        programs = [k for k in m.samples if k[0] == "execmond_bpf_program_runs_total"]
+        assert bool(programs) == (before == "1")
     finally:
         if d.proc.poll() is None:
             d.proc.terminate()
@@ -170,6 +188,7 @@ def test_bpf_program_run_time_is_exported(daemon_factory, workload):
             if k[0] == "execmond_bpf_program_runs_total"}
     seconds = {dict(k[1])["program"]: v for k, v in m.samples.items()
                if k[0] == "execmond_bpf_program_run_seconds_total"}
+    assert m.get("execmond_bpf_stats_enabled") == 1
     exit_program = (EXIT_PROGRAMS & runs.keys()).pop()
     assert runs.keys() == seconds.keys() and "handle_exec" in runs
     for program in ("handle_exec", exit_program):

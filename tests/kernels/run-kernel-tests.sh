@@ -86,7 +86,7 @@ fi
 declare -a rows=()
 tested=0
 failures=0
-while read -r name package storage cases; do
+while read -r name package storage scripts cases; do
   [[ -z $name || $name == \#* ]] && continue
   [[ -z $only_kernels || ,$only_kernels, == *,$name,* ]] || continue
 
@@ -103,13 +103,15 @@ while read -r name package storage cases; do
   echo "run-kernel-tests: booting $name ($(cat "$kernel/package")), log in $log" >&2
   started=$SECONDS
   boot_status=0
-  boot "$kernel" "$initrd" "$log" "kt_mode=$mode kt_storage=$storage kt_cases=$cases" ||
+  boot "$kernel" "$initrd" "$log" \
+    "kt_mode=$mode kt_storage=$storage kt_scripts=$scripts kt_cases=$cases" ||
     boot_status=$?
   elapsed=$((SECONDS - started))
 
   # The guest's lines may carry a \r from the serial console.
   line=$(tr -d '\r' <"$log" | grep -m1 '^EXECMOND-KERNEL-TEST: ' || true)
-  detail=$(tr -d '\r' <"$log" | sed -n 's/^EXECMOND-KERNEL-CASE: \([^ ]*\) storage=\([^ ]*\) .*/\1: storage=\2/p' |
+  detail=$(tr -d '\r' <"$log" |
+    sed -n 's/^EXECMOND-KERNEL-CASE: \([^ ]*\) storage=\([^ ]*\) scripts=\([^ ]*\) .*/\1: storage=\2 scripts=\3/p' |
     paste -sd, - | sed 's/,/, /g')
   if [[ -z $line ]]; then
     if [[ $boot_status == 124 || $boot_status == 137 ]]; then

@@ -171,7 +171,10 @@ int main() {
   }
   RecordPrinter printer;
   RingBufferReader reader(probes->ring_buffer_fd(), printer, std::chrono::milliseconds(20));
-  print_line(JsonLine("ready").number("host_mntns", probes->host_mntns()).done());
+  print_line(JsonLine("ready")
+                 .number("host_mntns", probes->host_mntns())
+                 .number("script_hook", probes->variant().script_hook)
+                 .done());
 
   std::string line;
   std::uint64_t number = 0;

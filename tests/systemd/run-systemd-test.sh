@@ -186,7 +186,8 @@ check_metrics_count() {
   done
   [[ -n $body ]] || fail "GET $METRICS_URL (inside the container) failed"
   grep -q '^execmond_build_info{' <<<"$body" || fail "/metrics has no execmond_build_info"
-  grep -q '^execmond_events_lost_total ' <<<"$body" || fail "/metrics has no execmond_events_lost_total"
+  grep -q '^execmond_events_lost_total{record="exec"} ' <<<"$body" ||
+    fail "/metrics has no execmond_events_lost_total{record=\"exec\"}"
   pass "/metrics answers at $METRICS_URL with execmond's metrics"
   for ((i = 0; i < PROBE_RUNS; i++)); do
     rc=0
@@ -197,7 +198,8 @@ check_metrics_count() {
   wait_for_metric "execmond_exits_total{comm=\"$PROBE_COMM\"}" "$PROBE_RUNS"
   wait_for_metric "execmond_exits_nonzero_total{comm=\"$PROBE_COMM\"}" "$PROBE_RUNS"
   wait_for_metric "execmond_exec_failures_total{comm=\"$PROBE_COMM\",errno=\"ENOENT\"}" "$PROBE_RUNS"
-  wait_for_metric 'execmond_events_lost_total' 0
+  wait_for_metric 'execmond_events_lost_total{record="exec"}' 0
+  wait_for_metric 'execmond_events_lost_total{record="exit"}' 0
   pass "$PROBE_RUNS execs, failed execs (ENOENT) and non-zero exits of $PROBE_COMM in the container are counted exactly"
 }
 

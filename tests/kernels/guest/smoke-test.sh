@@ -2,6 +2,7 @@
 # The smoke test, run by /init inside the VM. Settings come from the kernel command line:
 #   kt_mode=boot|smoke          boot: only prove the VM runs; smoke: test execmond
 #   kt_storage=yes|no           whether execmond must choose its task-storage programs
+#   kt_scripts=hook|proc        how it must identify a script's file (kernel hook or /proc)
 #   kt_cases=default,no-storage runs, each with a fresh daemon (see kernels.list)
 # Prints one "EXECMOND-KERNEL-CASE:" line per run and one "EXECMOND-KERNEL-TEST:" line.
 
@@ -12,6 +13,9 @@ readonly THREAD_COMM=kt_worker
 readonly FAIL_COMM=kt_failer # execs a path that does not exist
 readonly STRAY_COMM=kt_stray # a copy of the workload outside the allow-list
 readonly RENAMED_COMM=kt_renamed # what a $COMM process renames itself to
+readonly SCRIPT=kt_script.sh # run through a symlink and "..": /kt/link/../../real/$SCRIPT
+# The script's real file, and what folding the caller's string lexically would name.
+readonly SCRIPT_REAL=/kt/real/$SCRIPT SCRIPT_FOLDED=/real/$SCRIPT
 readonly READY_TIMEOUT=150 # seconds; loading and verifying under TCG is slow
 readonly SETTLE_TIMEOUT=30
 readonly STOP_TIMEOUT=30
@@ -50,7 +54,7 @@ dump_daemon_log() {
 # The samples the checks read (histogram buckets left out) and the build's identity.
 dump_metrics() {
   echo "----- /metrics samples for $COMM, $THREAD_COMM and the daemon -----"
-  grep -E "comm=\"($COMM|$THREAD_COMM|$STRAY_COMM)\"|^execmond_events_lost|^execmond_build_info" /tmp/metrics |
+  grep -E "comm=\"($COMM|$THREAD_COMM|$STRAY_COMM|$SCRIPT)\"|^execmond_events_lost|^execmond_build_info" /tmp/metrics |
     grep -v '_bucket{'
   echo "----- end of samples -----"
 }
@@ -78,6 +82,9 @@ run_workload() {
     /kt/$STRAY_COMM && /kt/$STRAY_COMM || { echo "$STRAY_COMM failed"; return 1; }
     STRAY_EXECS=2
   fi
+  # A script reached through a symlink and "..": the kernel follows /kt/link to
+  # /kt/a/b, so the file is $SCRIPT_REAL, not the lexical $SCRIPT_FOLDED.
+  /kt/link/../../real/$SCRIPT || { echo "$SCRIPT failed"; return 1; }
   RENAMES=0
   if [ -x /usr/bin/execmond_workload ]; then
     for _ in 1 2; do
@@ -103,6 +110,11 @@ run_workload() {
   done
 }
 
+# The path the script is counted under: its real file where the kernel hook saw it.
+script_path() {
+  if [ "$expect_scripts" = hook ]; then echo "$SCRIPT_REAL"; else echo "$SCRIPT_FOLDED"; fi
+}
+
 # Exits under $COMM and under $RENAMED_COMM: without task storage, the renamed process
 # is named by its name at exit.
 expected_exits() {
@@ -124,7 +136,8 @@ check_counts() {
     "execmond_exits_total comm=\"$THREAD_COMM\" =absent" \
     "execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\" =$FAILED_EXECS" \
     "execmond_unexpected_execs_total comm=\"$STRAY_COMM\" path=\"/kt/$STRAY_COMM\" =$STRAY_EXECS" \
-    "execmond_unexpected_execs_total comm=\"$COMM\" =absent"; do
+    "execmond_unexpected_execs_total comm=\"$COMM\" =absent" \
+    "execmond_unexpected_execs_total comm=\"$SCRIPT\" path=\"$(script_path)\" =1"; do
     want=${check##*=}
     query=${check% =*}
     # shellcheck disable=SC2086 # the metric name, then its label filters
@@ -134,11 +147,12 @@ check_counts() {
   echo "${failures#; }"
 }
 
-# run_case NAME EXPECT_STORAGE [VAR=VALUE]: one daemon's life, from start to SIGTERM.
+# run_case NAME EXPECT_STORAGE EXPECT_SCRIPTS [VAR=VALUE]: one daemon's life, from start
+# to SIGTERM.
 # Prints the case line; returns non-zero with the reason in /tmp/reason on failure.
 run_case() {
-  case_name=$1 expect_storage=$2
-  shift 2
+  case_name=$1 expect_storage=$2 expect_scripts=$3
+  shift 3
   rm -f /tmp/metrics
   err=/tmp/execmond-$case_name.err
   out=/tmp/execmond-$case_name.out
@@ -182,6 +196,13 @@ run_case() {
     *) hook=none ;;
   esac
   echo "EXECMOND-KERNEL-LOG: $case_name: $attached"
+  script_line=$(grep -m1 'script files:' "$err")
+  case "$script_line" in
+    *"kernel hook"*) scripts=hook ;;
+    *"userspace resolution through /proc"*) scripts=proc ;;
+    *) scripts=unknown ;;
+  esac
+  echo "EXECMOND-KERNEL-LOG: $case_name: ${script_line#* info }"
   grep -iE 'warn|retrying' "$err" | grep -v 'debug' | head -n 10 |
     sed "s/^/EXECMOND-KERNEL-LOG: $case_name: /"
 
@@ -221,7 +242,8 @@ run_case() {
     [ "$stop_status" = 0 ] && stop="" || stop="exited with status $stop_status on SIGTERM"
   fi
 
-  echo "EXECMOND-KERNEL-CASE: $case_name storage=$storage failed_exec_hook=$hook ready_s=$ready" \
+  echo "EXECMOND-KERNEL-CASE: $case_name storage=$storage scripts=$scripts" \
+    "failed_exec_hook=$hook ready_s=$ready" \
     "execs=$(metric execmond_execs_total comm=\"$COMM\")" \
     "exits=$(metric execmond_exits_total comm=\"$COMM\")" \
     "renamed_exits=$(metric execmond_exits_total comm=\"$RENAMED_COMM\")" \
@@ -229,11 +251,14 @@ run_case() {
     "sigterm=$(metric execmond_exits_signaled_total comm=\"$COMM\" signal=\"SIGTERM\")" \
     "lost=$(metric execmond_events_lost_total)" \
     "exec_failures=$(metric execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\")" \
-    "unexpected=$(metric execmond_unexpected_execs_total comm=\"$STRAY_COMM\" path=\"/kt/$STRAY_COMM\")"
+    "unexpected=$(metric execmond_unexpected_execs_total comm=\"$STRAY_COMM\" path=\"/kt/$STRAY_COMM\")" \
+    "script=$(metric execmond_unexpected_execs_total comm=\"$SCRIPT\" path=\"$(script_path)\")"
 
   reason=""
   [ "$storage" = "$expect_storage" ] ||
     reason="loaded storage=$storage programs, expected storage=$expect_storage"
+  [ "$scripts" = "$expect_scripts" ] ||
+    reason="${reason:+$reason; }scripts identified by $scripts, expected $expect_scripts"
   [ -z "$failures" ] || reason="${reason:+$reason; }$failures"
   [ -z "$stop" ] || reason="${reason:+$reason; }$stop"
   echo "$reason" >/tmp/reason
@@ -253,6 +278,10 @@ if [ ! -r /sys/kernel/btf/vmlinux ]; then
   result "FAIL: the kernel exposes no /sys/kernel/btf/vmlinux"
   exit 1
 fi
+mkdir -p /kt/a/b /kt/real
+ln -s /kt/a/b /kt/link
+printf '#!/bin/sh\nexit 0\n' >"$SCRIPT_REAL"
+chmod 755 "$SCRIPT_REAL"
 if [ -x /usr/bin/execmond_workload ]; then
   ln -s /usr/bin/execmond_workload /kt/$COMM
   ln -s /usr/bin/execmond_workload /kt/$FAIL_COMM
@@ -264,12 +293,14 @@ fi
 echo "EXECMOND-KERNEL-INFO: workload: $workload as $COMM"
 
 expect=$(param kt_storage)
+expect_scripts_default=$(param kt_scripts)
 failed=""
 # run_named_case NAME: a case of kernels.list, mapped to run_case's arguments.
 run_named_case() {
   case "$1" in
-    default) run_case default "$expect" ;;
-    no-storage) run_case no-storage no EXECMOND_DISABLE_TASK_STORAGE=1 ;;
+    default) run_case default "$expect" "$expect_scripts_default" ;;
+    # The hook keeps its sightings in task storage: without it, /proc.
+    no-storage) run_case no-storage no proc EXECMOND_DISABLE_TASK_STORAGE=1 ;;
     *) echo "unknown case $1" >/tmp/reason && return 1 ;;
   esac
 }
