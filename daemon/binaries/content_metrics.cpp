@@ -21,10 +21,10 @@ MetricFamily gauge(std::string name, std::string help, double value) {
 
 }  // namespace
 
-void UnexpectedFileInfo::record(std::string_view path, const Sha256& content) {
+void UnexpectedFileInfo::record(std::string_view path, std::string_view sha256_hex) {
   std::string key(path);
   key.push_back('\0');
-  key.append(reinterpret_cast<const char*>(content.bytes.data()), content.bytes.size());
+  key.append(sha256_hex);
   const std::lock_guard lock(mutex_);
   if (const auto found = index_.find(key); found != index_.end()) {
     order_.splice(order_.begin(), order_, found->second);
@@ -38,7 +38,7 @@ void UnexpectedFileInfo::record(std::string_view path, const Sha256& content) {
   Entry entry;
   entry.key = key;
   append_escaped_bytes(entry.path, path);
-  entry.sha256 = content.hex();
+  entry.sha256 = std::string(sha256_hex);
   order_.push_front(std::move(entry));
   index_.emplace(std::move(key), order_.begin());
 }

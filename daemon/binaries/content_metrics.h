@@ -35,7 +35,7 @@ class UnexpectedFileInfo {
   static constexpr std::size_t kCapacity = 1000;
 
   // Reader thread (any thread: a mutex shared with the scrape).
-  void record(std::string_view path, const Sha256& content);
+  void record(std::string_view path, std::string_view sha256_hex);
   std::vector<prometheus::MetricFamily> collect() const;
   std::size_t size() const;
 

@@ -57,6 +57,8 @@ const char* describe(HashUnknown why) {
       return "no SHA-256/MD5 in OpenSSL";
     case HashUnknown::stopped:
       return "shutting down";
+    case HashUnknown::overdue:
+      return "waited too long in the hash queue";
   }
   return "unknown";
 }
@@ -81,6 +83,8 @@ const char* label(HashUnknown why) {
       return "unavailable";
     case HashUnknown::stopped:
       return "stopped";
+    case HashUnknown::overdue:
+      return "overdue";
   }
   return "none";
 }
@@ -172,6 +176,11 @@ void HashWorker::run() {
       auto& lane = verdict_lane_.empty() ? background_lane_ : verdict_lane_;
       next = std::move(lane.front());
       lane.pop_front();
+    }
+    const std::uint64_t waited = clock_ns(CLOCK_MONOTONIC) - next.submitted_ns;
+    if (waited > static_cast<std::uint64_t>(settings_.max_wait.count())) {
+      answer_unknown(std::move(next.request), HashUnknown::overdue, next.submitted_ns);
+      continue;
     }
     HashResult result = hash(next.request);
     result.queued_ns = clock_ns(CLOCK_MONOTONIC) - next.submitted_ns;

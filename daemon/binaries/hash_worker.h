@@ -8,6 +8,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -40,8 +41,9 @@ enum class HashUnknown : std::uint8_t {
   read_error,
   unavailable,  // no digests at all (OpenSSL refused SHA-256 or MD5)
   stopped,
+  overdue,  // waited in the queue longer than Settings::max_wait
 };
-inline constexpr std::size_t kHashUnknownKinds = 9;
+inline constexpr std::size_t kHashUnknownKinds = 10;
 const char* describe(HashUnknown why);
 // A metric label value: "queue_full", "no_name", ...
 const char* label(HashUnknown why);
@@ -73,6 +75,10 @@ class HashWorker {
   struct Settings {
     std::size_t queue_capacity = 1024;  // per lane
     HashBudget::Limits budget;
+    // A request older than this when its turn comes is answered "unknown" unread: the
+    // verdict waiting for it is bounded in time whatever the queue holds (large files
+    // at the read budget).
+    std::chrono::nanoseconds max_wait = std::chrono::minutes(5);
   };
   struct Stats {
     std::uint64_t hashed = 0;  // files read and digested

@@ -13,6 +13,7 @@
 #include "binaries/binary_judge.h"
 #include "binaries/binary_verdict_cache.h"
 #include "binaries/content_judge.h"
+#include "binaries/content_metrics.h"
 #include "binaries/host_loaders.h"
 #include "binaries/log_budget.h"
 #include "binaries/unexpected_exec_log.h"
@@ -46,6 +47,14 @@ class UnexpectedBinaries {
   void on_exec(const execmond_exec_event& e);
   // Reader thread: the final answer of the content judge for `key`.
   void on_content_verdict(const execmond_binary_id& key, ContentAnswer answer);
+  // Reader thread: the digest of `key`'s file, which came after its verdict: later log
+  // lines carry it, and an unexpected file is recorded in `unexpected_files`.
+  // `name`: what the file was judged by (its verdict may not have been cached).
+  void on_content_hash(const execmond_binary_id& key, const ContentAnswer& answer,
+                       std::string_view name);
+  // Before the reader starts: where unexpected files' contents are recorded (a bounded
+  // info metric), or null.
+  void set_unexpected_files(UnexpectedFileInfo* files) { unexpected_files_ = files; }
   // Reader thread, at least once a second (the reader's heartbeat): late content
   // verdicts and the log budget's summary. `now_ns`: CLOCK_BOOTTIME.
   void tick(std::uint64_t now_ns);
@@ -64,7 +73,10 @@ class UnexpectedBinaries {
   std::size_t pending_files() const { return pending_.size(); }
   // Content verdicts never answered within this long are given up: the execs waiting
   // for them are counted by their name's verdict.
-  static constexpr std::uint64_t kContentDeadlineNs = 60'000'000'000;
+  // Longer than the content judge can take: a digest waits at most 5 minutes in its queue
+  // (a 4 GiB file then takes a minute) and a verdict held for the package manager 10
+  // (content_identity.h).
+  static constexpr std::uint64_t kContentDeadlineNs = 1200'000'000'000;
   static constexpr std::size_t kMaxPendingFiles = 4096;
 
  private:
@@ -110,6 +122,9 @@ class UnexpectedBinaries {
   const HostLoaders& loaders_;
   KernelVerdicts kernel_verdicts_;
   ContentJudge* content_ = nullptr;
+  UnexpectedFileInfo* unexpected_files_ = nullptr;
+  double content_line_tokens_ = 100;  // on_content_hash()'s log lines
+  double content_line_s_ = 0;
   std::optional<BinaryAllowList> allow_list_;
   VerdictCache verdicts_;
   LogBudget log_budget_;

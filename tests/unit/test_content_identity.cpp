@@ -285,15 +285,15 @@ TEST_CASE("the info metric of unexpected files is bounded and escaped", "[conten
   UnexpectedFileInfo info;
   Sha256 content;
   content.bytes.fill(0xab);
-  info.record("/tmp/a b\n\"x\"", content);
-  info.record("/tmp/a b\n\"x\"", content);  // the same pair: one series
+  info.record("/tmp/a b\n\"x\"", content.hex());
+  info.record("/tmp/a b\n\"x\"", content.hex());  // the same pair: one series
   auto families = info.collect();
   REQUIRE(families.at(0).metric.size() == 1);
   const auto& labels = families.at(0).metric.at(0).label;
   CHECK(labels.at(0).value == "/tmp/a b\\x0a\"x\"");
   CHECK(labels.at(1).value == content.hex());
   for (std::size_t i = 0; i < UnexpectedFileInfo::kCapacity + 10; ++i)
-    info.record("/tmp/f" + std::to_string(i), content);
+    info.record("/tmp/f" + std::to_string(i), content.hex());
   CHECK(info.size() == UnexpectedFileInfo::kCapacity);
   families = info.collect();
   CHECK(families.at(0).metric.size() == UnexpectedFileInfo::kCapacity);
