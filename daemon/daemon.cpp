@@ -164,8 +164,7 @@ class Daemon {
   std::shared_ptr<CgroupMetrics> cgroup_metrics_;
   std::unique_ptr<EventRecorder> recorder_;
   // The binaries stage exists even with the feature off, so that a reload can turn it on.
-  std::shared_ptr<UnexpectedBinaryMetrics> unexpected_metrics_ =
-      std::make_shared<UnexpectedBinaryMetrics>();
+  std::shared_ptr<UnexpectedBinaryMetrics> unexpected_metrics_;
   UnexpectedExecLog unexpected_log_;
   std::unique_ptr<BinariesPipeline> binaries_;
   // What the files are (issue 14): digests, packages, drift. Its answers come back on the
@@ -187,6 +186,8 @@ std::optional<int> Daemon::start() {
   metrics_ = std::make_shared<ProcessMetrics>(config_.series, kMaxCommSeries);
   cgroups_ = cgroup_resolver(config_);
   recorder_ = std::make_unique<EventRecorder>(*metrics_, cgroups_.get());
+  // labels: [..., container]: unexpected execs name their container too (drift).
+  unexpected_metrics_ = std::make_shared<UnexpectedBinaryMetrics>(config_.series.container_label);
 
   // Bind first: a port in use is found before anything is loaded into the kernel.
   try {
@@ -223,6 +224,13 @@ std::optional<int> Daemon::start() {
       });
   content_metrics_ = std::make_shared<ContentMetrics>(content_->identity());
   stage->set_content_judge(content_.get());
+  if (cgroups_ && config_.series.container_label) {
+    CgroupResolver* cgroups = cgroups_.get();
+    stage->set_container_labels([cgroups](std::uint64_t cgroup_id) {
+      const InternedName* container = cgroups->labels_for(cgroup_id).container;
+      return container ? container->text : std::string_view();
+    });
+  }
   stage->set_unexpected_files(&content_metrics_->unexpected_files());
   if (config_.allowed_binaries) {
     content_->configure(*config_.allowed_binaries, config_.packaged_binaries);

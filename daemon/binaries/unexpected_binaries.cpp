@@ -196,12 +196,17 @@ void UnexpectedBinaries::count(CachedVerdict* entry, const UnexpectedExec& exec,
                                const CommName& comm, std::uint64_t execs) {
   const execmond_event_header& hdr = *exec.hdr;
   UnexpectedBinaryMetrics::Series series;
-  if (entry && entry->series_known && entry->comm == comm) {
+  const bool by_container = static_cast<bool>(container_of_);
+  if (entry && entry->series_known && entry->comm == comm &&
+      (!by_container || entry->cgroup_id == hdr.cgroup_id)) {
     series = entry->series;  // the hot path: no lookup
   } else {
-    series = metrics_.series_for(exec.path, comm, reason_label(exec.reason), owner_of(hdr));
+    const std::string_view container = by_container ? container_of_(hdr.cgroup_id) : "";
+    series =
+        metrics_.series_for(exec.path, comm, reason_label(exec.reason), owner_of(hdr), container);
     if (entry) {
       entry->comm = comm;
+      entry->cgroup_id = hdr.cgroup_id;
       entry->series = series;
       entry->series_known = true;
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -55,6 +56,10 @@ class UnexpectedBinaries {
   // Before the reader starts: where unexpected files' contents are recorded (a bounded
   // info metric), or null.
   void set_unexpected_files(UnexpectedFileInfo* files) { unexpected_files_ = files; }
+  // Before the reader starts, with `labels: [..., container]`: the container label of an
+  // exec's cgroup, on the reader thread (cgroups/cgroup_resolver.h's labels_for()).
+  using ContainerOf = std::function<std::string_view(std::uint64_t cgroup_id)>;
+  void set_container_labels(ContainerOf container_of) { container_of_ = std::move(container_of); }
   // Reader thread, at least once a second (the reader's heartbeat): late content
   // verdicts and the log budget's summary. `now_ns`: CLOCK_BOOTTIME.
   void tick(std::uint64_t now_ns);
@@ -123,6 +128,7 @@ class UnexpectedBinaries {
   KernelVerdicts kernel_verdicts_;
   ContentJudge* content_ = nullptr;
   UnexpectedFileInfo* unexpected_files_ = nullptr;
+  ContainerOf container_of_;
   double content_line_tokens_ = 100;  // on_content_hash()'s log lines
   double content_line_s_ = 0;
   std::optional<BinaryAllowList> allow_list_;

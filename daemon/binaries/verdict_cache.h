@@ -33,6 +33,7 @@ struct CachedVerdict {
   // The hot path's memory: the series of the last process name this file ran as, and
   // the file's own log budget.
   CommName comm;
+  std::uint64_t cgroup_id = 0;  // with the container label: the series is the cgroup's too
   UnexpectedBinaryMetrics::Series series;
   bool series_known = false;
   TokenBucket log_bucket;

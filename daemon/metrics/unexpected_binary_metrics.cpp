@@ -16,9 +16,10 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-ClientMetric execs(const UnexpectedExecLabels& labels, std::uint64_t count) {
+ClientMetric execs(const UnexpectedExecLabels& labels, std::uint64_t count, bool container) {
   ClientMetric metric = sample(MetricType::Counter, static_cast<double>(count));
   metric.label.push_back({"comm", labels.comm});
+  if (container) metric.label.push_back({"container", labels.container});
   metric.label.push_back({"path", labels.path});
   metric.label.push_back({"reason", labels.reason});
   return metric;
@@ -35,10 +36,13 @@ static_assert(sizeof(UnexpectedExecKey) % 8 == 0 &&
               std::has_unique_object_representations_v<UnexpectedExecKey>);
 
 UnexpectedExecKey::UnexpectedExecKey(std::string_view path_bytes, const CommName& name,
-                                     std::string_view reason_word) {
+                                     std::string_view reason_word,
+                                     std::string_view container_label) {
   path_bytes.copy(path, std::min(path_bytes.size(), sizeof(path)));
   name.view().copy(comm, name.view().size());
   reason_word.copy(reason, std::min(reason_word.size(), sizeof(reason)));
+  // Labels are short ("runtime:" and 12 hex digits); a longer one is cut, never overrun.
+  container_label.copy(container, std::min(container_label.size(), sizeof(container) - 1));
 }
 
 UnexpectedExecLabels::UnexpectedExecLabels(const UnexpectedExecKey& key) {
@@ -46,11 +50,14 @@ UnexpectedExecLabels::UnexpectedExecLabels(const UnexpectedExecKey& key) {
   comm = std::string(
       CommLabel(std::string_view(key.comm, strnlen(key.comm, sizeof(key.comm)))).view());
   reason.assign(key.reason, strnlen(key.reason, sizeof(key.reason)));
+  append_escaped_bytes(container, {key.container, strnlen(key.container, sizeof(key.container))});
 }
 
 UnexpectedExecLabels UnexpectedExecLabels::overflow() {
-  return {std::string(kOverflowPathLabel), std::string(kOverflowCommLabel),
-          std::string(kOverflowPathLabel)};
+  UnexpectedExecLabels labels{std::string(kOverflowPathLabel), std::string(kOverflowCommLabel),
+                              std::string(kOverflowPathLabel)};
+  labels.container = std::string(kOverflowPathLabel);
+  return labels;
 }
 
 bool UnexpectedBinaryMetrics::within_budget(const UnexpectedExecOwner& owner,
@@ -65,8 +72,9 @@ bool UnexpectedBinaryMetrics::within_budget(const UnexpectedExecOwner& owner,
 
 UnexpectedBinaryMetrics::Series UnexpectedBinaryMetrics::series_for(
     std::string_view path, const CommName& comm, std::string_view reason,
-    const UnexpectedExecOwner& owner) {
-  const UnexpectedExecKey key(path, comm, reason);
+    const UnexpectedExecOwner& owner, std::string_view container) {
+  const UnexpectedExecKey key(path, comm, reason,
+                              container_label_ ? container : std::string_view());
   const std::uint64_t hash = key_hash(key);
   if (!created_.count(hash)) {
     // A new series only while the table has room and its owners have budget left; the
@@ -97,9 +105,11 @@ std::vector<MetricFamily> UnexpectedBinaryMetrics::Collect() const {
       "judged by (the host's, or a rootful container's), process name and reason.");
   const std::size_t series = table_.series_count();
   for (std::size_t i = 0; i < series; ++i)
-    total.metric.push_back(execs(table_.series_labels(i), table_.series(i).execs.value()));
+    total.metric.push_back(
+        execs(table_.series_labels(i), table_.series(i).execs.value(), container_label_));
   const std::uint64_t overflow = overflow_.value();
-  if (overflow > 0) total.metric.push_back(execs(table_.overflow_labels(), overflow));
+  if (overflow > 0)
+    total.metric.push_back(execs(table_.overflow_labels(), overflow, container_label_));
 
   return {
       std::move(total),
