@@ -240,7 +240,7 @@ std::optional<int> Daemon::start() {
   if (config_.allowed_binaries) {
     spdlog::info("binaries: {} allow-list patterns; unexpected execs are counted and logged",
                  config_.allowed_binaries->size());
-    spdlog::info("{}", binaries_->describe(false));
+    spdlog::info("{}", binaries_->describe(runner_.probes().variant().script_hook));
   }
 
   const ProcessProbes* kernel_side = &probes;
@@ -436,7 +436,8 @@ void Daemon::switch_allow_list(const std::optional<std::vector<std::string>>& pa
   if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
     spdlog::warn("reload: the reader took more than 5 s to take the new allow-list");
   runner_.probes().set_resolve_binaries(true);
-  if (!config_.allowed_binaries) spdlog::info("{}", binaries_->describe(false));
+  if (!config_.allowed_binaries)
+    spdlog::info("{}", binaries_->describe(runner_.probes().variant().script_hook));
 }
 
 }  // namespace

@@ -267,8 +267,8 @@ BinaryJudge::Resolved BinaryJudge::resolve(const execmond_binary_event& e,
     resolved.location = filesystem_location(host_.mounts().current(),
                                             resolved.walked.facts.mount_id, from_namespace_root);
   } else {
-    resolved.location = filesystem_location(resolved.table, resolved.walked.facts.mount_id,
-                                            resolved.walked.path);
+    resolved.location =
+        filesystem_location(resolved.table, resolved.walked.facts.mount_id, resolved.walked.path);
   }
   resolved.found = resolved.location.has_value();
   return resolved;
@@ -431,14 +431,21 @@ void BinaryJudge::judge_exec(const execmond_binary_event& e, const FileVerdict& 
   if (e.binary_flags & EXECMOND_BINARY_SCRIPT) judge_script(e, context, view, verdict);
   if (executable_is_loader) judge_loader_program(e, context, view, verdict);
   // The first part that is unexpected names the exec: the file the caller gave, then
-  // the file that runs, then what a loader runs.
+  // the file that runs, then what a loader runs; a part known for what it is before one
+  // that could not be checked.
   const FileVerdict* parts[] = {verdict.script ? &verdict.script_file : nullptr,
                                 &verdict.executable, verdict.program ? &*verdict.program : nullptr};
+  const FileVerdict* named = nullptr;
   for (const FileVerdict* part : parts) {
     if (!part || part->allowed) continue;
+    if (!named || (named->reason == UnexpectedReason::kUnverified &&
+                   part->reason != UnexpectedReason::kUnverified))
+      named = part;
+  }
+  if (named) {
     verdict.allowed = false;
-    verdict.reason = part->reason;
-    verdict.path = part->name;
+    verdict.reason = named->reason;
+    verdict.path = named->name;
     return;
   }
   verdict.allowed = true;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "metrics/unexpected_binary_metrics.h"
+
 namespace execmond {
 namespace {
 
@@ -54,22 +56,30 @@ bool LogBudget::admit(TokenBucket& file, std::uint32_t uid, const CommName& comm
   TokenBucket& by_uid = owner_bucket(uids_, uid);
   TokenBucket& by_comm = owner_bucket(comms_, comm.word(0) ^ mix(comm.word(1)));
   TokenBucket& by_cgroup = owner_bucket(cgroups_, cgroup_id);
+  // The root cgroup is no unit's (every process of a host without systemd is there).
+  const bool unit = cgroup_id > kRootCgroupId;
   const bool allowed =
       has_token(by_uid, limits_.owner_burst, limits_.owner_per_second, now_ns) &&
       has_token(by_comm, limits_.owner_burst, limits_.owner_per_second, now_ns) &&
-      has_token(by_cgroup, limits_.owner_burst, limits_.owner_per_second, now_ns) &&
+      (!unit || has_token(by_cgroup, limits_.owner_burst, limits_.owner_per_second, now_ns)) &&
       has_token(total_, limits_.total_burst, limits_.total_per_second, now_ns);
   if (!allowed) {
     note_suppressed(uid);
     return false;
   }
-  for (TokenBucket* bucket : {&file, &by_uid, &by_comm, &by_cgroup, &total_}) bucket->tokens -= 1;
+  for (TokenBucket* bucket : {&file, &by_uid, &by_comm, &total_}) bucket->tokens -= 1;
+  if (unit) by_cgroup.tokens -= 1;
   return true;
 }
 
 void LogBudget::note_suppressed(std::uint32_t uid) {
   ++suppressed_total_;
   ++suppressed_since_summary_;
+  // A storm is one uid's: the one counted last, first.
+  if (!suppressed_by_uid_.empty() && suppressed_by_uid_.back().first == uid) {
+    ++suppressed_by_uid_.back().second;
+    return;
+  }
   for (auto& [known, count] : suppressed_by_uid_) {
     if (known == uid) {
       ++count;

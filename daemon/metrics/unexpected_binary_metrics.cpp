@@ -66,7 +66,9 @@ bool UnexpectedBinaryMetrics::within_budget(const UnexpectedExecOwner& owner,
     const auto found = counts.find(key);
     return found == counts.end() || found->second < kMaxSeriesPerOwner;
   };
-  return below(series_by_uid_, owner.uid) && below(series_by_cgroup_, owner.cgroup_id) &&
+  // The root cgroup is no unit's: on a host without systemd every process is in it.
+  return below(series_by_uid_, owner.uid) &&
+         (owner.cgroup_id <= kRootCgroupId || below(series_by_cgroup_, owner.cgroup_id)) &&
          below(series_by_comm_, std::string(comm.view()));
 }
 

@@ -65,6 +65,10 @@ struct UnexpectedExecOwner {
   std::uint64_t cgroup_id = 0;  // the unit's cgroup (or one below it)
 };
 
+// The cgroup v2 root directory's inode number: processes there belong to no unit, and no
+// budget is kept for it (on a host without systemd, every process is there).
+inline constexpr std::uint64_t kRootCgroupId = 1;
+
 // Written by the reader thread; Collect() from any number of scrapes at once.
 //   execmond_unexpected_execs_total{path,comm,reason}   counter
 //   execmond_unexpected_series, execmond_unexpected_series_limit   gauges
@@ -76,8 +80,9 @@ class UnexpectedBinaryMetrics : public prometheus::Collectable {
   // path="execmond_overflow" (every label execmond_overflow). A flood of random /tmp
   // names costs at most this many series (~1.1 KiB each plus the label text).
   static constexpr std::size_t kMaxSeries = 1000;
-  // No uid, comm or cgroup creates more than this many: a flood by one user (whose uid
-  // it cannot change) or under one name leaves the rest for everyone else.
+  // No uid, comm or cgroup (but the root's) creates more than this many: a flood by one
+  // user (whose uid it cannot change), under one name or in one unit leaves the rest for
+  // everyone else.
   static constexpr std::size_t kMaxSeriesPerOwner = kMaxSeries / 4;
 
   // `container_label`: series carry the container too (`labels: [comm, unit, container]`:

@@ -20,7 +20,8 @@ void pad_to(std::string& line, std::size_t column) {
 
 class TablePrinter : public TracePrinter {
  public:
-  explicit TablePrinter(const WallClock& clock) : clock_(clock) {}
+  TablePrinter(const WallClock& clock, bool show_verdicts)
+      : clock_(clock), show_verdicts_(show_verdicts) {}
 
   std::string header() const override {
     return "TIME     EVENT COMM             PID     PPID    UNIT                     "
@@ -30,15 +31,23 @@ class TablePrinter : public TracePrinter {
   void format(std::string& line, const execmond_exec_event& e, std::string_view unit,
               const TracedBinary* binary) const override {
     start(line, "EXEC", e.hdr, unit);
-    // The caller's filename; an unexpected exec also says what was judged, and why
-    // (--json has every name).
+    // The caller's filename; with --unexpected, also what was judged, and why (--json
+    // has every name).
     append_path(line, e.filename, e.hdr.flags);
-    if (binary && !binary->verdict.allowed) {
+    if (show_verdicts_ && binary && !binary->verdict.allowed) {
+      // "[unexpected not_allowed: /tmp/x/evil (euid 1000, userns unprivileged, mntns
+      // other, chroot)]": the verdict, and where and as whom it ran.
+      const ExecContext& context = binary->context;
       line += " [unexpected ";
       line += reason_label(binary->verdict.reason);
       line += ": ";
       append_escaped_bytes(line, binary->verdict.path);
-      line += ']';
+      line += " (euid " + std::to_string(context.euid);
+      if (context.userns)
+        line += context.userns_unprivileged ? ", userns unprivileged" : ", userns root-created";
+      if (context.mntns_not_hosts) line += ", mntns other";
+      if (context.chroot) line += ", chroot";
+      line += ")]";
     }
     line += '\n';
   }
@@ -94,12 +103,13 @@ class TablePrinter : public TracePrinter {
   }
 
   const WallClock& clock_;
+  bool show_verdicts_;
 };
 
 }  // namespace
 
-std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock) {
-  return std::make_unique<TablePrinter>(clock);
+std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock, bool show_verdicts) {
+  return std::make_unique<TablePrinter>(clock, show_verdicts);
 }
 
 }  // namespace execmond

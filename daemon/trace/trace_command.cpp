@@ -207,7 +207,8 @@ int run_trace(const TraceOptions& options) {
 
   const WallClock clock;
   const TraceFilter filter(options);
-  const auto printer = options.json ? make_json_printer(clock) : make_table_printer(clock);
+  const auto printer =
+      options.json ? make_json_printer(clock) : make_table_printer(clock, options.unexpected_only);
   LineWriter output(STDOUT_FILENO);
   const std::unique_ptr<CgroupResolver> cgroups = cgroup_resolver();
 

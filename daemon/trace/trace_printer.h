@@ -61,7 +61,9 @@ class TracePrinter {
   }
 };
 
-std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock);
+// `show_verdicts`: an unexpected exec's line ends with "[unexpected REASON: PATH]".
+std::unique_ptr<TracePrinter> make_table_printer(const WallClock& clock,
+                                                 bool show_verdicts = false);
 std::unique_ptr<TracePrinter> make_json_printer(const WallClock& clock);
 
 }  // namespace execmond

@@ -1,4 +1,6 @@
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 
 #include "binaries/live_mount_table.h"
 #include "binaries/mount_table.h"
+#include "child_process.h"
 
 namespace execmond {
 
@@ -90,6 +93,31 @@ TEST_CASE("a live table is read once, and again only after a change", "[mounts]"
   CHECK(live.reads() == 1);
   CHECK(live.current().entries().size() == mounts);
   CHECK_THROWS(LiveMountTable("/nonexistent/mountinfo"));
+}
+
+TEST_CASE("a live table is read again after a mount, found by poll()", "[mounts]") {
+  const std::string result = testing::in_child([]() -> std::string {
+    const uid_t uid = ::geteuid();
+    const gid_t gid = ::getegid();
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return "unshare";
+    std::ofstream("/proc/self/setgroups") << "deny";
+    std::ofstream("/proc/self/uid_map") << "0 " << uid << " 1";
+    std::ofstream("/proc/self/gid_map") << "0 " << gid << " 1";
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "private";
+    LiveMountTable live("/proc/self/mountinfo");
+    live.current();
+    const std::uint64_t before = live.reads();
+    char dir[] = "/tmp/execmond-live-XXXXXX";
+    if (!::mkdtemp(dir)) return "mkdtemp";
+    if (::mount("none", dir, "tmpfs", 0, nullptr) != 0) return "mount";
+    bool found = false;
+    for (const MountEntry& entry : live.current().entries()) found |= entry.mount_point == dir;
+    const std::uint64_t after = live.reads();
+    ::umount(dir);
+    ::rmdir(dir);
+    return std::to_string(after - before) + (found ? " found" : " missing");
+  });
+  CHECK(result == "1 found");
 }
 
 TEST_CASE("a mountinfo file larger than the bound is cut, never read without end", "[mounts]") {

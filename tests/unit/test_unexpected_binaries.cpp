@@ -392,7 +392,10 @@ TEST_CASE("a script's file is found as the kernel found it; its interpreter is j
   // A file whose #! names another interpreter than the one that ran: not the file the
   // kernel read (replaced since).
   verdict = s.stage.on_binary(script_exec(script, interp));
-  CHECK(verdict->reason == UnexpectedReason::kUnverified);
+  CHECK(verdict->script_file.reason == UnexpectedReason::kUnverified);
+  // The exec is named by the part known for what it is: the interpreter, not allowed.
+  CHECK(verdict->reason == UnexpectedReason::kNotAllowed);
+  CHECK(verdict->path == interp);
   // Cut by the kernel: truncated, never judged by the cut string.
   auto cut = script_exec(script, sh);
   cut.binary_flags |= EXECMOND_BINARY_SCRIPT_TRUNCATED;
@@ -561,6 +564,13 @@ TEST_CASE("one uid, comm or cgroup cannot take every series; the rest is exact o
                         "not_allowed",
                         {static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(i)});
   CHECK(by_comm.series_count() == UnexpectedBinaryMetrics::kMaxSeriesPerOwner);
+  // The root cgroup is no unit's: everything of a host without systemd is there.
+  UnexpectedBinaryMetrics root_cgroup;
+  for (int i = 0; i < 600; ++i)
+    root_cgroup.record_exec("/tmp/r/" + std::to_string(i),
+                            CommName(std::string_view("r" + std::to_string(i))), "not_allowed",
+                            {static_cast<std::uint32_t>(i), kRootCgroupId});
+  CHECK(root_cgroup.series_count() == 600);
   // And the table's bound holds for many owners together.
   UnexpectedBinaryMetrics many;
   for (int i = 0; i < 3000; ++i)

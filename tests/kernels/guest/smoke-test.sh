@@ -110,9 +110,11 @@ run_workload() {
   done
 }
 
-# The path the script is counted under: its real file where the kernel hook saw it.
+# The path the script is counted under: its real file, whichever the method (the kernel
+# hook's identity, or the daemon's walk as the kernel's path lookup did it); never the
+# lexical $SCRIPT_FOLDED.
 script_path() {
-  if [ "$expect_scripts" = hook ]; then echo "$SCRIPT_REAL"; else echo "$SCRIPT_FOLDED"; fi
+  echo "$SCRIPT_REAL"
 }
 
 # Exits under $COMM and under $RENAMED_COMM: without task storage, the renamed process
@@ -137,7 +139,8 @@ check_counts() {
     "execmond_exec_failures_total comm=\"$FAIL_COMM\" errno=\"ENOENT\" =$FAILED_EXECS" \
     "execmond_unexpected_execs_total comm=\"$STRAY_COMM\" path=\"/kt/$STRAY_COMM\" =$STRAY_EXECS" \
     "execmond_unexpected_execs_total comm=\"$COMM\" =absent" \
-    "execmond_unexpected_execs_total comm=\"$SCRIPT\" path=\"$(script_path)\" =1"; do
+    "execmond_unexpected_execs_total comm=\"$SCRIPT\" path=\"$(script_path)\" =1" \
+    "execmond_unexpected_execs_total comm=\"$SCRIPT\" path=\"$SCRIPT_FOLDED\" =absent"; do
     want=${check##*=}
     query=${check% =*}
     # shellcheck disable=SC2086 # the metric name, then its label filters
