@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <vector>
 
 #include "binaries/mount_table.h"
 
@@ -40,7 +41,35 @@ FileDescriptor open_exact_path(int root, std::string_view path) {
     fd = ::syscall(SYS_openat2, root, name.c_str(), &how, sizeof(how));
     if (fd >= 0 || errno != EAGAIN) break;
   }
-  return FileDescriptor(static_cast<int>(fd));
+  if (fd >= 0 || errno != ENOSYS) return FileDescriptor(static_cast<int>(fd));
+  // No openat2 (systemd's RestrictSUIDSGID=, in execmond's unit, makes it ENOSYS): the
+  // same exact lookup one component at a time: no symbolic link but the last one (which
+  // O_PATH | O_NOFOLLOW opens as itself), `..` never above `root`.
+  std::vector<FileDescriptor> walked;
+  walked.emplace_back(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+  std::string_view rest = path;
+  for (;;) {
+    if (!walked.back()) return FileDescriptor();
+    while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+    if (rest.empty()) return std::move(walked.back());
+    const std::size_t slash = rest.find('/');
+    const std::string component(rest.substr(0, slash));
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    if (component == ".") continue;
+    if (component == "..") {
+      if (walked.size() > 1) walked.pop_back();
+      continue;
+    }
+    FileDescriptor next(
+        ::openat(walked.back().get(), component.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat info {};
+    if (next && ::fstat(next.get(), &info) != 0) return FileDescriptor();
+    if (next && S_ISLNK(info.st_mode) && rest.find_first_not_of('/') != std::string_view::npos) {
+      errno = ELOOP;
+      return FileDescriptor();
+    }
+    walked.push_back(std::move(next));
+  }
 }
 
 std::optional<std::string> read_link(int dir, const char* name) {

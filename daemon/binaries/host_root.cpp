@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <variant>
+
+#include "binaries/path_walker.h"
 
 namespace execmond {
 
@@ -19,7 +22,25 @@ int open_in_root(int root_fd, std::string_view path, int flags) {
   open_how how{};
   how.flags = static_cast<__u64>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof(how)));
+  const int fd =
+      static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof(how)));
+  if (fd >= 0 || errno != ENOSYS) return fd;
+  // No openat2: systemd's RestrictSUIDSGID= (in execmond's unit) makes it ENOSYS, since
+  // seccomp cannot see the mode inside its struct. The same resolution from userspace:
+  // the walker follows symlinks inside `root_fd` and stops `..` there, then the file it
+  // found is opened by its descriptor.
+  WalkResult walked = walk_path(root_fd, root_fd, "/", path.empty() ? "/" : path);
+  if (const int* error = std::get_if<int>(&walked)) {
+    errno = *error;
+    return -1;
+  }
+  const WalkedPath& found = std::get<WalkedPath>(walked);
+  if ((flags & O_DIRECTORY) && !S_ISDIR(found.facts.mode)) {
+    errno = ENOTDIR;
+    return -1;
+  }
+  const std::string by_descriptor = "/proc/self/fd/" + std::to_string(found.file.get());
+  return ::open(by_descriptor.c_str(), (flags & ~O_NOFOLLOW) | O_CLOEXEC);
 }
 
 bool read_file_in_root(int root_fd, std::string_view path, std::size_t max_bytes,

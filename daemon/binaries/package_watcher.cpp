@@ -30,16 +30,20 @@ PackageWatcher::PackageWatcher(int root_fd, std::vector<std::unique_ptr<PackageD
       changed_(std::move(changed)),
       inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
       stop_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  int why = root_ ? 0 : errno;
   for (const auto& database : databases_) {
+    errno = 0;
     if (root_ && database->present(root_.get())) {
       database_ = database.get();
       break;
     }
+    if (errno != 0) why = errno;
   }
   if (database_ == nullptr) {
     spdlog::warn(
         "binaries: packaged: true, but this host has no package database execmond reads "
-        "(dpkg's /var/lib/dpkg/info): files are judged by the allow list alone");
+        "(dpkg's /var/lib/dpkg/info: {}): files are judged by the allow list alone",
+        why != 0 ? std::strerror(why) : "not found");
     return;
   }
   snapshot_.loading = true;

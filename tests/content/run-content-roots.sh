@@ -140,7 +140,7 @@ dynamic_bookworm() {
     sleep 0.2
   done
   scrape | grep -q '^execmond_package_database_files [1-9]' ||
-    fail "execmond in the container did not load the package database"
+    fail "execmond in the container did not load the package database: $(in_container journalctl --no-pager -u execmond -n 400 | grep -E 'binaries:|package' | head -n 5)"
   log "boot: $(container_flagged | wc -l) unexpected series so far"
   local step
   for step in "apt-get -q update" \
