@@ -104,6 +104,11 @@ class ContentIdentity {
   // `binaries: packaged:`. The package database is loaded the first time packaged is on.
   void configure(const std::vector<std::string>& allow_entries, bool packaged);
 
+  // Reader thread: does the host's root hold this version at `path`?
+  bool host_names(const std::string& path, const FileVersion& version) const {
+    return HostFiles::names(root_.get(), path, version);
+  }
+
   // Reader thread. The decision now, with the digest if the cache has it; or nullopt:
   // the answer follows through `answer`, exactly once. Either way, a digest not known
   // yet follows through `hashed` (or with the answer).

@@ -123,6 +123,10 @@ ContentDecision decide_content(const ContentFacts& facts, HashState hash,
   }
   if (facts.path_admitted && !index->in_package_directory(facts.host_path))
     return allowed(Grounds::path);
+  // A package being installed runs its files (maintainer scripts, services it starts)
+  // before dpkg records them: judged once it has.
+  if (packages.busy && hash != HashState::pending) return simple(Kind::hold);
+  if (packages.busy) return simple(Kind::need_hash);
   return unless_content(unexpected(Reason::unpackaged));
 }
 

@@ -16,6 +16,8 @@
 //  5. A file no package owns: in a directory that holds packaged files (/usr/bin,
 //     /etc/cron.daily), the globs cannot vouch for it: `unpackaged`. Elsewhere the globs
 //     admit it, or it is `unpackaged` (with `packaged: true`) / `not_allowed`.
+//     While the package manager runs, `unpackaged` waits for it too (a package being
+//     installed runs its new files before dpkg records them).
 //     A file owned without a checksum is judged by the globs alone.
 #pragma once
 

@@ -101,6 +101,16 @@ ContentAnswer ContentVerdicts::judge(const ContentQuestion& question) {
   const std::uint64_t ticket = next_ticket_++;
   ContentQuery query = query_of(question);
   query.ticket = ticket;
+  // Another mount namespace is not always another file system: a systemd service with
+  // PrivateTmp= or ProtectSystem= runs the host's own files. When the host holds this very
+  // version at the same path, it is the host's file (its package checks apply), not a
+  // container's (no drift: an overlay root of the host's own is no container).
+  if (!query.host_view && !query.nameless && !question.name.empty() &&
+      identity_.host_names(std::string(question.name), query.version)) {
+    query.host_view = true;
+    query.host_path = std::string(question.name);
+    query.upper_layer_in_container = false;
+  }
   // Remembered before asking: the answer may come back through a post at any time after.
   asked_.emplace(ticket, Asked{question.key, question.name_reason, std::string(question.name)});
   const std::optional<ContentOutcome> now = identity_.judge(std::move(query));

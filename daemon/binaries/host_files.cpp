@@ -103,6 +103,12 @@ HostFiles::Failure HostFiles::recheck(int fd, const FileVersion& expected) {
              : Failure::other_version;
 }
 
+bool HostFiles::names(int host_root, std::string_view path, const FileVersion& expected) {
+  if (path.empty() || path.front() != '/') return false;
+  const FileDescriptor fd(open_in_root(host_root, path, O_PATH));
+  return fd && recheck(fd.get(), expected) == Failure::none;
+}
+
 const char* HostFiles::describe(Failure failure) {
   switch (failure) {
     case Failure::none:

@@ -54,6 +54,9 @@ class HostFiles {
   Opened open_process_exe(pid_t pid, const FileVersion& expected) const;
   // Checks an open file again (after reading it): still `expected`?
   static Failure recheck(int fd, const FileVersion& expected);
+  // Does the host's root hold `expected` at `path`? (A file a sandboxed service ran, in a
+  // mount namespace of its own, is often the host's own file at the same path.)
+  static bool names(int host_root, std::string_view path, const FileVersion& expected);
 
   static const char* describe(Failure failure);
 

@@ -13,6 +13,7 @@
 
 #include "binaries/content_identity.h"
 #include "binaries/content_metrics.h"
+#include "binaries/content_verdicts.h"
 #include "binaries/host_root.h"
 #include "temp_tree.h"
 
@@ -321,6 +322,48 @@ TEST_CASE("content metrics say what hashing did", "[content][identity]") {
   CHECK(values.at("execmond_content_hash_unknown_total") == 0);
   CHECK(values.count("execmond_package_database_files") == 0);  // packaged is off
   CHECK(values.count("execmond_unexpected_file_info_series_limit") == 1);
+}
+
+}  // namespace execmond
+
+namespace execmond {
+
+TEST_CASE("another mount namespace is a container only if the host does not hold the file",
+          "[content][identity]") {
+  TempTree tree;
+  tree.file("usr/sbin/tool", "tool\n");
+  tree.file("elsewhere/copy", "copy\n");
+  const FileDescriptor root = open_root(tree.root());
+  Reader reader;
+  std::map<std::uint64_t, ContentAnswer> answers;
+  ContentVerdicts verdicts(
+      root.get(), [&reader](std::function<void()> task) { reader.post(std::move(task)); },
+      [&answers](const execmond_binary_id& key, ContentAnswer answer, std::string_view) {
+        answers[key.ino] = std::move(answer);
+      },
+      {});
+  verdicts.configure({"/usr/sbin/*"}, false);
+  const auto question = [&](const std::string& file, const char* name) {
+    const FileVersion version = version_of(tree.path(file));
+    ContentQuestion q{};
+    q.key.ino = version.ino;
+    q.key.dev = version.dev;
+    q.key.ctime_ns = version.ctime_ns;
+    q.key.view = 4026531840u;
+    q.binary_flags = EXECMOND_BINARY_OVERLAY_UPPER;
+    q.view = JudgingView::kProcess;
+    q.name = name;
+    q.name_allowed = true;
+    return q;
+  };
+  // A sandboxed service (its own mount namespace) running the host's file, on a host
+  // whose root is an overlay: the host's file, not drift.
+  CHECK(verdicts.judge(question("usr/sbin/tool", "/usr/sbin/tool")).kind ==
+        ContentAnswer::Kind::kAllowed);
+  // The same name for a file the host does not hold there: a container's, drift.
+  const ContentAnswer drift = verdicts.judge(question("elsewhere/copy", "/usr/sbin/tool"));
+  CHECK(drift.kind == ContentAnswer::Kind::kUnexpected);
+  CHECK(drift.reason == UnexpectedReason::kDrift);
 }
 
 }  // namespace execmond

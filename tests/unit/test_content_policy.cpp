@@ -181,9 +181,15 @@ TEST_CASE("an upgrade in progress holds a mismatch; its end decides with both ve
   // The new version is unpacked before dpkg records its checksum: held, not paged.
   CHECK(judge(at("/usr/bin/ls", true), HashState::known, &new_ls).kind == Kind::hold);
   CHECK(judge(at("/usr/bin/ls", true), HashState::unknown).kind == Kind::hold);
-  // A match needs no wait, nor does a file no package owns.
+  // A match needs no wait.
   CHECK(judge(at("/usr/bin/ls", true), HashState::known, &old_ls).kind == Kind::allowed);
-  CHECK(judge(at("/usr/bin/evil", true), HashState::known, &evil).reason == Reason::unpackaged);
+  // A file no package owns yet: a package being installed runs its new files (its
+  // maintainer scripts, the services it starts) before dpkg records them. Held, with
+  // its digest first.
+  CHECK(judge(at("/usr/bin/new-tool", true), HashState::pending).kind == Kind::need_hash);
+  CHECK(judge(at("/usr/bin/new-tool", true), HashState::known, &evil).kind == Kind::hold);
+  // A file a glob admits where no package puts files needs no wait.
+  CHECK(judge(at("/usr/local/bin/tool", true), HashState::pending).kind == Kind::allowed);
 
   // dpkg is done: the rebuilt index has the new checksum, the old one is kept for the
   // held verdicts.
@@ -195,6 +201,15 @@ TEST_CASE("an upgrade in progress holds a mismatch; its end decides with both ve
   CHECK(after(at("/usr/bin/ls", true), HashState::known, &new_ls).kind == Kind::allowed);
   CHECK(after(at("/usr/bin/ls", true), HashState::known, &old_ls).kind == Kind::allowed);
   CHECK(after(at("/usr/bin/ls", true), HashState::known, &evil).reason == Reason::modified);
+  // What the upgrade installed is its package's now; a stranger is still a stranger.
+  PackageIndex::Builder installed("dpkg");
+  installed.add_file("/usr/bin/ls", installed.package("coreutils"), new_ls.md5);
+  installed.add_file("/usr/bin/new-tool", installed.package("new"), evil.md5);
+  const PackageIndex with_new = installed.build();
+  Judge later;
+  later.packages = PackageView{&with_new, &judge.index, false, true};
+  CHECK(later(at("/usr/bin/new-tool", true), HashState::known, &evil).kind == Kind::allowed);
+  CHECK(later(at("/usr/bin/evil", true), HashState::known, &evil).reason == Reason::unpackaged);
   // The version that ran was replaced by the upgrade: it cannot be read any more.
   CHECK(after(at("/usr/bin/ls", true), HashState::unknown).kind == Kind::allowed);
   CHECK(after(at("/usr/bin/ls", true), HashState::unknown).grounds == Grounds::upgrade);
