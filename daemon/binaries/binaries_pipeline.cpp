@@ -1,5 +1,7 @@
 #include "binaries/binaries_pipeline.h"
 
+#include "binaries/process_view.h"
+
 namespace execmond {
 
 BinariesPipeline::BinariesPipeline(BinaryVerdictCache& kernel_cache,
@@ -27,6 +29,10 @@ std::string BinariesPipeline::describe(bool script_hook) const {
   for (std::size_t i = 0; i < loaders_.loaders().size(); ++i)
     text += (i ? ", " : "") + loaders_.loaders()[i].path;
   text += "); scripts: ";
+  if (!ProcessView::available())
+    text +=
+        "(this process does not see the host's pids: a process's own view is never read "
+        "through /proc) ";
   text += script_hook ? "the kernel hook's identity of the script's file"
                       : "resolved from userspace through /proc/PID (no kernel hook on this "
                         "kernel)";

@@ -6,9 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <vector>
 
 #include "binaries/mount_table.h"
 
@@ -29,8 +29,41 @@ std::optional<FileFacts> file_facts(int fd) {
   return facts;
 }
 
+FileDescriptor open_exact_path_by_components(int root, std::string_view path) {
+  FileDescriptor current(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  for (std::size_t at = 0; current && at < path.size();) {
+    const std::size_t end = std::min(path.find('/', at), path.size());
+    const std::string name(path.substr(at, end - at));
+    at = end + 1;
+    if (name.empty()) continue;
+    if (name == "." || name == "..") return FileDescriptor();
+    // A link is opened as itself: the next component under it fails (ENOTDIR), and as
+    // the last one it is what openat2 returns too.
+    current =
+        FileDescriptor(::openat(current.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  }
+  return current;
+}
+
+namespace {
+
+// "." and ".." are not part of an exact name.
+bool has_dot_component(std::string_view path) {
+  for (std::size_t at = 0; at <= path.size();) {
+    const std::size_t end = std::min(path.find('/', at), path.size());
+    const std::string_view name = path.substr(at, end - at);
+    if (name == "." || name == "..") return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 FileDescriptor open_exact_path(int root, std::string_view path) {
-  if (path.empty() || path.size() >= PATH_MAX) return FileDescriptor();
+  if (path.empty() || path.size() >= PATH_MAX || has_dot_component(path)) return FileDescriptor();
+  static bool have_openat2 = true;
+  if (!have_openat2) return open_exact_path_by_components(root, path);
   const std::string name(path);
   open_how how{};
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
@@ -41,35 +74,11 @@ FileDescriptor open_exact_path(int root, std::string_view path) {
     fd = ::syscall(SYS_openat2, root, name.c_str(), &how, sizeof(how));
     if (fd >= 0 || errno != EAGAIN) break;
   }
-  if (fd >= 0 || errno != ENOSYS) return FileDescriptor(static_cast<int>(fd));
-  // No openat2 (systemd's RestrictSUIDSGID=, in execmond's unit, makes it ENOSYS): the
-  // same exact lookup one component at a time: no symbolic link but the last one (which
-  // O_PATH | O_NOFOLLOW opens as itself), `..` never above `root`.
-  std::vector<FileDescriptor> walked;
-  walked.emplace_back(::fcntl(root, F_DUPFD_CLOEXEC, 0));
-  std::string_view rest = path;
-  for (;;) {
-    if (!walked.back()) return FileDescriptor();
-    while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-    if (rest.empty()) return std::move(walked.back());
-    const std::size_t slash = rest.find('/');
-    const std::string component(rest.substr(0, slash));
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-    if (component == ".") continue;
-    if (component == "..") {
-      if (walked.size() > 1) walked.pop_back();
-      continue;
-    }
-    FileDescriptor next(
-        ::openat(walked.back().get(), component.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    struct stat info {};
-    if (next && ::fstat(next.get(), &info) != 0) return FileDescriptor();
-    if (next && S_ISLNK(info.st_mode) && rest.find_first_not_of('/') != std::string_view::npos) {
-      errno = ELOOP;
-      return FileDescriptor();
-    }
-    walked.push_back(std::move(next));
+  if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+    have_openat2 = false;  // one thread (the reader) calls this
+    return open_exact_path_by_components(root, path);
   }
+  return FileDescriptor(static_cast<int>(fd));
 }
 
 std::optional<std::string> read_link(int dir, const char* name) {

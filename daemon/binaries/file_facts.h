@@ -22,10 +22,15 @@ struct FileFacts {
 // statx() of an open file (an O_PATH one will do); nullopt if the kernel refuses.
 std::optional<FileFacts> file_facts(int fd);
 
-// Opens `path` (O_PATH, the last component not followed) with `root` as its root and no
-// symbolic link followed anywhere (openat2's RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
-// RESOLVE_NO_MAGICLINKS): the file that exact name leads to, or an invalid descriptor.
+// Opens `path` (O_PATH, the last component not followed) with `root` as its root, no "."
+// or ".." in it, and no symbolic link followed anywhere (openat2's RESOLVE_IN_ROOT |
+// RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS): the file that exact name leads to, or an invalid
+// descriptor. Where openat2 is refused (before 5.6, or a container's seccomp filter that predates
+// it: ENOSYS or EPERM) the same is done one component at a time, by
+// open_exact_path_by_components(): openat O_PATH | O_NOFOLLOW per component (a link
+// opened as itself, so nothing below it), mounts crossed as the kernel crosses them.
 FileDescriptor open_exact_path(int root, std::string_view path);
+FileDescriptor open_exact_path_by_components(int root, std::string_view path);
 
 // readlinkat() of an open symbolic link (O_PATH | O_NOFOLLOW), or of `name` under `dir`.
 std::optional<std::string> read_link(int dir, const char* name);

@@ -49,10 +49,17 @@ bool LogBudget::admit(TokenBucket& file, std::uint32_t uid, const CommName& comm
                       std::uint64_t cgroup_id, std::uint64_t now_ns) {
   // The file's own budget first: in a storm of one binary it is the one spent, and the
   // cheapest to ask.
-  if (!has_token(file, limits_.file_burst, limits_.file_per_second, now_ns)) {
+  if (!has_token(file, limits_.file_burst, limits_.file_per_second, now_ns) ||
+      !admit_held(uid, comm, cgroup_id, now_ns)) {
     note_suppressed(uid);
     return false;
   }
+  file.tokens -= 1;
+  return true;
+}
+
+bool LogBudget::admit_held(std::uint32_t uid, const CommName& comm, std::uint64_t cgroup_id,
+                           std::uint64_t now_ns) {
   TokenBucket& by_uid = owner_bucket(uids_, uid);
   TokenBucket& by_comm = owner_bucket(comms_, comm.word(0) ^ mix(comm.word(1)));
   TokenBucket& by_cgroup = owner_bucket(cgroups_, cgroup_id);
@@ -63,11 +70,8 @@ bool LogBudget::admit(TokenBucket& file, std::uint32_t uid, const CommName& comm
       has_token(by_comm, limits_.owner_burst, limits_.owner_per_second, now_ns) &&
       (!unit || has_token(by_cgroup, limits_.owner_burst, limits_.owner_per_second, now_ns)) &&
       has_token(total_, limits_.total_burst, limits_.total_per_second, now_ns);
-  if (!allowed) {
-    note_suppressed(uid);
-    return false;
-  }
-  for (TokenBucket* bucket : {&file, &by_uid, &by_comm, &total_}) bucket->tokens -= 1;
+  if (!allowed) return false;
+  for (TokenBucket* bucket : {&by_uid, &by_comm, &total_}) bucket->tokens -= 1;
   if (unit) by_cgroup.tokens -= 1;
   return true;
 }

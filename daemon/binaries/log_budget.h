@@ -46,6 +46,13 @@ class LogBudget {
   // line held back is taken from none.
   bool admit(TokenBucket& file, std::uint32_t uid, const CommName& comm, std::uint64_t cgroup_id,
              std::uint64_t now_ns);
+  // Whether `file` never had a line: its first one is held back for a while instead of
+  // dropped (UnexpectedBinaries keeps it until its owner's budget has room again).
+  static bool first_line(const TokenBucket& file) { return file.tokens < 0; }
+  // The owner's and the overall budgets alone, for a held-back first line; takes a token
+  // from each when they allow it.
+  bool admit_held(std::uint32_t uid, const CommName& comm, std::uint64_t cgroup_id,
+                  std::uint64_t now_ns);
 
   // Once a second at most: the lines held back since the last summary, e.g.
   // "4873 unexpected-exec log lines held back in the last 1.0 s (uid 1000: 4870, uid 0: 3)".

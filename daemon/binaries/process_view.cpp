@@ -40,7 +40,27 @@ std::optional<std::uint64_t> process_start_boottime_ns(int pid) {
   return static_cast<std::uint64_t>(ticks) * (1'000'000'000ull / static_cast<std::uint64_t>(hertz));
 }
 
+namespace {
+
+// The records' pids are the initial pid namespace's: /proc names the same processes only
+// when this process's /proc is that namespace's (the host's, or hostPID). Elsewhere (a
+// container without the host's pids) a pid would name another process, so none is used.
+bool proc_shows_initial_pids() {
+  static const bool initial = [] {
+    // include/linux/proc_ns.h PROC_PID_INIT_INO, fixed since 3.8.
+    constexpr std::uint64_t kInitialPidNamespaceInode = 0xEFFFFFFC;
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == kInitialPidNamespaceInode;
+  }();
+  return initial;
+}
+
+}  // namespace
+
+bool ProcessView::available() { return proc_shows_initial_pids(); }
+
 std::optional<ProcessView> ProcessView::open(int pid, std::uint64_t exec_boottime_ns) {
+  if (!proc_shows_initial_pids()) return std::nullopt;
   const long hertz = ::sysconf(_SC_CLK_TCK);
   const std::uint64_t tick = hertz > 0 ? 1'000'000'000ull / static_cast<std::uint64_t>(hertz) : 0;
   const auto same_process = [&] {

@@ -18,6 +18,9 @@ class ProcessView {
   // when it is gone, is another process now (its pid reused: started after that exec),
   // or cannot be read (another user's process without CAP_SYS_PTRACE).
   static std::optional<ProcessView> open(int pid, std::uint64_t exec_boottime_ns);
+  // Whether /proc shows the records' pids (this process is in the initial pid
+  // namespace); never otherwise.
+  static bool available();
 
   int root() const { return root_.get(); }
   int cwd() const { return cwd_.get(); }

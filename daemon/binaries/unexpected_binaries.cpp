@@ -7,6 +7,8 @@
 #include <functional>
 #include <utility>
 
+#include "binaries/process_view.h"
+
 namespace execmond {
 namespace {
 
@@ -215,20 +217,47 @@ void UnexpectedBinaries::count(CachedVerdict* entry, const UnexpectedExec& exec,
   if (unexpected_files_ && !exec.sha256.empty() && !exec.cached)
     unexpected_files_->record(exec.path, exec.sha256);
   TokenBucket& bucket = entry ? entry->log_bucket : path_bucket(exec.path);
-  if (!log_budget_.admit(bucket, hdr.uid, comm, hdr.cgroup_id, hdr.timestamp_ns)) {
+  if (!held_.empty()) release_held(hdr.timestamp_ns);
+  const bool first = LogBudget::first_line(bucket);
+  const bool admitted = log_budget_.admit(bucket, hdr.uid, comm, hdr.cgroup_id, hdr.timestamp_ns);
+  if (!admitted && !first) {
     metrics_.record_log_suppressed();
     return;
   }
-  if (exec.context || !exec.cached) {
-    log_.write(exec);
-    return;
-  }
   // A cached verdict's exec carries no context: read it while the process lives.
-  const std::optional<ExecContext> context =
-      read_exec_context(static_cast<int>(hdr.pid), host_mntns_);
+  std::optional<ExecContext> context;
   UnexpectedExec with_context = exec;
-  with_context.context = context ? &*context : nullptr;
-  log_.write(with_context);
+  if (!exec.context && exec.cached) {
+    if (ProcessView::available())
+      context = read_exec_context(static_cast<int>(hdr.pid), host_mntns_);
+    with_context.context = context ? &*context : nullptr;
+  }
+  if (admitted) {
+    log_.write(with_context);
+  } else {
+    hold(with_context, comm);  // a new file's first line: written when its owner may
+  }
+}
+
+void UnexpectedBinaries::hold(const UnexpectedExec& exec, const CommName& comm) {
+  if (held_.size() == kMaxHeldLines) {
+    held_.pop_front();
+    metrics_.record_log_suppressed();
+  }
+  held_.push_back({UnexpectedExecLog::line_of(exec), exec.hdr->uid, comm, exec.hdr->cgroup_id,
+                   exec.hdr->timestamp_ns});
+}
+
+void UnexpectedBinaries::release_held(std::uint64_t now_ns) {
+  // Newest first: after a flood, what ran last is the one a person needs.
+  for (std::size_t i = held_.size(); i-- > 0;) {
+    HeldLine& held = held_[i];
+    if (!log_budget_.admit_held(held.uid, held.comm, held.cgroup_id, now_ns)) continue;
+    const std::uint64_t waited = now_ns > held.exec_ns ? now_ns - held.exec_ns : 0;
+    held.line.facts.push_back({"EXECMOND_HELD_MS", "held_ms", std::to_string(waited / 1'000'000)});
+    log_.write(held.line);
+    held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
 }
 
 void UnexpectedBinaries::on_exec(const execmond_exec_event& e) {
@@ -373,6 +402,7 @@ void UnexpectedBinaries::tick(std::uint64_t now_ns) {
     resolve_pending(it->first, it->second, ContentAnswer{ContentAnswer::Kind::kPending, {}});
     it = pending_.erase(it);
   }
+  if (!held_.empty()) release_held(now_ns);
   if (const std::optional<LogBudget::Summary> summary = log_budget_.summary(now_ns))
     log_.write_summary(*summary);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <unordered_map>
@@ -83,6 +84,11 @@ class UnexpectedBinaries {
   // (content_identity.h).
   static constexpr std::uint64_t kContentDeadlineNs = 1200'000'000'000;
   static constexpr std::size_t kMaxPendingFiles = 4096;
+  // First lines of new files held back by their owner's budget, written (newest first)
+  // as soon as it has room again: after a flood, the next new binary is logged at the
+  // owner's next token (0.1 s) instead of never. The oldest beyond this are dropped.
+  static constexpr std::size_t kMaxHeldLines = 64;
+  std::size_t held_lines() const { return held_.size(); }
 
  private:
   struct KeyHash {
@@ -118,6 +124,8 @@ class UnexpectedBinaries {
                        const ContentAnswer& answer);
   static void add_pending_exec(PendingFile& file, const CommName& comm);
   void seed_loaders();
+  void hold(const UnexpectedExec& exec, const CommName& comm);
+  void release_held(std::uint64_t now_ns);
   TokenBucket& path_bucket(std::string_view path);
 
   BinaryVerdictCache& kernel_cache_;
@@ -136,7 +144,15 @@ class UnexpectedBinaries {
   LogBudget log_budget_;
   std::vector<std::pair<std::uint64_t, TokenBucket>> path_buckets_;  // per-exec verdicts' budgets
   std::unordered_map<execmond_binary_id, PendingFile, KeyHash, KeyEqual> pending_;
-  ExecVerdict verdict_;  // the last record's, returned by on_binary()
+  struct HeldLine {
+    UnexpectedExecLine line;
+    std::uint32_t uid;
+    CommName comm;
+    std::uint64_t cgroup_id;
+    std::uint64_t exec_ns;
+  };
+  std::deque<HeldLine> held_;  // the newest at the back
+  ExecVerdict verdict_;        // the last record's, returned by on_binary()
   std::uint32_t host_mntns_;
 };
 

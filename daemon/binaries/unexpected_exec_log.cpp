@@ -56,11 +56,7 @@ std::string yes_no(const ExecContext* context, bool value) {
 }
 
 // Every fact as (journald field, logfmt key, value), in the order a person reads them.
-struct Fact {
-  const char* journal;
-  const char* key;
-  std::string value;
-};
+using Fact = UnexpectedExecLine::Fact;
 
 std::vector<Fact> facts_of(const UnexpectedExec& exec) {
   const execmond_event_header& hdr = *exec.hdr;
@@ -115,9 +111,13 @@ std::vector<Fact> facts_of(const UnexpectedExec& exec) {
 UnexpectedExecLog::UnexpectedExecLog()
     : output_(std::getenv("JOURNAL_STREAM") ? Output::kJournal : Output::kStderr) {}
 
-void UnexpectedExecLog::write(const UnexpectedExec& exec) const {
+UnexpectedExecLine UnexpectedExecLog::line_of(const UnexpectedExec& exec) {
+  return {facts_of(exec)};
+}
+
+void UnexpectedExecLog::write(const UnexpectedExecLine& line) const {
   if (output_ == Output::kNone) return;
-  const std::vector<Fact> facts = facts_of(exec);
+  const std::vector<Fact>& facts = line.facts;
   if (output_ == Output::kJournal) {
     const std::string message = "unexpected exec of " + facts[0].value + " (" + facts[1].value +
                                 ") as " + facts[3].value + " (pid " + facts[4].value + ", uid " +

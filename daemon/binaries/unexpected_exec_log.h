@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "binaries/binary_judge.h"
 #include "binaries/judging_view.h"
@@ -30,6 +32,16 @@ struct UnexpectedExec {
   std::uint64_t execs = 1;        // more than one: execs that waited for a content verdict
 };
 
+// One line's facts, owned: what a line held back for its budget keeps until it is written.
+struct UnexpectedExecLine {
+  struct Fact {
+    const char* journal;  // journald field name
+    const char* key;      // logfmt key
+    std::string value;
+  };
+  std::vector<Fact> facts;
+};
+
 class UnexpectedExecLog {
  public:
   // To the journal with one field per fact when started by systemd with its output on
@@ -40,7 +52,10 @@ class UnexpectedExecLog {
   explicit UnexpectedExecLog(bool to_journal)
       : output_(to_journal ? Output::kJournal : Output::kStderr) {}
 
-  void write(const UnexpectedExec& exec) const;
+  void write(const UnexpectedExec& exec) const { write(line_of(exec)); }
+  // The facts of a line, to write now or later (with `held_ms`: how long it waited).
+  static UnexpectedExecLine line_of(const UnexpectedExec& exec);
+  void write(const UnexpectedExecLine& line) const;
   // The lines the budgets held back in the last second (log_budget.h).
   void write_summary(const LogBudget::Summary& summary) const;
   // The content of an unexpected file whose exec was logged before its digest came

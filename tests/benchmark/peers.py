@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import statistics
+import struct
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -29,20 +30,34 @@ def _allow(patterns):
                              ", ".join(f'"{p}"' for p in patterns(binaries)) + "]\n")
 
 
-# The shipped allow-list's first patterns, plus, for the steady state, the storm's own
-# files (a work directory under /tmp that no allow-list would name).
-_SYSTEM_DIRS = ["/usr/bin/*", "/usr/sbin/*", "/bin/*", "/sbin/*"]
+def _shipped_allow_list():
+    """The patterns of the shipped configuration's `binaries: allow:` list."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
+                        "execmond.yaml")
+    with open(path) as f:
+        text = f.read()
+    section = text[text.index("\nbinaries:"):]
+    return re.findall(r'^\s+- "([^"]+)"', section, re.M)
 
-# (name, (kind, how)): for execmond, `how` is configuration text, or a function of the
-# benchmark's binaries that returns it.
+
+SHIPPED_ALLOW_LIST = _shipped_allow_list()
+UNEXPECTED = 2  # enum execmond_verdict EXECMOND_VERDICT_UNEXPECTED
+
+# (name, (kind, how[, seed])): for execmond, `how` is configuration text, or a function
+# of the benchmark's binaries that returns it. The shipped allow-list admits the storm's
+# files once their work directory (under /tmp, which no allow-list names) is added. `seed`
+# writes that verdict for the storm's files into the daemon's kernel cache once it is
+# attached, as a daemon that caches unexpected verdicts does after their first exec.
 MONITORS = [
     ("execmond, no binaries section", ("execmond", "")),
     ("execmond exec_failures: false", ("execmond", "exec_failures: false\n")),
     ("execmond labels [comm, unit]", ("execmond", "labels: [comm, unit]\n")),
-    ("execmond binaries allow-list, storm allowed",
-     ("execmond", _allow(lambda b: _SYSTEM_DIRS + [os.path.dirname(b.minimal) + "/*"]))),
-    ("execmond binaries allow-list, storm unexpected",
-     ("execmond", _allow(lambda b: _SYSTEM_DIRS))),
+    ("execmond shipped allow-list, storm allowed",
+     ("execmond", _allow(lambda b: SHIPPED_ALLOW_LIST + [os.path.dirname(b.minimal) + "/*"]))),
+    ("execmond shipped allow-list, storm unexpected, verdict cached",
+     ("execmond", _allow(lambda b: SHIPPED_ALLOW_LIST), UNEXPECTED)),
+    ("execmond shipped allow-list, storm unexpected, no verdict (a record per exec)",
+     ("execmond", _allow(lambda b: SHIPPED_ALLOW_LIST))),
     ("bpftrace exec+exit by comm", ("command", ["bpftrace", "-e", BPFTRACE_ONE_LINER])),
     ("libbpf-tools execsnoop > /dev/null", ("command", ["execsnoop"])),
 ]
@@ -52,8 +67,9 @@ class Skipped(Exception):
     """This monitor cannot run here: say why in the table, go on with the others."""
 
 
-def held_program_ids(pid):
-    """The ids of the BPF programs process `pid` holds, from its descriptors' fdinfo."""
+def held_program_ids(pid, kind="prog"):
+    """The ids of the BPF programs (or maps: kind "map") process `pid` holds, from its
+    descriptors' fdinfo."""
     ids = set()
     fdinfo = f"/proc/{pid}/fdinfo"
     try:
@@ -63,7 +79,7 @@ def held_program_ids(pid):
     for fd in fds:
         try:
             with open(os.path.join(fdinfo, fd)) as f:
-                match = re.search(r"^prog_id:\s*(\d+)", f.read(), re.M)
+                match = re.search(rf"^{kind}_id:\s*(\d+)", f.read(), re.M)
         except OSError:
             continue
         if match:
@@ -71,10 +87,31 @@ def held_program_ids(pid):
     return ids
 
 
+def seed_verdict(pid, paths, verdict):
+    """Writes `verdict` for each file's identity, judged in the host's view, into the
+    binary_verdicts map of the execmond process `pid` (bpf/execmond.h
+    struct execmond_binary_id: ino, ctime_ns, the kernel's dev, view 0)."""
+    for map_id in held_program_ids(pid, "map"):
+        shown = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(map_id)],
+                                          capture_output=True, text=True, check=True).stdout)
+        if shown.get("name") != "binary_verdicts":
+            continue
+        for path in paths:
+            st = os.stat(path)
+            dev = (os.major(st.st_dev) << 20) | os.minor(st.st_dev)
+            key = struct.pack("<QQII", st.st_ino, st.st_ctime_ns, dev, 0)
+            subprocess.run(["bpftool", "map", "update", "id", str(map_id), "key", "hex",
+                            *(f"{b:02x}" for b in key), "value", "hex",
+                            *(f"{b:02x}" for b in struct.pack("<I", verdict))],
+                           check=True, capture_output=True)
+        return
+    raise Skipped("no binary_verdicts map in this execmond: it predates verdicts")
+
+
 class Monitor:
     """One monitor process, started and attached at construction."""
 
-    def __init__(self, kind, how, binaries, work_dir, name):
+    def __init__(self, kind, how, binaries, work_dir, name, seed=None):
         self.process = None
         tag = re.sub(r"\W+", "-", name)
         self.log_path = os.path.join(work_dir, f"monitor-{tag}.log")
@@ -100,6 +137,8 @@ class Monitor:
             self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL if kind != "execmond"
                                             else log, stderr=log, start_new_session=True)
         self.prog_ids = self._wait_attached(kind)
+        if seed is not None:
+            seed_verdict(self.process.pid, [binaries.minimal, binaries.typical], seed)
 
     def _wait_attached(self, kind, timeout=60):
         deadline = time.monotonic() + timeout
@@ -157,13 +196,13 @@ def syscall_tax_ns(binary):
     return float(out.stdout.strip())
 
 
-def measure(bench, name, kind, how, workers, plan):
+def measure(bench, name, kind, how, workers, plan, seed=None):
     result = MonitorResult(name)
     bin_ = bench.bin
     try:
         for _ in range(plan.peer_pairs):
             without = bench.storm_run("peers", bin_.minimal, workers, plan.peer_seconds, False)
-            monitor = Monitor(kind, how, bin_, bench.work_dir, name)
+            monitor = Monitor(kind, how, bin_, bench.work_dir, name, seed)
             try:
                 with_ = bench.storm_run("peers", bin_.minimal, workers, plan.peer_seconds, True,
                                         monitor.prog_ids)
@@ -175,7 +214,7 @@ def measure(bench, name, kind, how, workers, plan):
         tax_without = syscall_tax_ns(bin_.syscall_tax)
         typical_without = bench.storm_run("peers", bin_.typical, workers, plan.peer_seconds,
                                           False)
-        monitor = Monitor(kind, how, bin_, bench.work_dir, name)
+        monitor = Monitor(kind, how, bin_, bench.work_dir, name, seed)
         try:
             tax_with = syscall_tax_ns(bin_.syscall_tax)
             typical_with = bench.storm_run("peers", bin_.typical, workers, plan.peer_seconds,
@@ -215,10 +254,10 @@ def run_monitors(bench, workers, plan, only=()):
           f"{plan.peer_seconds:g} s, one /bin/true pair, the getppid tax and BPF run time each",
           flush=True)
     results = []
-    for name, (kind, how) in MONITORS:
+    for name, (kind, how, *seed) in MONITORS:
         if only and not any(part in name for part in only):
             continue
-        result = measure(bench, name, kind, how, workers, plan)
+        result = measure(bench, name, kind, how, workers, plan, *seed)
         if result.skipped:
             print(f"  {name}: skipped: {result.skipped}", flush=True)
         else:
@@ -245,6 +284,13 @@ def monitors_table(results, loadavg):
         lines.append(f"| {r.name} | {r.storm_ratio:.3f} | {r.typical_ratio:.3f} | "
                      f"{r.tax:.2f}x ({r.tax_ns[0]:.0f} → {r.tax_ns[1]:.0f} ns) | "
                      f"{r.bpf_ns_per_exec / 1000:.2f} µs |")
+    allowed = next((r for r in results if "storm allowed" in r.name and not r.skipped), None)
+    cached = next((r for r in results if "verdict cached" in r.name and not r.skipped), None)
+    if allowed and cached and allowed.bpf_ns_per_exec:
+        lines.append("")
+        lines.append(f"An unexpected binary whose verdict is cached costs "
+                     f"{cached.bpf_ns_per_exec / allowed.bpf_ns_per_exec:.2f}x the BPF time "
+                     f"per exec+exit of an allowed one (target: at most 1.2x).")
     lines.append("")
     lines.append("BPF ns per run, by program:")
     lines.append("")

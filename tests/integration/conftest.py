@@ -110,7 +110,8 @@ EXECMOND_PROGRAMS = ("handle_exec", "handle_exit", "handle_exec_without_storage"
                      "handle_exit_without_storage", "handle_group_exit",
                      "handle_group_exit_without_storage", "handle_rename",
                      "handle_execve_return", "handle_execveat_return", "handle_execve_kretprobe",
-                     "handle_execveat_kretprobe", "handle_execve_exit", "handle_execveat_exit")
+                     "handle_execveat_kretprobe", "handle_execve_exit", "handle_execveat_exit",
+                     "handle_bprm_check")
 # Each kernel runs one exit program: group_dead (6.16+) or a claim between threads.
 EXIT_PROGRAMS = {"handle_exit", "handle_group_exit"}
 

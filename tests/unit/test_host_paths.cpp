@@ -60,6 +60,12 @@ std::string enter_own_namespaces() {
   return "";
 }
 
+bool facts_of_real_file(const std::string& path, const FileDescriptor& fd) {
+  struct stat st {};
+  const std::optional<FileFacts> facts = fd ? file_facts(fd.get()) : std::nullopt;
+  return facts && ::stat(path.c_str(), &st) == 0 && facts->ino == st.st_ino;
+}
+
 }  // namespace
 
 TEST_CASE("paths under a mount's root, and joined to its mount point", "[hostpaths]") {
@@ -131,6 +137,33 @@ TEST_CASE("a symbolic link in the host's path is never followed to a name", "[ho
   const HostName named = host.name(facts->dev, facts->ino, fs_path, through_link);
   CHECK(named.status == HostName::Status::kVisible);
   CHECK(named.path == real);
+}
+
+TEST_CASE("the exact-path open without openat2 finds the same files and refuses the same",
+          "[hostpaths]") {
+  TempTree tree;
+  const std::string real = tree.file("real/tool");
+  fs::create_directory_symlink(tree.path + "/real", tree.path + "/link");
+  fs::create_symlink(real, tree.path + "/real/alias");
+  const FileDescriptor root = open_path("/");
+  const auto facts = [](const FileDescriptor& fd) {
+    const std::optional<FileFacts> f = fd ? file_facts(fd.get()) : std::nullopt;
+    return f ? std::to_string(f->dev) + ":" + std::to_string(f->ino) + ":" +
+                   std::to_string(f->mode & S_IFMT)
+             : std::string("none");
+  };
+  // Same file, or both refused: a link in the middle, "..", a missing name. A final
+  // link is opened as itself (O_NOFOLLOW), never followed.
+  for (const std::string& path :
+       {real, tree.path + "/link/tool", tree.path + "/real/alias", tree.path + "/real/../real/tool",
+        tree.path + "/real/nope", tree.path + "/real", std::string("/proc/self/exe")}) {
+    INFO(path);
+    const std::string a = facts(open_exact_path(root.get(), path));
+    const std::string b = facts(open_exact_path_by_components(root.get(), path));
+    CHECK(a == b);
+  }
+  CHECK(facts_of_real_file(real, open_exact_path_by_components(root.get(), real)));
+  CHECK(facts(open_exact_path_by_components(root.get(), tree.path + "/link/tool")) == "none");
 }
 
 TEST_CASE(

@@ -412,6 +412,31 @@ TEST_CASE("a script's file is found as the kernel found it; its interpreter is j
   CHECK(verdict->method == ResolutionMethod::kHostWalk);
 }
 
+TEST_CASE("a script the kernel hook saw is named through the host's mount table",
+          "[binaries][script]") {
+  CapturedLog captured;
+  Files files;
+  const std::string sh = fs::canonical("/bin/sh");
+  Stage s({"/usr/bin/*", sh});
+  const std::string script = files.make("job.sh", "#!/bin/sh\n");
+  auto e = record_for(sh, "job.sh", EXECMOND_BINARY_SCRIPT | EXECMOND_BINARY_SCRIPT_SEEN);
+  const auto seen = record_for(script);  // the hook's identity and in-filesystem path
+  e.script = seen.binary;
+  std::string(seen.fs_path).copy(e.script_path, sizeof(e.script_path) - 1);
+  const ExecVerdict* verdict = s.stage.on_binary(e);
+  CHECK(verdict->method == ResolutionMethod::kKernelHook);
+  CHECK(verdict->script_file.name == script);
+  CHECK(verdict->reason == UnexpectedReason::kNotAllowed);
+  // The same in-filesystem path on a filesystem the host does not mount there (/opt on
+  // its own partition holding usr/bin/job.sh) is never /usr/bin/job.sh.
+  e.script.dev = kernel_dev(8, 0xfff17);
+  std::memset(e.script_path, 0, sizeof(e.script_path));
+  std::string("/usr/bin/job.sh").copy(e.script_path, sizeof(e.script_path) - 1);
+  verdict = s.stage.on_binary(e);
+  CHECK_FALSE(verdict->allowed);
+  CHECK(verdict->reason == UnexpectedReason::kPrivateMount);
+}
+
 namespace {
 
 class FakeContent : public ContentJudge {
@@ -607,6 +632,54 @@ TEST_CASE("after a flood of 5000 paths a new one is logged within a second", "[b
   CHECK(summary->suppressed == 5000 - static_cast<std::uint64_t>(logged));
   CHECK(summary->by_uid.front().first == 1000);
   CHECK_FALSE(budget.summary(start + 2 * kSecond));  // once a second at most
+}
+
+TEST_CASE("a new file's first line held back by a flood is written when its owner may",
+          "[binaries][budget]") {
+  CapturedLog captured;
+  Files files;
+  Stage s(std::vector<std::string>{});
+  // A flood of distinct files by one uid from one cgroup.
+  std::vector<std::string> paths;
+  for (int i = 0; i < 200; ++i) paths.push_back(files.make("f" + std::to_string(i)));
+  const std::uint64_t start = now_ns(CLOCK_BOOTTIME);
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    auto e = record_for(paths[i], "flood");
+    e.hdr.uid = 4242;
+    e.hdr.cgroup_id = 99;
+    e.hdr.timestamp_ns = start + i * 100'000;  // 10,000 a second
+    s.stage.on_binary(e);
+  }
+  const auto exec_lines = [&] {
+    const std::string text = captured.text();
+    std::size_t lines = 0;
+    for (std::size_t at = 0; (at = text.find("msg=\"unexpected exec\"", at)) != std::string::npos;
+         ++at)
+      ++lines;
+    return lines;
+  };
+  const std::size_t written_during_flood = exec_lines();
+  CHECK(written_during_flood < 80);
+  CHECK(s.stage.held_lines() == UnexpectedBinaries::kMaxHeldLines);
+  // Its payload, right after: held too (no token yet) ...
+  const std::string payload = files.make("payload");
+  auto p = record_for(payload, "payload");
+  p.hdr.uid = 4242;
+  p.hdr.cgroup_id = 99;
+  p.hdr.timestamp_ns = start + 200 * 100'000 + 1'000;
+  s.stage.on_binary(p);
+  CHECK(captured.text().find("payload") == std::string::npos);
+  // ... and the first line written 0.1 s later, the newest first.
+  s.stage.tick(p.hdr.timestamp_ns + 100'000'000);
+  const std::string text = captured.text();
+  const std::size_t line = text.find("path=\"" + payload + "\"");
+  REQUIRE(line != std::string::npos);
+  CHECK(text.find("held_ms=", line) != std::string::npos);
+  CHECK(exec_lines() == written_during_flood + 1);
+  // The rest held back is summed by uid once a second.
+  CHECK(text.find("by_uid=\"4242:") != std::string::npos);
+  // Every exec counted, every line either written, held or counted as held back.
+  CHECK(unexpected_execs(s.metrics).size() == paths.size() + 1);
 }
 
 TEST_CASE("one file logs a burst, then a line a minute", "[binaries][budget]") {
