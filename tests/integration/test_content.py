@@ -341,8 +341,9 @@ def test_trace_json_names_the_content(execmond_binary, readers, true_exit, scrat
 def build_busybox_image(work, tag):
     """FROM scratch, /bin/busybox only: no registry."""
     busybox = shutil.which("busybox") or "/bin/busybox"
-    out = subprocess.run(["file", "-L", busybox], capture_output=True, text=True).stdout
-    assert "statically linked" in out, f"{busybox} is not static (apt-get install busybox-static)"
+    out = subprocess.run(["ldd", busybox], capture_output=True, text=True)
+    assert "not a dynamic executable" in out.stdout + out.stderr, \
+        f"{busybox} is not static (apt-get install busybox-static)"
     os.makedirs(os.path.join(work, "image", "bin"))
     shutil.copyfile(busybox, os.path.join(work, "image", "bin", "busybox"))
     os.chmod(os.path.join(work, "image", "bin", "busybox"), 0o755)
