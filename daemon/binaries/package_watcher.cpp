@@ -163,17 +163,19 @@ void PackageWatcher::run() {
     const auto now = std::chrono::steady_clock::now();
     if (fds[1].revents != 0 && drain_events()) {
       const std::lock_guard lock(mutex_);
+      if (!dirty_) first_change_ = now;
       dirty_ = true;
       snapshot_.busy = true;
       last_change_ = now;
     }
-    bool reload = false;
+    bool reload = false, overdue = false;
     {
       const std::lock_guard lock(mutex_);
       reload = dirty_ && now - last_change_ >= kQuiet;
+      overdue = dirty_ && now - first_change_ >= kMaxReloadDelay;
     }
     const bool still_busy = database_->busy(root_.get());
-    if (reload && !still_busy) {
+    if (reload && (!still_busy || overdue)) {
       {
         const std::lock_guard lock(mutex_);
         dirty_ = false;

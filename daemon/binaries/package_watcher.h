@@ -28,6 +28,10 @@ class PackageWatcher {
   static constexpr std::chrono::milliseconds kQuiet{1000};
   // How often the watcher looks again while something waits (holds, a reload).
   static constexpr std::chrono::milliseconds kTick{1000};
+  // A change is loaded after this long even if the package manager still looks busy: an
+  // interrupted dpkg leaves its journal (/var/lib/dpkg/updates) until `dpkg --configure
+  // -a`, and the database must not stay stale meanwhile.
+  static constexpr std::chrono::minutes kMaxReloadDelay{5};
 
   struct Snapshot {
     std::shared_ptr<const PackageIndex> index;     // null: none loaded (yet, or at all)
@@ -76,6 +80,7 @@ class PackageWatcher {
   Snapshot snapshot_;
   Stats stats_;
   bool dirty_ = false;
+  std::chrono::steady_clock::time_point first_change_{};  // of the changes not loaded yet
   std::chrono::steady_clock::time_point last_change_{};
   std::thread thread_;
 };
