@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -16,6 +17,8 @@
 
 #include "binaries/binaries_pipeline.h"
 #include "binaries/binary_allow_list.h"
+#include "binaries/content_metrics.h"
+#include "binaries/content_verdicts.h"
 #include "cgroups/cgroup_resolver.h"
 #include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
@@ -156,7 +159,7 @@ class Daemon {
  private:
   void reload();
   bool run(ReloadAction action, const Config& next);
-  void switch_allow_list(const std::optional<std::vector<std::string>>& patterns);
+  void switch_allow_list(const std::optional<std::vector<std::string>>& patterns, bool packaged);
 
   const DaemonOptions& options_;
   Config config_;  // what runs now
@@ -168,10 +171,14 @@ class Daemon {
   std::shared_ptr<CgroupMetrics> cgroup_metrics_;
   std::unique_ptr<EventRecorder> recorder_;
   // The binaries stage exists even with the feature off, so that a reload can turn it on.
-  std::shared_ptr<UnexpectedBinaryMetrics> unexpected_metrics_ =
-      std::make_shared<UnexpectedBinaryMetrics>();
+  std::shared_ptr<UnexpectedBinaryMetrics> unexpected_metrics_;
   UnexpectedExecLog unexpected_log_;
   std::unique_ptr<BinariesPipeline> binaries_;
+  // What the files are (issue 14): digests, packages, drift. Its answers come back on the
+  // reader, once it runs.
+  std::unique_ptr<ContentVerdicts> content_;
+  std::shared_ptr<ContentMetrics> content_metrics_;
+  std::atomic<bool> reader_running_{false};
   std::unique_ptr<http::MetricsServer> server_;
   std::shared_ptr<DroppedEventsCollector> dropped_;
   std::shared_ptr<BpfProgramCollector> bpf_programs_;
@@ -186,6 +193,8 @@ std::optional<int> Daemon::start() {
   metrics_ = std::make_shared<ProcessMetrics>(config_.series, kMaxCommSeries);
   cgroups_ = cgroup_resolver(config_);
   recorder_ = std::make_unique<EventRecorder>(*metrics_, cgroups_.get());
+  // labels: [..., container]: unexpected execs name their container too (drift).
+  unexpected_metrics_ = std::make_shared<UnexpectedBinaryMetrics>(config_.series.container_label);
 
   // Bind first: a port in use is found before anything is loaded into the kernel.
   try {
@@ -206,8 +215,34 @@ std::optional<int> Daemon::start() {
   // Judged from the first record: the list is in place before the reader starts.
   binaries_ = std::make_unique<BinariesPipeline>(probes, *unexpected_metrics_, unexpected_log_,
                                                  UnexpectedBinaries::KernelVerdicts::kAll);
-  if (config_.allowed_binaries)
+  UnexpectedBinaries* stage = &binaries_->stage();
+  content_ = std::make_unique<ContentVerdicts>(
+      binaries_->host_root(),
+      [this](std::function<void()> work) {
+        // Nothing waits for an answer before the reader runs: only the package watcher's
+        // first load posts then, and it has nothing to tell yet.
+        if (reader_running_.load(std::memory_order_acquire)) runner_.reader().post(std::move(work));
+      },
+      [stage](const execmond_binary_id& key, ContentAnswer answer, std::string_view) {
+        stage->on_content_verdict(key, std::move(answer));
+      },
+      [stage](const execmond_binary_id& key, const ContentAnswer& answer, std::string_view name) {
+        stage->on_content_hash(key, answer, name);
+      });
+  content_metrics_ = std::make_shared<ContentMetrics>(content_->identity());
+  stage->set_content_judge(content_.get());
+  if (cgroups_ && config_.series.container_label) {
+    CgroupResolver* cgroups = cgroups_.get();
+    stage->set_container_labels([cgroups](std::uint64_t cgroup_id) {
+      const InternedName* container = cgroups->labels_for(cgroup_id).container;
+      return container ? container->text : std::string_view();
+    });
+  }
+  stage->set_unexpected_files(&content_metrics_->unexpected_files());
+  if (config_.allowed_binaries) {
+    content_->configure(*config_.allowed_binaries, config_.packaged_binaries);
     binaries_->stage().replace_allow_list(BinaryAllowList(*config_.allowed_binaries));
+  }
   recorder_->send_binaries_to(&binaries_->stage());
   if (config_.allowed_binaries) {
     spdlog::info("binaries: {} allow-list patterns; unexpected execs are counted and logged",
@@ -233,6 +268,7 @@ std::optional<int> Daemon::start() {
   server_->add_collector(dropped_);
   server_->add_collector(bpf_programs_);
   server_->add_collector(unexpected_metrics_);
+  server_->add_collector(content_metrics_);
   server_->add_collector(build_info_);
   server_->add_collector(reload_status_);
   server_->add_collector(self_metrics_);
@@ -253,6 +289,7 @@ std::optional<int> Daemon::start() {
       binaries_->stage().tick(static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
                               static_cast<std::uint64_t>(now.tv_nsec));
     });
+    reader_running_.store(true, std::memory_order_release);
   } catch (const std::exception& error) {
     spdlog::critical("{}", error.what());
     return exit_code::kRuntimeFailure;
@@ -306,6 +343,12 @@ void Daemon::stop() {
   if (server_ && bpf_programs_) server_->remove_collector(bpf_programs_);
   if (server_ && cgroup_metrics_) server_->remove_collector(cgroup_metrics_);
   if (recorder_) recorder_->send_binaries_to(nullptr);
+  // The content judge's threads stop first (they post to the stopped reader, and the
+  // stage holds it); its metrics go before it.
+  if (server_ && content_metrics_) server_->remove_collector(content_metrics_);
+  if (binaries_) binaries_->stage().set_unexpected_files(nullptr);
+  if (binaries_) binaries_->stage().set_content_judge(nullptr);
+  content_.reset();
   binaries_.reset();  // it writes to the programs' cache of allowed binaries
   runner_.detach();
   spdlog::info("programs detached");
@@ -376,7 +419,7 @@ bool Daemon::run(ReloadAction action, const Config& next) {
           [metrics = metrics_, settings = next.series] { metrics->apply(settings); });
       break;
     case ReloadAction::kReplaceAllowList:
-      switch_allow_list(next.allowed_binaries);
+      switch_allow_list(next.allowed_binaries, next.packaged_binaries);
       break;
     case ReloadAction::kSetPollInterval:
       runner_.reader().set_poll_interval(next.poll_interval);
@@ -391,8 +434,10 @@ bool Daemon::run(ReloadAction action, const Config& next) {
 // The list lives on the reader, the resolution in the kernel: they switch together, in
 // the order that never judges an allowed binary by no list (issue 17 item 7). With the
 // stage off, records in flight are ignored rather than judged.
-void Daemon::switch_allow_list(const std::optional<std::vector<std::string>>& patterns) {
+void Daemon::switch_allow_list(const std::optional<std::vector<std::string>>& patterns,
+                               bool packaged) {
   UnexpectedBinaries* stage = &binaries_->stage();
+  ContentVerdicts* content = content_.get();
   if (!patterns) {
     // Off: the kernel stops first, then the stage forgets (records still in the ring
     // buffer find it off).
@@ -404,7 +449,8 @@ void Daemon::switch_allow_list(const std::optional<std::vector<std::string>>& pa
   // sends records to judge by it.
   auto installed = std::make_shared<std::promise<void>>();
   std::future<void> done = installed->get_future();
-  runner_.reader().post([stage, list = *patterns, installed] {
+  runner_.reader().post([stage, content, list = *patterns, packaged, installed] {
+    content->configure(list, packaged);
     stage->replace_allow_list(BinaryAllowList(list));
     installed->set_value();
   });

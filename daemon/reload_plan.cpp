@@ -78,7 +78,10 @@ constexpr SettingRule kRules[] = {
      nullptr},
     // Verdicts are judged again; the kernel's cache of verdicts is emptied.
     {Setting::kAllowedBinaries, "binaries", ReloadAction::kReplaceAllowList,
-     [](const Config& a, const Config& b) { return a.allowed_binaries != b.allowed_binaries; },
+     [](const Config& a, const Config& b) {
+       return a.allowed_binaries != b.allowed_binaries ||
+              a.packaged_binaries != b.packaged_binaries;
+     },
      nullptr},
     {Setting::kLogLevel, "log_level", ReloadAction::kSetLogLevel,
      [](const Config& a, const Config& b) { return a.log_level != b.log_level; }, nullptr},

@@ -24,6 +24,8 @@ class BinariesPipeline {
 
   UnexpectedBinaries& stage() { return stage_; }
   const HostLoaders& loaders() const { return loaders_; }
+  // The host's root directory (O_PATH): where the content judge opens files.
+  int host_root() const { return host_paths_.root(); }
   // One line for the log: where names come from, the loaders found, how scripts are
   // resolved.
   std::string describe(bool script_hook) const;

@@ -3,11 +3,14 @@
 
 #include <algorithm>
 
+#include "config/content_entry.h"
+
 namespace execmond {
 
 BinaryAllowList::BinaryAllowList(const std::vector<std::string>& patterns) {
   globs_.reserve(patterns.size());
-  for (const std::string& pattern : patterns) globs_.emplace_back(pattern);
+  for (const std::string& pattern : patterns)
+    if (!is_sha256_entry(pattern)) globs_.emplace_back(pattern);  // content: ContentAllowList
 }
 
 bool BinaryAllowList::allows(std::string_view path) const {

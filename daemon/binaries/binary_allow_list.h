@@ -14,6 +14,7 @@ class BinaryAllowList {
  public:
   BinaryAllowList() = default;
   // Throws InvalidGlob for the first pattern that is not one (config validated them).
+  // `sha256:` entries are content, not paths: ContentAllowList takes those.
   explicit BinaryAllowList(const std::vector<std::string>& patterns);
 
   // A path no pattern admits is unexpected. One thread at a time. (A file with no

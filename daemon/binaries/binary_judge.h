@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "binaries/binary_allow_list.h"
 #include "binaries/host_loaders.h"
@@ -27,11 +28,21 @@ namespace execmond {
 inline constexpr std::uint64_t kVersionSettleNs = 20'000'000;
 
 struct FileVerdict {
+  FileVerdict() = default;
+  FileVerdict(bool allowed_, bool pending_, UnexpectedReason reason_, std::string name_,
+              bool cacheable_, std::string sha256_ = {})
+      : allowed(allowed_),
+        pending(pending_),
+        reason(reason_),
+        name(std::move(name_)),
+        cacheable(cacheable_),
+        sha256(std::move(sha256_)) {}
   bool allowed = false;
   bool pending = false;  // the content judge has not answered yet (then `allowed` for now)
   UnexpectedReason reason = UnexpectedReason::kNotAllowed;
   std::string name;        // the name it was judged by, or the best one known
   bool cacheable = false;  // a fact of the identity, not of this exec: the kernel may keep it
+  std::string sha256;      // its content (issue 14), when the content judge knew it
 };
 
 // How a script's file (or a loader's program) was found.

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "binaries/judging_view.h"
 #include "binaries/unexpected_reason.h"
@@ -30,8 +32,14 @@ struct ContentQuestion {
 
 struct ContentAnswer {
   enum class Kind { kAllowed, kUnexpected, kPending };
+  ContentAnswer() = default;
+  ContentAnswer(Kind kind_, UnexpectedReason reason_ = UnexpectedReason::kNotAllowed,
+                std::string sha256_ = {}, std::string grounds_ = {})
+      : kind(kind_), reason(reason_), sha256(std::move(sha256_)), grounds(std::move(grounds_)) {}
   Kind kind = Kind::kAllowed;
   UnexpectedReason reason = UnexpectedReason::kNotAllowed;  // kUnexpected
+  std::string sha256;   // the file's content, lowercase hex; empty: not known (yet)
+  std::string grounds;  // what the content said, for a person ("package coreutils", ...)
 };
 
 class ContentJudge {

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <ctime>
 #include <functional>
 #include <utility>
 
@@ -63,6 +65,7 @@ void UnexpectedBinaries::remember(const execmond_binary_id& key, const FileVerdi
   entry.reason = verdict.reason;
   entry.view = view;
   entry.path = verdict.name;
+  entry.sha256 = verdict.sha256;
   entry.loader = loader;
   entry.pending = pending;
   if (loader) {
@@ -79,8 +82,12 @@ FileVerdict UnexpectedBinaries::executable_verdict(const execmond_binary_event& 
   entry = verdicts_.find(e.binary);
   if (entry) {
     is_loader = entry->loader;
-    FileVerdict known{entry->allowed || entry->pending, entry->pending, entry->reason, entry->path,
-                      true};
+    FileVerdict known{entry->allowed || entry->pending,
+                      entry->pending,
+                      entry->reason,
+                      entry->path,
+                      true,
+                      entry->sha256};
     return known;
   }
   if ((e.binary_flags & EXECMOND_BINARY_LOADER) && e.path[0] == '\0') {
@@ -102,6 +109,7 @@ FileVerdict UnexpectedBinaries::executable_verdict(const execmond_binary_event& 
                              view,      verdict.name,    field(e.path),
                              e.hdr.pid, verdict.allowed, verdict.reason};
     const ContentAnswer answer = content_->judge(question);
+    verdict.sha256 = answer.sha256;
     switch (answer.kind) {
       case ContentAnswer::Kind::kAllowed:
         verdict.allowed = true;
@@ -167,6 +175,7 @@ const ExecVerdict* UnexpectedBinaries::on_binary(const execmond_binary_event& e)
   // unexpected.
   const bool about_the_file = !verdict_.script && !verdict_.program && entry && !entry->allowed &&
                               entry->path == verdict_.path;
+  if (!verdict_.script && !verdict_.program) exec.sha256 = executable.sha256;
   count(about_the_file ? entry : nullptr, exec, CommName(e.hdr.comm), 1);
   return &verdict_;
 }
@@ -190,17 +199,24 @@ void UnexpectedBinaries::count(CachedVerdict* entry, const UnexpectedExec& exec,
                                const CommName& comm, std::uint64_t execs) {
   const execmond_event_header& hdr = *exec.hdr;
   UnexpectedBinaryMetrics::Series series;
-  if (entry && entry->series_known && entry->comm == comm) {
+  const bool by_container = static_cast<bool>(container_of_);
+  if (entry && entry->series_known && entry->comm == comm &&
+      (!by_container || entry->cgroup_id == hdr.cgroup_id)) {
     series = entry->series;  // the hot path: no lookup
   } else {
-    series = metrics_.series_for(exec.path, comm, reason_label(exec.reason), owner_of(hdr));
+    const std::string_view container = by_container ? container_of_(hdr.cgroup_id) : "";
+    series =
+        metrics_.series_for(exec.path, comm, reason_label(exec.reason), owner_of(hdr), container);
     if (entry) {
       entry->comm = comm;
+      entry->cgroup_id = hdr.cgroup_id;
       entry->series = series;
       entry->series_known = true;
     }
   }
   metrics_.count(series, execs);
+  if (unexpected_files_ && !exec.sha256.empty() && !exec.cached)
+    unexpected_files_->record(exec.path, exec.sha256);
   TokenBucket& bucket = entry ? entry->log_bucket : path_bucket(exec.path);
   if (!held_.empty()) release_held(hdr.timestamp_ns);
   const bool first = LogBudget::first_line(bucket);
@@ -263,7 +279,7 @@ void UnexpectedBinaries::on_exec(const execmond_exec_event& e) {
     if (file.execs.empty()) {
       file.hdr = e.hdr;
       file.verdict.path = entry->path;
-      file.verdict.executable = {true, true, entry->reason, entry->path, true};
+      file.verdict.executable = {true, true, entry->reason, entry->path, true, entry->sha256};
       file.verdict.view = entry->view;
       file.deadline_ns = e.hdr.timestamp_ns + kContentDeadlineNs;
     }
@@ -280,6 +296,7 @@ void UnexpectedBinaries::on_exec(const execmond_exec_event& e) {
     exec.path = entry->path;
     exec.reason = entry->reason;
     exec.view = entry->view;
+    exec.sha256 = entry->sha256;
   } else {
     exec.path = kEvictedPath;
     exec.reason = UnexpectedReason::kUnverified;
@@ -292,6 +309,7 @@ void UnexpectedBinaries::resolve_pending(const execmond_binary_id& key, PendingF
                                          const ContentAnswer& answer) {
   FileVerdict final_verdict = file.verdict.executable;
   final_verdict.pending = false;
+  if (!answer.sha256.empty()) final_verdict.sha256 = answer.sha256;
   if (answer.kind == ContentAnswer::Kind::kUnexpected) {
     final_verdict.allowed = false;
     final_verdict.reason = answer.reason;
@@ -307,6 +325,7 @@ void UnexpectedBinaries::resolve_pending(const execmond_binary_id& key, PendingF
     entry->pending = false;
     entry->allowed = final_verdict.allowed;
     entry->reason = final_verdict.reason;
+    entry->sha256 = final_verdict.sha256;
     if (entry->in_kernel || kernel_verdicts_ == KernelVerdicts::kAll)
       write_kernel(*entry, entry->loader           ? EXECMOND_VERDICT_LOADER
                            : final_verdict.allowed ? EXECMOND_VERDICT_ALLOWED
@@ -322,6 +341,7 @@ void UnexpectedBinaries::resolve_pending(const execmond_binary_id& key, PendingF
   exec.view = file.verdict.view;
   exec.context = file.context ? &*file.context : nullptr;
   exec.cached = !file.context;
+  exec.sha256 = final_verdict.sha256;
   for (const auto& [comm, execs] : file.execs) {
     exec.execs = execs;
     count(entry && entry->path == exec.path ? entry : nullptr, exec, comm, execs);
@@ -338,9 +358,38 @@ void UnexpectedBinaries::on_content_verdict(const execmond_binary_id& key, Conte
   // No exec waits (they were all counted, or none came): the verdict is kept for the next.
   if (CachedVerdict* entry = verdicts_.find(key); entry && entry->pending) {
     PendingFile none;
-    none.verdict.executable = {true, true, entry->reason, entry->path, true};
+    none.verdict.executable = {true, true, entry->reason, entry->path, true, entry->sha256};
     resolve_pending(key, none, answer);
   }
+}
+
+void UnexpectedBinaries::on_content_hash(const execmond_binary_id& key, const ContentAnswer& answer,
+                                         std::string_view name) {
+  if (answer.sha256.empty() || !allow_list_) return;
+  CachedVerdict* entry = verdicts_.find(key);
+  if (const auto waiting = pending_.find(key); waiting != pending_.end())
+    waiting->second.verdict.executable.sha256 = answer.sha256;
+  if (entry) entry->sha256 = answer.sha256;
+  // Unexpected: by its cached verdict, or (a verdict too fresh to cache) by the answer.
+  const bool unexpected =
+      entry ? !entry->allowed && !entry->pending : answer.kind == ContentAnswer::Kind::kUnexpected;
+  if (!unexpected) return;
+  const std::string_view path = entry ? std::string_view(entry->path) : name;
+  const UnexpectedReason reason = entry ? entry->reason : answer.reason;
+  if (unexpected_files_) unexpected_files_->record(path, answer.sha256);
+  // Its exec was logged with sha256=pending: the digest gets a line of its own, within a
+  // budget of its own (100 at once, then 20 a second).
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const double now_s = static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+  content_line_tokens_ = std::min(100.0, content_line_tokens_ + (now_s - content_line_s_) * 20);
+  content_line_s_ = now_s;
+  if (content_line_tokens_ < 1) {
+    metrics_.record_log_suppressed();
+    return;
+  }
+  content_line_tokens_ -= 1;
+  log_.write_content(path, reason, answer.sha256, key);
 }
 
 void UnexpectedBinaries::tick(std::uint64_t now_ns) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "binaries/binary_judge.h"
 #include "binaries/binary_verdict_cache.h"
 #include "binaries/content_judge.h"
+#include "binaries/content_metrics.h"
 #include "binaries/host_loaders.h"
 #include "binaries/log_budget.h"
 #include "binaries/unexpected_exec_log.h"
@@ -48,6 +50,18 @@ class UnexpectedBinaries {
   void on_exec(const execmond_exec_event& e);
   // Reader thread: the final answer of the content judge for `key`.
   void on_content_verdict(const execmond_binary_id& key, ContentAnswer answer);
+  // Reader thread: the digest of `key`'s file, which came after its verdict: later log
+  // lines carry it, and an unexpected file is recorded in `unexpected_files`.
+  // `name`: what the file was judged by (its verdict may not have been cached).
+  void on_content_hash(const execmond_binary_id& key, const ContentAnswer& answer,
+                       std::string_view name);
+  // Before the reader starts: where unexpected files' contents are recorded (a bounded
+  // info metric), or null.
+  void set_unexpected_files(UnexpectedFileInfo* files) { unexpected_files_ = files; }
+  // Before the reader starts, with `labels: [..., container]`: the container label of an
+  // exec's cgroup, on the reader thread (cgroups/cgroup_resolver.h's labels_for()).
+  using ContainerOf = std::function<std::string_view(std::uint64_t cgroup_id)>;
+  void set_container_labels(ContainerOf container_of) { container_of_ = std::move(container_of); }
   // Reader thread, at least once a second (the reader's heartbeat): late content
   // verdicts and the log budget's summary. `now_ns`: CLOCK_BOOTTIME.
   void tick(std::uint64_t now_ns);
@@ -66,7 +80,10 @@ class UnexpectedBinaries {
   std::size_t pending_files() const { return pending_.size(); }
   // Content verdicts never answered within this long are given up: the execs waiting
   // for them are counted by their name's verdict.
-  static constexpr std::uint64_t kContentDeadlineNs = 60'000'000'000;
+  // Longer than the content judge can take: a digest waits at most 5 minutes in its queue
+  // (a 4 GiB file then takes a minute) and a verdict held for the package manager 10
+  // (content_identity.h).
+  static constexpr std::uint64_t kContentDeadlineNs = 1200'000'000'000;
   static constexpr std::size_t kMaxPendingFiles = 4096;
   // First lines of new files held back by their owner's budget, written (newest first)
   // as soon as it has room again: after a flood, the next new binary is logged at the
@@ -119,6 +136,10 @@ class UnexpectedBinaries {
   const HostLoaders& loaders_;
   KernelVerdicts kernel_verdicts_;
   ContentJudge* content_ = nullptr;
+  UnexpectedFileInfo* unexpected_files_ = nullptr;
+  ContainerOf container_of_;
+  double content_line_tokens_ = 100;  // on_content_hash()'s log lines
+  double content_line_s_ = 0;
   std::optional<BinaryAllowList> allow_list_;
   VerdictCache verdicts_;
   LogBudget log_budget_;

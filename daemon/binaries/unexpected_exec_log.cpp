@@ -93,6 +93,9 @@ std::vector<Fact> facts_of(const UnexpectedExec& exec) {
     facts.push_back({"EXECMOND_LOADER_NOTE", "loader_note", verdict->loader_note});
   }
   if (!exec.cwd.empty()) facts.push_back({"EXECMOND_CWD", "cwd", escaped(exec.cwd)});
+  // The content (issue 14): "pending" until the digest comes (a line of its own then).
+  facts.push_back({"EXECMOND_SHA256", "sha256",
+                   exec.sha256.empty() ? std::string("pending") : std::string(exec.sha256)});
   facts.push_back({"EXECMOND_INODE", "inode", std::to_string(exec.binary.ino)});
   facts.push_back({"EXECMOND_DEVICE", "device",
                    std::to_string(kernel_major(exec.binary.dev)) + ":" +
@@ -136,6 +139,33 @@ void UnexpectedExecLog::write(const UnexpectedExecLine& line) const {
   fields.reserve(facts.size());
   for (const Fact& fact : facts) fields.push_back({fact.key, fact.value});
   log_event(spdlog::level::warn, "unexpected exec", fields);
+}
+
+void UnexpectedExecLog::write_content(std::string_view path, UnexpectedReason reason,
+                                      std::string_view sha256,
+                                      const execmond_binary_id& binary) const {
+  if (output_ == Output::kNone) return;
+  const std::vector<Fact> facts = {
+      {"EXECMOND_PATH", "path", escaped(path)},
+      {"EXECMOND_REASON", "reason", std::string(reason_label(reason))},
+      {"EXECMOND_SHA256", "sha256", std::string(sha256)},
+      {"EXECMOND_INODE", "inode", std::to_string(binary.ino)},
+      {"EXECMOND_DEVICE", "device",
+       std::to_string(kernel_major(binary.dev)) + ":" + std::to_string(kernel_minor(binary.dev))},
+  };
+  if (output_ == Output::kJournal) {
+    std::vector<std::string> fields = {
+        "MESSAGE=content of unexpected " + facts[0].value + ": sha256 " + facts[2].value,
+        "PRIORITY=4", "EXECMOND_EVENT=unexpected_file_content"};
+    for (const Fact& fact : facts) fields.push_back(std::string(fact.journal) + "=" + fact.value);
+    std::vector<iovec> vectors;
+    for (std::string& field : fields) vectors.push_back({field.data(), field.size()});
+    LibSystemd::get().journal_sendv(vectors.data(), static_cast<int>(vectors.size()));
+    return;
+  }
+  std::vector<LogField> fields;
+  for (const Fact& fact : facts) fields.push_back({fact.key, fact.value});
+  log_event(spdlog::level::warn, "unexpected file content", fields);
 }
 
 void UnexpectedExecLog::write_summary(const LogBudget::Summary& summary) const {

@@ -28,6 +28,7 @@ struct UnexpectedExec {
   std::string_view process_path;  // the file as the process named it
   std::string_view script_given;  // what the caller passed, for a script
   std::string_view cwd;           // the caller's working directory, when sent
+  std::string_view sha256;        // its content; empty: not known yet (the digest follows)
   bool cached = false;            // counted from the daemon's verdict cache
   std::uint64_t execs = 1;        // more than one: execs that waited for a content verdict
 };
@@ -58,6 +59,10 @@ class UnexpectedExecLog {
   void write(const UnexpectedExecLine& line) const;
   // The lines the budgets held back in the last second (log_budget.h).
   void write_summary(const LogBudget::Summary& summary) const;
+  // The content of an unexpected file whose exec was logged before its digest came
+  // (issue 14): one line per file version.
+  void write_content(std::string_view path, UnexpectedReason reason, std::string_view sha256,
+                     const execmond_binary_id& binary) const;
 
  private:
   Output output_;

@@ -29,10 +29,12 @@ struct CachedVerdict {
   bool pending = false;  // waiting for the content judge
   UnexpectedReason reason = UnexpectedReason::kNotAllowed;
   JudgingView view = JudgingView::kHost;
-  std::string path;  // the name it was judged by (empty when allowed and not a loader)
+  std::string path;    // the name it was judged by (empty when allowed and not a loader)
+  std::string sha256;  // its content, lowercase hex, once known (issue 14)
   // The hot path's memory: the series of the last process name this file ran as, and
   // the file's own log budget.
   CommName comm;
+  std::uint64_t cgroup_id = 0;  // with the container label: the series is the cgroup's too
   UnexpectedBinaryMetrics::Series series;
   bool series_known = false;
   TokenBucket log_bucket;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 
+#include "config/content_entry.h"
 #include "config/located_yaml.h"
 #include "config/units.h"
 #include "events/path_glob.h"
@@ -207,18 +208,29 @@ void read_allowed_binaries(const Entry& entry, Config& config) {
                    describe(item));
     }
     entry.source.check_quote_closed(item);
-    try {
-      PathGlob{item.Scalar()};
-    } catch (const InvalidGlob& error) {
-      entry.reject(item, subject, error.what(), describe(item));
+    if (is_sha256_entry(item.Scalar())) {
+      // Content, not a path: the file with exactly these bytes, wherever it is.
+      if (const auto error = sha256_entry_error(item.Scalar()))
+        entry.reject(item, subject, *error, describe(item));
+    } else {
+      try {
+        PathGlob{item.Scalar()};
+      } catch (const InvalidGlob& error) {
+        entry.reject(item, subject, error.what(), describe(item));
+      }
     }
     patterns.push_back(item.Scalar());
   }
   config.allowed_binaries = std::move(patterns);
 }
 
+void read_packaged_binaries(const Entry& entry, Config& config) {
+  config.packaged_binaries = read_boolean(entry);
+}
+
 constexpr Key kBinariesKeys[] = {
     {"allow", read_allowed_binaries},
+    {"packaged", read_packaged_binaries},
 };
 
 std::map<std::string, YAML::Mark> read_map(const ConfigSource& source, const YAML::Node& map,
@@ -233,7 +245,10 @@ void read_binaries(const Entry& entry, Config& config) {
   }
   read_map(entry.source, entry.value, entry.key + ".", std::begin(kBinariesKeys),
            std::end(kBinariesKeys), config);
-  // A section without its list would judge every binary unexpected: surely a mistake.
+  // `packaged: true` alone judges by the package database with no path admitted
+  // besides; a section with neither would judge every binary unexpected: a mistake.
+  if (!config.allowed_binaries && config.packaged_binaries)
+    config.allowed_binaries = std::vector<std::string>{};
   if (!config.allowed_binaries) {
     entry.reject(entry.value, entry.key,
                  "expected \"allow:\" and a list of path patterns in the section", "none");
@@ -308,7 +323,7 @@ bool Config::operator==(const Config& other) const {
          exec_failures == other.exec_failures && series == other.series &&
          ring_buffer_size == other.ring_buffer_size && poll_interval == other.poll_interval &&
          log_level == other.log_level && web_config_file == other.web_config_file &&
-         allowed_binaries == other.allowed_binaries;
+         allowed_binaries == other.allowed_binaries && packaged_binaries == other.packaged_binaries;
 }
 
 Config parse_config(std::string_view yaml, const std::string& source_name) {

@@ -70,7 +70,12 @@ struct Config {
   std::string web_config_file_at;
   // `binaries: allow:` globs on resolved executable paths. No section: binaries are
   // neither resolved nor judged.
+  // Entries are path globs or "sha256:<64 hex digits>" (content, at any path).
   std::optional<std::vector<std::string>> allowed_binaries;
+  // `binaries: packaged:`: files the host's package database owns run only with the
+  // content it recorded, and files among them that no package owns are unexpected
+  // (binaries/content_policy.h). Only with a binaries section.
+  bool packaged_binaries = false;
 
   bool operator==(const Config& other) const;
 };

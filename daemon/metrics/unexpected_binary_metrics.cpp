@@ -23,10 +23,13 @@ static_assert(sizeof(UnexpectedExecKey) % 8 == 0 &&
               std::has_unique_object_representations_v<UnexpectedExecKey>);
 
 UnexpectedExecKey::UnexpectedExecKey(std::string_view path_bytes, const CommName& name,
-                                     std::string_view reason_word) {
+                                     std::string_view reason_word,
+                                     std::string_view container_label) {
   path_bytes.copy(path, std::min(path_bytes.size(), sizeof(path)));
   name.view().copy(comm, name.view().size());
   reason_word.copy(reason, std::min(reason_word.size(), sizeof(reason)));
+  // Labels are short ("runtime:" and 12 hex digits); a longer one is cut, never overrun.
+  container_label.copy(container, std::min(container_label.size(), sizeof(container) - 1));
 }
 
 UnexpectedExecLabels::UnexpectedExecLabels(const UnexpectedExecKey& key) {
@@ -34,11 +37,14 @@ UnexpectedExecLabels::UnexpectedExecLabels(const UnexpectedExecKey& key) {
   comm = std::string(
       CommLabel(std::string_view(key.comm, strnlen(key.comm, sizeof(key.comm)))).view());
   reason.assign(key.reason, strnlen(key.reason, sizeof(key.reason)));
+  append_escaped_bytes(container, {key.container, strnlen(key.container, sizeof(key.container))});
 }
 
 UnexpectedExecLabels UnexpectedExecLabels::overflow() {
-  return {std::string(kOverflowPathLabel), std::string(kOverflowCommLabel),
-          std::string(kOverflowPathLabel)};
+  UnexpectedExecLabels labels{std::string(kOverflowPathLabel), std::string(kOverflowCommLabel),
+                              std::string(kOverflowPathLabel)};
+  labels.container = std::string(kOverflowPathLabel);
+  return labels;
 }
 
 bool UnexpectedBinaryMetrics::within_budget(const UnexpectedExecOwner& owner,
@@ -55,8 +61,9 @@ bool UnexpectedBinaryMetrics::within_budget(const UnexpectedExecOwner& owner,
 
 UnexpectedBinaryMetrics::Series UnexpectedBinaryMetrics::series_for(
     std::string_view path, const CommName& comm, std::string_view reason,
-    const UnexpectedExecOwner& owner) {
-  const UnexpectedExecKey key(path, comm, reason);
+    const UnexpectedExecOwner& owner, std::string_view container) {
+  const UnexpectedExecKey key(path, comm, reason,
+                              container_label_ ? container : std::string_view());
   const std::uint64_t hash = key_hash(key);
   if (!created_.count(hash)) {
     // A new series only while the table has room and its owners have budget left; the
@@ -85,9 +92,12 @@ void UnexpectedBinaryMetrics::collect(MetricWriter& out) const {
   out.family("execmond_unexpected_execs_total", MetricType::kCounter,
              "Execs of binaries the binaries allow-list does not admit, by the name the file was "
              "judged by (the host's, or a rootful container's), process name and reason.");
-  const auto write = [&out](const UnexpectedExecLabels& labels, std::uint64_t execs) {
-    out.sample({{"comm", labels.comm}, {"path", labels.path}, {"reason", labels.reason}},
-               static_cast<double>(execs));
+  const auto write = [this, &out](const UnexpectedExecLabels& labels, std::uint64_t execs) {
+    LabelSet set{{"comm", labels.comm}};
+    if (container_label_) set.add("container", labels.container);
+    set.add("path", labels.path);
+    set.add("reason", labels.reason);
+    out.sample(set, static_cast<double>(execs));
   };
   reading.for_each([&write](const UnexpectedExecLabels& labels, const Stats& stats) {
     write(labels, stats.execs.value());

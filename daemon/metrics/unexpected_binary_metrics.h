@@ -24,12 +24,16 @@ namespace execmond {
 // reason (a bounded set of short words, binaries/unexpected_reason.h).
 struct UnexpectedExecKey {
   static constexpr std::size_t kReasonCapacity = 16;
+  // The container label ("podman:0123456789ab", cgroups/cgroup_names.h), or empty.
+  static constexpr std::size_t kContainerCapacity = 48;
   UnexpectedExecKey() = default;
-  UnexpectedExecKey(std::string_view path_bytes, const CommName& name, std::string_view reason);
+  UnexpectedExecKey(std::string_view path_bytes, const CommName& name, std::string_view reason,
+                    std::string_view container_label = {});
 
   char path[EXECMOND_PATH_LEN] = {};
   char comm[CommName::kCapacity] = {};
   char reason[kReasonCapacity] = {};
+  char container[kContainerCapacity] = {};
 };
 
 // Label values, rendered once per series as comm_label.h renders a comm: the path's bytes
@@ -45,6 +49,7 @@ struct UnexpectedExecLabels {
   std::string path;  // allocated once, when the series is created
   std::string comm;
   std::string reason;
+  std::string container;  // shown only with labels: [..., container]
 };
 
 inline constexpr std::string_view kOverflowPathLabel = "execmond_overflow";
@@ -79,7 +84,11 @@ class UnexpectedBinaryMetrics : public Collector {
   // everyone else.
   static constexpr std::size_t kMaxSeriesPerOwner = kMaxSeries / 4;
 
-  UnexpectedBinaryMetrics() : table_(kMaxSeries, kMaxSeries, AdmitEveryKey{}) {}
+  // `container_label`: series carry the container too (`labels: [comm, unit, container]`:
+  // an exec in a container, drift above all, names it).
+  explicit UnexpectedBinaryMetrics(bool container_label = false)
+      : table_(kMaxSeries, kMaxSeries, AdmitEveryKey{}), container_label_(container_label) {}
+  bool container_label() const { return container_label_; }
 
   // Where an exec is counted: its own series, or the overflow. Resolve once per
   // (path, comm, reason) and keep it: count() is then one relaxed add.
@@ -97,7 +106,7 @@ class UnexpectedBinaryMetrics : public Collector {
   // Reader thread. The series of (path, comm, reason), created if the table and the
   // owner's budgets allow (allocates then: ~1 KiB key and the labels), else the overflow.
   Series series_for(std::string_view path, const CommName& comm, std::string_view reason,
-                    const UnexpectedExecOwner& owner);
+                    const UnexpectedExecOwner& owner, std::string_view container = {});
   // Reader thread: one unexpected exec. No allocation, no lookup.
   void count(Series series, std::uint64_t execs = 1);
   // Reader thread: one unexpected exec, looked up (the slow path, for tests and rare
@@ -129,6 +138,7 @@ class UnexpectedBinaryMetrics : public Collector {
   std::unordered_map<std::string, std::uint32_t> series_by_comm_;
   RunningTotal<std::uint64_t> overflow_;
   RunningTotal<std::uint64_t> logs_suppressed_;
+  bool container_label_ = false;
 };
 
 }  // namespace execmond

@@ -14,6 +14,11 @@
 // {"type":"exit",…,"start_time":"…","end_time":"…","lifetime_ns":12000000,
 //  "start_is_fork":false,"exit_code":0,"signal":null,"core_dumped":false}
 // {"type":"exec_failed",…,"filename":"/usr/bin/nope","errno":"ENOENT","errno_number":2}
+// {"type":"content","time":"…","path":"/opt/x","sha256":"…","final":true,"unexpected":true,
+//  "reason":"unpackaged","grounds":null,"inode":1234,"dev":"254:0"}
+// An exec's "sha256" is its file's content when known at once (seen before); otherwise
+// null, and a "content" line follows once the digest is in (with the verdict, "final",
+// when the verdict waited for it).
 #include <cstring>
 
 #include "events/errno_names.h"
@@ -85,8 +90,9 @@ void append_null(std::string& line, const char* key) {
 // was lost.
 void append_binary(std::string& line, const TracedBinary* binary) {
   if (!binary) {
-    for (const char* key : {"path", "interpreter", "unexpected", "reason", "view", "process_path",
-                            "script", "script_method", "loader", "program", "cwd", "context"})
+    for (const char* key :
+         {"path", "interpreter", "unexpected", "reason", "view", "process_path", "script",
+          "script_method", "loader", "program", "cwd", "sha256", "context"})
       append_null(line, key);
     append_number(line, "binary_flags", 0);
     for (const char* key : {"deleted", "memfd", "path_truncated"}) append_bool(line, key, false);
@@ -106,6 +112,10 @@ void append_binary(std::string& line, const TracedBinary* binary) {
   append_optional_string(line, "program", verdict.program_given,
                          verdict.loader && !verdict.program_given.empty());
   append_optional_string(line, "cwd", binary->cwd, !binary->cwd.empty());
+  // The content of the file that ran (the program, for a loader; none for a script).
+  const std::string& sha256 = verdict.executable.sha256;
+  append_optional_string(line, "sha256", sha256,
+                         !sha256.empty() && !verdict.script && !verdict.loader);
   const ExecContext& context = binary->context;
   append_key(line, "context");
   line += "{\"euid\":" + std::to_string(context.euid);
@@ -178,6 +188,23 @@ class JsonPrinter : public TracePrinter {
       line += "null";
     }
     append_bool(line, "core_dumped", status.core_dumped);
+    line += "}\n";
+  }
+
+  void format(std::string& line, const TracedContent& content) const override {
+    line += "{\"type\":\"content\"";
+    append_time(line, "time", content.time_ns);
+    append_key(line, "path");
+    append_json_string(line, content.path);
+    append_optional_string(line, "sha256", content.sha256, !content.sha256.empty());
+    append_bool(line, "final", content.final_verdict);
+    append_bool(line, "unexpected", content.unexpected);
+    append_optional_string(line, "reason", reason_label(content.reason), content.unexpected);
+    append_optional_string(line, "grounds", content.grounds, !content.grounds.empty());
+    append_number(line, "inode", content.binary.ino);
+    append_key(line, "dev");
+    line += '"' + std::to_string(content.binary.dev >> 20) + ":" +
+            std::to_string(content.binary.dev & 0xfffff) + '"';
     line += "}\n";
   }
 

@@ -4,14 +4,19 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <unordered_map>
+#include <vector>
 
 #include "binaries/binaries_pipeline.h"
 #include "binaries/binary_allow_list.h"
+#include "binaries/content_verdicts.h"
 #include "cgroups/cgroup_resolver.h"
 #include "cgroups/unified_hierarchy.h"
 #include "config/config.h"
@@ -76,6 +81,27 @@ class TraceSink : public RecordSink {
         output_(output),
         binaries_(binaries),
         unexpected_only_(unexpected_only) {}
+
+  // Reader thread: what a file's content turned out to be (content_verdicts.h).
+  void on_content(const execmond_binary_id& key, const ContentAnswer& answer, std::string_view name,
+                  bool final_verdict) {
+    if (unexpected_only_ && answer.kind != ContentAnswer::Kind::kUnexpected) return;
+    timespec now{};
+    ::clock_gettime(CLOCK_BOOTTIME, &now);
+    TracedContent content;
+    content.time_ns = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
+                      static_cast<std::uint64_t>(now.tv_nsec);
+    content.path = name;
+    content.sha256 = answer.sha256;
+    content.final_verdict = final_verdict;
+    content.unexpected = answer.kind == ContentAnswer::Kind::kUnexpected;
+    content.reason = answer.reason;
+    content.grounds = answer.grounds;
+    content.binary = key;
+    line_.clear();
+    printer_.format(line_, content);
+    if (!line_.empty()) output_.write(line_);
+  }
 
   void on_record(const void* data, std::size_t size) override {
     line_.clear();
@@ -142,16 +168,29 @@ std::unique_ptr<CgroupResolver> cgroup_resolver() {
   return std::make_unique<CgroupResolver>("", CgroupResolver::Limits{});
 }
 
-// The daemon's allow-list: --config's, or the embedded default's. Without a section,
-// --unexpected has nothing to judge by; the plain trace still names every file.
-std::optional<BinaryAllowList> trace_allow_list(const TraceOptions& options) {
+// What the daemon judges by: --config's binaries section, or the embedded default's.
+struct JudgedBy {
+  std::optional<BinaryAllowList> allow_list;  // none: no section
+  std::vector<std::string> entries;           // its globs and sha256: entries
+  bool packaged = false;
+};
+
+// Without a section, --unexpected has nothing to judge by; the plain trace still names
+// every file (and digests it).
+JudgedBy trace_allow_list(const TraceOptions& options) {
   const std::string source = options.config_path.value_or("<embedded default>");
   const Config config = options.config_path ? load_config_file(*options.config_path)
                                             : parse_config(embedded_default_config(), source);
-  if (config.allowed_binaries) return BinaryAllowList(*config.allowed_binaries);
+  JudgedBy judged;
+  if (config.allowed_binaries) {
+    judged.allow_list = BinaryAllowList(*config.allowed_binaries);
+    judged.entries = *config.allowed_binaries;
+    judged.packaged = config.packaged_binaries;
+    return judged;
+  }
   if (options.unexpected_only)
     throw ConfigError(source + " has no \"binaries: allow:\" section to judge binaries by");
-  return std::nullopt;
+  return judged;
 }
 
 }  // namespace
@@ -159,10 +198,10 @@ std::optional<BinaryAllowList> trace_allow_list(const TraceOptions& options) {
 int run_trace(const TraceOptions& options) {
   Runner runner(spdlog::level::warn);  // before any thread exists
 
-  std::optional<BinaryAllowList> allow_list;
+  JudgedBy judged;
   const char* const context = options.unexpected_only ? "--unexpected: " : "";
   try {
-    allow_list = trace_allow_list(options);
+    judged = trace_allow_list(options);
   } catch (const ConfigUncheckable& error) {
     spdlog::critical("{}{}", context, error.what());
     return exit_code::kRuntimeFailure;
@@ -197,16 +236,38 @@ int run_trace(const TraceOptions& options) {
   BinariesPipeline binaries(runner.probes(), unexpected_metrics, unexpected_log,
                             UnexpectedBinaries::KernelVerdicts::kLoadersOnly);
   // No list: every file allowed, named all the same.
-  binaries.stage().replace_allow_list(allow_list ? std::move(*allow_list)
-                                                 : BinaryAllowList({"/**"}));
+  binaries.stage().replace_allow_list(judged.allow_list ? std::move(*judged.allow_list)
+                                                        : BinaryAllowList({"/**"}));
   TraceSink sink(filter, *printer, *cgroups, output, binaries.stage(), options.unexpected_only);
+  // What each file is (issue 14): the same content judge as the daemon's, its late
+  // answers printed as "content" lines.
+  std::atomic<bool> reader_running{false};
+  UnexpectedBinaries* stage = &binaries.stage();
+  ContentVerdicts content(
+      binaries.host_root(),
+      [&runner, &reader_running](std::function<void()> work) {
+        if (reader_running.load(std::memory_order_acquire)) runner.reader().post(std::move(work));
+      },
+      [stage, &sink](const execmond_binary_id& key, ContentAnswer answer, std::string_view name) {
+        sink.on_content(key, answer, name, true);
+        stage->on_content_verdict(key, std::move(answer));
+      },
+      [stage, &sink](const execmond_binary_id& key, const ContentAnswer& answer,
+                     std::string_view name) {
+        sink.on_content(key, answer, name, false);
+        stage->on_content_hash(key, answer, name);
+      });
+  content.configure(judged.entries, judged.packaged);
+  stage->set_content_judge(&content);
 
   output.write(printer->header());
   runner.start_reader(sink, kTracePollInterval);
+  reader_running.store(true, std::memory_order_release);
   // Any of SIGTERM, SIGINT and SIGHUP (the terminal went away) ends the trace.
   const Runner::Event event = runner.wait();
   output.cancel();  // the reader may be waiting for room in a pipe nobody reads
   runner.stop_reader();
+  stage->set_content_judge(nullptr);
   if (const std::uint64_t lost = runner.probes().dropped_events())
     spdlog::warn("{} events were lost: the ring buffer was full", lost);
   if (event.wake == Runner::Wake::kReaderFailed) {

@@ -8,6 +8,7 @@
 
 #include "binaries/binary_judge.h"
 #include "binaries/judging_view.h"
+#include "binaries/unexpected_reason.h"
 #include "events/records.h"
 #include "trace/wall_clock.h"
 
@@ -27,6 +28,19 @@ struct TracedBinary {
   std::string cwd;           // sent for relative scripts and loaders
 };
 
+// What a file's content turned out to be, once its digest (or a verdict that waited for
+// it) came: after the exec lines of that file (issue 14).
+struct TracedContent {
+  std::uint64_t time_ns = 0;   // CLOCK_BOOTTIME, when it came
+  std::string_view path;       // the name the file was judged by
+  std::string_view sha256;     // empty: unknown
+  bool final_verdict = false;  // the verdict waited for this: `unexpected` is the file's
+  bool unexpected = false;
+  UnexpectedReason reason = UnexpectedReason::kNotAllowed;
+  std::string_view grounds;  // "package coreutils", "runtime copy of /usr/sbin/runc", ...
+  execmond_binary_id binary{};
+};
+
 class TracePrinter {
  public:
   virtual ~TracePrinter() = default;
@@ -41,6 +55,11 @@ class TracePrinter {
                       std::string_view unit) const = 0;
   virtual void format(std::string& line, const execmond_exec_failed_event& e,
                       std::string_view unit) const = 0;
+  // A file's content, known after its exec line (the table shows none).
+  virtual void format(std::string& line, const TracedContent& content) const {
+    (void)line;
+    (void)content;
+  }
 };
 
 // `show_verdicts`: an unexpected exec's line ends with "[unexpected REASON: PATH]".

@@ -8,8 +8,10 @@
 # host's execs:
 #   - privileged, as a quick start would run it: host PID namespace, host network;
 #   - with the least privilege the Kubernetes DaemonSet grants (deploy/kubernetes): no
-#     --privileged, its own PID namespace, every capability dropped but BPF and PERFMON,
-#     no seccomp filter, a read-only root, the host's tracefs mounted read-only. There it counts an
+#     --privileged, the host's PID namespace (its PID 1 is the host's view of binaries),
+#     every capability dropped but BPF and PERFMON (counting), SYS_PTRACE and
+#     DAC_READ_SEARCH (reading the files binaries are judged by), no seccomp filter, a
+#     read-only root, the host's tracefs mounted read-only. There it counts an
 #     exec storm of the host exactly, a failed exec (so tracefs works), and the test
 #     measures the container's peak RSS and CPU under that storm (printed as MEASURE:
 #     lines; the DaemonSet's requests and limits come from them);
@@ -44,11 +46,10 @@ readonly STORM_EXECS=${EXECMOND_STORM_EXECS:-60000}
 readonly PODMAN=(podman --runtime runc)
 # The host's network: /metrics on 127.0.0.1 of a free port, as simple as it gets.
 readonly RUN_OPTIONS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network=host)
-# The DaemonSet's privileges (deploy/kubernetes/daemonset.yaml): not even the host's PID
-# namespace, which counting does not need (the programs see every namespace).
-# shellcheck disable=SC2054 # BPF,PERFMON is one podman argument
-readonly LEAST_PRIVILEGE=(--cap-drop=all --cap-add=BPF,PERFMON
-  --security-opt seccomp=unconfined --security-opt no-new-privileges --read-only
+# The DaemonSet's privileges (deploy/kubernetes/daemonset.yaml).
+# shellcheck disable=SC2054 # BPF,PERFMON,... is one podman argument
+readonly LEAST_PRIVILEGE=(--cap-drop=all --cap-add=BPF,PERFMON,SYS_PTRACE,DAC_READ_SEARCH
+  --pid=host --security-opt seccomp=unconfined --security-opt no-new-privileges --read-only
   -v /sys/kernel/tracing:/sys/kernel/tracing:ro)
 SUFFIX=$(printf '%06x' $(((RANDOM << 9 ^ RANDOM) & 0xffffff)))
 readonly SUFFIX
@@ -169,10 +170,11 @@ check_least_privilege() {
   start_container "$name" "${LEAST_PRIVILEGE[@]}"
   local caps
   caps=$(awk '/^CapEff:/ { print $2 }' "/proc/$EXECMOND_HOST_PID/status")
-  # CAP_PERFMON (38), CAP_BPF (39).
-  [[ $caps == 000000c000000000 ]] || fail "execmond's effective capabilities are $caps, expected BPF+PERFMON"
+  # CAP_DAC_READ_SEARCH (2), CAP_SYS_PTRACE (19), CAP_PERFMON (38), CAP_BPF (39).
+  [[ $caps == 000000c000080004 ]] ||
+    fail "execmond's effective capabilities are $caps, expected BPF+PERFMON+SYS_PTRACE+DAC_READ_SEARCH"
   grep -q '^Seccomp:[[:space:]]*0' "/proc/$EXECMOND_HOST_PID/status" || fail "a seccomp filter applies, expected none"
-  pass "least privilege (CAP_BPF, CAP_PERFMON, own PID namespace, read-only root, host tracefs read-only): starts and serves /metrics"
+  pass "least privilege (CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, the host's PID namespace, read-only root, host tracefs read-only): starts and serves /metrics"
   check_counts_host_execs "least privilege"
 
   # A failed exec needs the exec system calls' tracepoints, found through tracefs.

@@ -85,4 +85,12 @@ inline std::vector<prometheus::MetricFamily> collect_families(const Collector& c
   return std::move(builder.families);
 }
 
+// What anything with collect(MetricWriter&) writes (a Collector, or a part of one).
+template <typename Source>
+std::vector<prometheus::MetricFamily> families_of(const Source& source) {
+  FamilyBuilder builder;
+  source.collect(builder);
+  return std::move(builder.families);
+}
+
 }  // namespace execmond::testing

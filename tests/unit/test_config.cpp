@@ -60,8 +60,10 @@ TEST_CASE("the shipped default config is the built-in default", "[config]") {
   const std::string on_disk = read_file(EXECMOND_SOURCE_DIR "/config/execmond.yaml");
   REQUIRE_FALSE(on_disk.empty());
   CHECK(embedded_default_config() == on_disk);
-  // Every default but one: the shipped file turns the binaries allow-list on.
+  // Every default but the binaries section: the shipped file turns the allow-list and
+  // the package check on.
   Config shipped;
+  shipped.packaged_binaries = true;
   shipped.allowed_binaries = {"/usr/bin/*",
                               "/usr/sbin/*",
                               "/usr/games/*",
@@ -70,8 +72,6 @@ TEST_CASE("the shipped default config is the built-in default", "[config]") {
                               "/usr/lib64/**",
                               "/usr/libexec/**",
                               "/usr/share/**",
-                              "/usr/local/bin/*",
-                              "/usr/local/sbin/*",
                               "/bin/*",
                               "/sbin/*",
                               "/lib/**",

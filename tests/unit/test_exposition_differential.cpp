@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "binaries/content_metrics.h"
 #include "cgroups/interned_names.h"
 #include "events/errno_names.h"
 #include "events/signal_names.h"
@@ -498,6 +499,21 @@ TEST_CASE("every collector of the daemon writes what the serializer writes",
   }
   unexpected.record_log_suppressed();
   check_against_serializer([&](MetricWriter& out) { unexpected.collect(out); });
+
+  UnexpectedBinaryMetrics with_container(true);  // labels: [comm, unit, container]
+  for (int i = 0; i < 50; ++i) {
+    const auto series = with_container.series_for(
+        "/tmp/" + hostile_bytes(random, 1 + random() % 30),
+        CommName(hostile_bytes(random, random() % 15)), "drift", {static_cast<std::uint32_t>(i), 0},
+        i % 2 ? "podman:0123456789ab" : "");
+    with_container.count(series);
+  }
+  check_against_serializer([&](MetricWriter& out) { with_container.collect(out); });
+
+  UnexpectedFileInfo files;
+  for (int i = 0; i < 20; ++i)
+    files.record("/tmp/" + hostile_bytes(random, 1 + random() % 30), std::string(64, 'a' + i % 6));
+  check_against_serializer([&](MetricWriter& out) { files.collect(out); });
 
   http::EndpointMetrics endpoint(512);
   endpoint.count_response(200);

@@ -714,3 +714,98 @@ TEST_CASE("labels: escaped paths and comms, a bounded reason, never the overflow
 }
 
 }  // namespace execmond
+
+namespace execmond {
+namespace {
+
+// A content judge that knows every file's digest at once, or only later.
+class DigestingContent : public ContentJudge {
+ public:
+  ContentAnswer judge(const ContentQuestion& question) override {
+    ContentAnswer answer(
+        question.name_allowed ? ContentAnswer::Kind::kAllowed : ContentAnswer::Kind::kUnexpected,
+        question.name_reason);
+    if (known_at_once) answer.sha256 = digest;
+    return answer;
+  }
+  bool known_at_once = true;
+  std::string digest = std::string(64, 'a');
+};
+
+}  // namespace
+
+TEST_CASE("an unexpected file's digest is in its log line and its info metric",
+          "[binaries][content]") {
+  CapturedLog captured;
+  Files files;
+  Stage s({files.dir + "/ok/*"});
+  DigestingContent content;
+  UnexpectedFileInfo info;
+  s.stage.set_content_judge(&content);
+  s.stage.set_unexpected_files(&info);
+  const auto bad = record_for(files.make("bad/sshd"), "sshd");
+  CHECK_FALSE(s.stage.on_binary(bad)->allowed);
+  CHECK(captured.text().find("sha256=\"" + content.digest + "\"") != std::string::npos);
+  // Its cached verdict keeps it for the next lines.
+  s.stage.on_exec(exec_flagged(bad, EXECMOND_BINARY_UNEXPECTED, "sshd"));
+  CHECK(captured.lines() == 2);
+  const std::string text = captured.text();
+  CHECK(text.find("sha256=\"" + content.digest + "\"", text.find('\n')) != std::string::npos);
+  auto families = execmond::testing::families_of(info);
+  REQUIRE(families.at(0).metric.size() == 1);
+  CHECK(families.at(0).metric.at(0).label.at(0).value == files.dir + "/bad/sshd");
+  CHECK(families.at(0).metric.at(0).label.at(1).value == content.digest);
+
+  // A digest that comes after the verdict: "pending" in the exec's line, then a line of
+  // its own, and the metric.
+  content.known_at_once = false;
+  const auto later = record_for(files.make("bad/later"), "later");
+  CHECK_FALSE(s.stage.on_binary(later)->allowed);
+  CHECK(captured.text().find("sha256=\"pending\"") != std::string::npos);
+  const std::string digest(64, 'b');
+  s.stage.on_content_hash(
+      later.binary,
+      ContentAnswer(ContentAnswer::Kind::kUnexpected, UnexpectedReason::kNotAllowed, digest),
+      files.dir + "/bad/later");
+  CHECK(captured.text().find("msg=\"unexpected file content\" path=\"" + files.dir +
+                             "/bad/later\" reason=\"not_allowed\" sha256=\"" + digest + "\"") !=
+        std::string::npos);
+  families = execmond::testing::families_of(info);
+  CHECK(families.at(0).metric.size() == 2);
+  // An allowed file's digest is kept, not logged.
+  const std::size_t lines = captured.lines();
+  const auto ok = record_for(files.make("ok/tool"));
+  CHECK(s.stage.on_binary(ok)->allowed);
+  s.stage.on_content_hash(ok.binary, ContentAnswer(ContentAnswer::Kind::kAllowed, {}, digest),
+                          files.dir + "/ok/tool");
+  CHECK(captured.lines() == lines);
+  CHECK(execmond::testing::families_of(info).at(0).metric.size() == 2);
+}
+
+TEST_CASE("with the container label, unexpected series name the exec's container",
+          "[binaries][content]") {
+  UnexpectedBinaryMetrics metrics(/*container_label=*/true);
+  const CommName comm("sleep");
+  metrics.count(metrics.series_for("/x/sleep", comm, "drift", {}, "podman:0123456789ab"));
+  metrics.count(metrics.series_for("/x/sleep", comm, "drift", {}, "podman:0123456789ab"));
+  metrics.count(metrics.series_for("/x/sleep", comm, "drift", {}, "docker:ba9876543210"));
+  std::map<std::string, double> by_container;
+  for (const auto& family : execmond::testing::collect_families(metrics)) {
+    if (family.name != "execmond_unexpected_execs_total") continue;
+    for (const auto& metric : family.metric) {
+      REQUIRE(metric.label.size() == 4);
+      CHECK(metric.label.at(1).name == "container");
+      by_container[metric.label.at(1).value] = metric.counter.value;
+    }
+  }
+  CHECK(by_container ==
+        std::map<std::string, double>{{"podman:0123456789ab", 2}, {"docker:ba9876543210", 1}});
+  // Without it, no container label at all (its label set is fixed by `labels:`).
+  UnexpectedBinaryMetrics plain;
+  plain.count(plain.series_for("/x/sleep", comm, "drift", {}, "podman:0123456789ab"));
+  for (const auto& family : execmond::testing::collect_families(plain))
+    if (family.name == "execmond_unexpected_execs_total")
+      CHECK(family.metric.at(0).label.size() == 3);
+}
+
+}  // namespace execmond
