@@ -12,6 +12,7 @@
 #include <string>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "binaries/binaries_pipeline.h"
@@ -69,6 +70,35 @@ class PendingBinaries {
   std::unordered_map<std::uint32_t, Entry> pending_;
 };
 
+// Files whose exec the trace showed without a digest: their "content" lines are shown
+// (the others belong to execs a filter hid, or that carried the digest already).
+class AwaitedContent {
+ public:
+  void add(const execmond_binary_id& file) {
+    if (files_.size() >= kMaxAwaited) files_.clear();  // answers lost, never memory
+    files_.insert(key_of(file));
+  }
+  // Whether `file` is awaited; a final answer ends the wait.
+  bool settle(const execmond_binary_id& file, bool final_answer) {
+    const auto found = files_.find(key_of(file));
+    if (found == files_.end()) return false;
+    if (final_answer) files_.erase(found);
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kMaxAwaited = 4096;
+  // The file's version, whatever view judged it.
+  static std::string key_of(const execmond_binary_id& file) {
+    execmond_binary_id version{};
+    version.ino = file.ino;
+    version.ctime_ns = file.ctime_ns;
+    version.dev = file.dev;
+    return std::string(reinterpret_cast<const char*>(&version), sizeof(version));
+  }
+  std::unordered_set<std::string> files_;
+};
+
 class TraceSink : public RecordSink {
  public:
   // `unexpected_only`: show only execs the binaries pipeline judged unexpected (and no
@@ -85,7 +115,12 @@ class TraceSink : public RecordSink {
   // Reader thread: what a file's content turned out to be (content_verdicts.h).
   void on_content(const execmond_binary_id& key, const ContentAnswer& answer, std::string_view name,
                   bool final_verdict) {
-    if (unexpected_only_ && answer.kind != ContentAnswer::Kind::kUnexpected) return;
+    if (unexpected_only_) {
+      // Its exec was not shown while the verdict waited: this line is the news.
+      if (answer.kind != ContentAnswer::Kind::kUnexpected) return;
+    } else if (!awaited_.settle(key, final_verdict)) {
+      return;  // no exec of this file was shown (filtered out, or it had its digest)
+    }
     timespec now{};
     ::clock_gettime(CLOCK_BOOTTIME, &now);
     TracedContent content;
@@ -141,6 +176,8 @@ class TraceSink : public RecordSink {
     // A lost binary record leaves the exec unjudged: not shown as unexpected.
     if (unexpected_only_ && (!binary || binary->verdict.allowed)) return;
     printer_.format(line_, e, unit, binary ? &*binary : nullptr);
+    // Shown without its digest: the content line that follows belongs with it.
+    if (binary && binary->verdict.executable.sha256.empty()) awaited_.add(e.binary);
   }
 
   const TraceFilter& filter_;
@@ -150,6 +187,7 @@ class TraceSink : public RecordSink {
   UnexpectedBinaries& binaries_;
   bool unexpected_only_;
   PendingBinaries pending_;
+  AwaitedContent awaited_;
   std::string line_;  // reused: one allocation for the whole trace
 };
 

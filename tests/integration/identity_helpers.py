@@ -129,7 +129,7 @@ def logfmt(line):
     """key=value pairs of one logfmt line, values unquoted and unescaped; fails on
     anything a logfmt reader would not accept."""
     fields, at = [], 0
-    pattern = re.compile(r'([a-z_]+)=(?:"((?:[^"\\]|\\.)*)"|([^ "]*))( |$)')
+    pattern = re.compile(r'([a-z_][a-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|([^ "]*))( |$)')
     while at < len(line):
         m = pattern.match(line, at)
         assert m, f"not logfmt at {at}: {line[at:at + 80]!r}"

@@ -76,7 +76,8 @@ def test_a_reload_with_that_yaml_changes_nothing(daemon_factory, workload):
         assert d.proc.poll() is None, d.log.read_text()
         assert time.monotonic() - started < PARSE_DEADLINE, d.log.read_text()
         time.sleep(0.02)
-    assert "invalid YAML: unexpected \",\" here" in d.log.read_text()
+    # The log is logfmt: the message's quotes are escaped there.
+    assert 'invalid YAML: unexpected \\",\\" here' in d.log.read_text()
     m = d.metrics()
     assert m.get("execmond_config_last_reload_successful") == 0
     workload.run(comm)

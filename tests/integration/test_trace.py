@@ -108,8 +108,15 @@ class OutputLines:
 
 class Trace(OutputLines):
     def events(self):
-        """Every line as JSON: each must be a UTF-8 JSON object on its own."""
-        return [json.loads(line) for _, line in self.lines]
+        """Every process event (exec, exit, failed exec) as JSON; every line, "content"
+        lines included, must be a UTF-8 JSON object on its own."""
+        lines = [json.loads(line) for _, line in self.lines]
+        return [e for e in lines if e["type"] != "content"]
+
+    def content_events(self):
+        """The "content" lines: a file's digest and verdict, after an exec shown without."""
+        return [e for e in map(json.loads, (line for _, line in self.lines))
+                if e["type"] == "content"]
 
     def expect_event(self, **fields):
         """Waits for the JSON event with these fields; returns (time read, event)."""
@@ -609,6 +616,10 @@ def test_uid_filter(tracer, workload, prefix, public_dir):
     assert nobody.stop() == 0 and root.stop() == 0
     assert {e["uid"] for e in nobody.events()} == {NOBODY}
     assert {e["uid"] for e in root.events()} == {0}
+    # A file's "content" line only follows an exec the trace showed.
+    for trace in (nobody, root):
+        shown = {e["path"] for e in trace.events() if e["type"] == "exec"}
+        assert {c["path"] for c in trace.content_events()} <= shown
     assert comms_shown(nobody, prefix) == {prefix + t for t in ("nrdy", "n1", "n2")}
     assert comms_shown(root, prefix) == {prefix + t for t in ("rrdy", "r1", "r2", "r3")}
     n1_exec = one(nobody.events(), type="exec", pid=pids[1])
