@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/parse_bound.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -18,6 +20,7 @@
 
 #include "config/config_error.h"
 #include "config/parse_probe.h"
+#include "events/signal_names.h"
 #include "service/file_descriptor.h"
 
 extern char** environ;
@@ -146,6 +149,33 @@ class Child {
   FileDescriptor exited_;
 };
 
+// Closes, in the child, every descriptor above stderr. glibc 2.34 has an action for it;
+// the portable build's glibc (2.31) has not: there the descriptors without FD_CLOEXEC,
+// as /proc/self/fd lists them now, get a close action each (the others close at exec).
+// One opened meanwhile by another thread without FD_CLOEXEC would reach the child, which
+// only reads its stdin and exits; one closed meanwhile makes its action a no-op (glibc
+// ignores EBADF there).
+int close_above_stderr(posix_spawn_file_actions_t* actions) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  return posix_spawn_file_actions_addclosefrom_np(actions, STDERR_FILENO + 1);
+#else
+  DIR* directory = ::opendir("/proc/self/fd");
+  if (directory == nullptr) return errno;
+  const int own = ::dirfd(directory);
+  int error = 0;
+  while (const dirent* entry = ::readdir(directory)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd <= STDERR_FILENO || fd == own) continue;
+    const int flags = ::fcntl(static_cast<int>(fd), F_GETFD);
+    if (flags < 0 || (flags & FD_CLOEXEC)) continue;
+    if ((error = posix_spawn_file_actions_addclose(actions, static_cast<int>(fd))) != 0) break;
+  }
+  ::closedir(directory);
+  return error;
+#endif
+}
+
 std::unique_ptr<Child> spawn_probe(const std::string& executable, const FileDescriptor& input,
                                    const ParseBudget& budget) {
   int ends[2];
@@ -164,7 +194,7 @@ std::unique_ptr<Child> spawn_probe(const std::string& executable, const FileDesc
   sigfillset(&all);
   if (posix_spawn_file_actions_adddup2(actions.get(), input.get(), STDIN_FILENO) != 0 ||
       posix_spawn_file_actions_adddup2(actions.get(), write_end.get(), STDOUT_FILENO) != 0 ||
-      posix_spawn_file_actions_addclosefrom_np(actions.get(), STDERR_FILENO + 1) != 0 ||
+      close_above_stderr(actions.get()) != 0 ||
       posix_spawnattr_setsigmask(attributes.get(), &none) != 0 ||
       posix_spawnattr_setsigdefault(attributes.get(), &all) != 0 ||
       posix_spawnattr_setflags(attributes.get(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) !=
@@ -190,11 +220,6 @@ std::chrono::milliseconds cpu_time(const rusage& usage) {
     return std::chrono::microseconds(t.tv_sec * 1'000'000 + t.tv_usec);
   };
   return std::chrono::duration_cast<milliseconds>(micro(usage.ru_utime) + micro(usage.ru_stime));
-}
-
-std::string signal_name(int signal) {
-  const char* abbreviation = sigabbrev_np(signal);
-  return abbreviation ? std::string("SIG") + abbreviation : "signal " + std::to_string(signal);
 }
 
 std::string& bound_executable() {
@@ -274,7 +299,7 @@ void prove_parse_terminates(std::string_view text, const std::string& name,
     throw uncheckable("the YAML parser's process was killed (SIGKILL) after " +
                       std::to_string(used.count()) + " ms of CPU time, not by execmond");
   }
-  throw refused("the YAML parser crashed on it (" + signal_name(signal) + ")");
+  throw refused("the YAML parser crashed on it (" + std::string(signal_name(signal)) + ")");
 }
 
 }  // namespace execmond

@@ -32,11 +32,11 @@ ClientAddress ClientAddress::from(const sockaddr_storage& address) {
   return client;
 }
 
-std::size_t ClientAddress::Hash::operator()(const Key& key) const {
+std::size_t ClientAddress::Hash::operator()(const Key& bytes) const {
   // FNV-1a: the keys are few and short; an attacker choosing addresses to collide
   // costs the table a longer chain, bounded by its size.
   std::size_t hash = 14695981039346656037ull;
-  for (const std::uint8_t byte : key) {
+  for (const std::uint8_t byte : bytes) {
     hash = (hash ^ byte) * 1099511628211ull;
   }
   return hash;

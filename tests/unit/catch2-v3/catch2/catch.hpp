@@ -20,6 +20,9 @@ inline Matchers::StringContainsMatcher Contains(const std::string& text) {
 inline Matchers::StartsWithMatcher StartsWith(const std::string& text) {
   return Matchers::StartsWith(text);
 }
+inline Matchers::EndsWithMatcher EndsWith(const std::string& text) {
+  return Matchers::EndsWith(text);
+}
 }  // namespace Catch
 
 // Catch2 2 declares Approx in the global namespace.
