@@ -115,6 +115,17 @@ struct BinaryJudge::Resolved {
   FileDescriptor host_cwd;  // kHostWalk
 };
 
+// The device of the superblock a walked file is on, as the kernel's records carry it.
+// statx reports another on overlayfs (a layer's pseudo-device when the layers are on
+// different filesystems) and on btrfs (a subvolume's): the mount the file was reached
+// through always names the superblock's.
+std::uint32_t BinaryJudge::superblock_dev(const Resolved& resolved, const FileFacts& facts) const {
+  const MountTable& table =
+      resolved.method == ResolutionMethod::kProcessWalk ? resolved.table : host_.mounts().current();
+  const MountEntry* mount = table.by_id(static_cast<std::uint32_t>(facts.mount_id));
+  return mount ? mount->dev : facts.dev;
+}
+
 BinaryJudge::BinaryJudge(HostPaths& host, const HostLoaders& loaders, Clock realtime,
                          Clock boottime)
     : host_(host),
@@ -354,7 +365,8 @@ void BinaryJudge::judge_script(const execmond_binary_event& e, const ExecContext
             interpreter_line(resolved.walked.file.get())) {
       WalkResult walked = walk_path(resolved.root, resolved.cwd, resolved.cwd_path, *interpreter);
       const auto* found = std::get_if<WalkedPath>(&walked);
-      same_file = found && found->facts.dev == e.binary.dev && found->facts.ino == e.binary.ino;
+      same_file = found && found->facts.ino == e.binary.ino &&
+                  superblock_dev(resolved, found->facts) == e.binary.dev;
     }
   }
   verdict.script_file =

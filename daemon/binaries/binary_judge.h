@@ -105,6 +105,7 @@ class BinaryJudge {
   std::uint64_t exec_realtime_ns(const execmond_binary_event& e) const;
   Resolved resolve(const execmond_binary_event& e, const ExecContext& context, JudgingView view,
                    std::string_view given) const;
+  std::uint32_t superblock_dev(const Resolved& resolved, const FileFacts& facts) const;
   FileVerdict name_resolved(const Resolved& resolved, const ExecContext& context,
                             JudgingView view) const;
   void judge_script(const execmond_binary_event& e, const ExecContext& context, JudgingView view,

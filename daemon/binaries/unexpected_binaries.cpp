@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "binaries/unexpected_binaries.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -422,6 +423,25 @@ void UnexpectedBinaries::seed_loaders() {
   }
 }
 
+void UnexpectedBinaries::seed_own_binary() {
+  // The daemon runs its own file: the child that bounds each YAML parse
+  // (config/parse_bound.h) at every start, reload and --check-config. Wherever it is
+  // installed (a build tree, /opt, /usr/local/sbin), that exec is not news. Only this
+  // version of this file: a copy is another inode, a rebuild another change time.
+  const FileDescriptor self(::open("/proc/self/exe", O_PATH | O_CLOEXEC));
+  const std::optional<FileFacts> facts = self ? file_facts(self.get()) : std::nullopt;
+  if (!facts) return;
+  execmond_binary_id key{};
+  key.ino = facts->ino;
+  key.ctime_ns = facts->ctime_ns;
+  key.dev = facts->dev;
+  key.view = 0;
+  FileVerdict verdict;
+  verdict.allowed = true;
+  verdict.name = read_link(AT_FDCWD, "/proc/self/exe").value_or("(execmond)");
+  remember(key, verdict, JudgingView::kHost, /*loader=*/false, /*pending=*/false);
+}
+
 void UnexpectedBinaries::replace_allow_list(std::optional<BinaryAllowList> allow_list) {
   // Execs waiting for content verdicts are counted by their names' verdicts: none lost.
   for (auto& [key, file] : pending_)
@@ -432,7 +452,10 @@ void UnexpectedBinaries::replace_allow_list(std::optional<BinaryAllowList> allow
   judge_.set_allow_list(allow_list_ ? &*allow_list_ : nullptr);
   verdicts_.clear();
   kernel_cache_.clear();
-  if (allow_list_) seed_loaders();
+  if (allow_list_) {
+    seed_loaders();
+    seed_own_binary();
+  }
 }
 
 }  // namespace execmond

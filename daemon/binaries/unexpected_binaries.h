@@ -125,6 +125,8 @@ class UnexpectedBinaries {
                        const ContentAnswer& answer);
   static void add_pending_exec(PendingFile& file, const CommName& comm);
   void seed_loaders();
+  // This process's own executable, allowed: see the .cpp.
+  void seed_own_binary();
   void hold(const UnexpectedExec& exec, const CommName& comm);
   void release_held(std::uint64_t now_ns);
   TokenBucket& path_bucket(std::string_view path);

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const execmond::Config config = execmond::parse_config(text, "execmond.yaml");
     // A validated configuration is one the daemon can run on.
-    if (config.max_comm_series < 1 || config.max_comm_series > execmond::kMaxCommSeries) {
+    if (config.series.max_comm_series < 1 ||
+        config.series.max_comm_series > execmond::kMaxCommSeries) {
       std::abort();
     }
     if (config.ring_buffer_size & (config.ring_buffer_size - 1)) std::abort();

@@ -10,9 +10,11 @@ since the daemon sees every exec on the host.
 import ctypes
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -242,6 +244,47 @@ def test_row8_a_scripts_interpreter_is_judged_too(daemon_factory, scratch, true_
     m = wait_path(d, interp)
     assert by_path(m, interp) == {"not_allowed": 1}
     assert not by_path(m, script)
+
+
+def test_a_script_whose_interpreter_is_on_an_overlay_of_two_filesystems_is_named(
+        daemon_factory, scratch, true_exit):
+    """An overlay whose layers are on different filesystems (a lower directory on the
+    root filesystem, an upper on tmpfs), in the host's own mount namespace: statx reports
+    a layer's pseudo-device for its files, the kernel the overlay's superblock. The
+    interpreter found by the walk is still the one that ran (found on a systemd-nspawn
+    root, where every script was "unverified"); an allowed script and interpreter raise
+    nothing, the same script outside the list is not_allowed, never unverified."""
+    lower = tempfile.mkdtemp(prefix="xmov", dir="/var/tmp")
+    upper_fs = os.path.join(scratch, "upperfs")
+    merged = os.path.join(scratch, "merged")
+    os.makedirs(upper_fs)
+    os.makedirs(merged)
+    mounted = []
+    try:
+        copy_executable(true_exit, os.path.join(lower, "interp"))
+        run(["mount", "-t", "tmpfs", "tmpfs", upper_fs])
+        mounted.append(upper_fs)
+        os.makedirs(os.path.join(upper_fs, "upper"))
+        os.makedirs(os.path.join(upper_fs, "work"))
+        run(["mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={lower},upperdir={upper_fs}/upper,workdir={upper_fs}/work", merged])
+        mounted.append(merged)
+        interp = os.path.join(merged, "interp")
+        assert os.stat(interp).st_dev != os.stat(merged).st_dev, "the layers share a device"
+        os.makedirs(os.path.join(merged, "ok"))
+        name = unique("o")
+        script = write_script(os.path.join(merged, "ok", name), interpreter=interp)
+        outside = write_script(os.path.join(merged, name), interpreter=interp)
+        d = daemon_factory(binaries_config(ALLOW + [f"{merged}/interp", f"{merged}/ok/*"]))
+        run([script])
+        run([outside])
+        m = wait_path(d, outside)
+        assert by_path(m, outside) == {"not_allowed": 1}
+        assert not by_path(m, script) and not by_path(m, interp)
+    finally:
+        for path in reversed(mounted):
+            subprocess.run(["umount", "-l", path], check=False)
+        shutil.rmtree(lower, ignore_errors=True)
 
 
 def flood(owner, names):

@@ -226,6 +226,26 @@ TEST_CASE("a host file is judged by its host name; the verdict goes to the kerne
   CHECK(captured.text().find("cached=\"yes\"") != std::string::npos);
 }
 
+TEST_CASE("the daemon's own executable is expected wherever it lies; a copy is not",
+          "[binaries]") {
+  // The YAML parse-bound child is /proc/self/exe: every start and reload runs it.
+  CapturedLog captured;
+  Files files;
+  Stage s({files.dir + "/ok/*"});
+  const std::string self = read_link(AT_FDCWD, "/proc/self/exe").value();
+  const auto own = record_for(self, "exe");
+  const ExecVerdict* verdict = s.stage.on_binary(own);
+  REQUIRE(verdict);
+  CHECK(verdict->allowed);
+  const std::string copy = files.dir + "/bad/copy";
+  std::filesystem::create_directories(files.dir + "/bad");
+  std::filesystem::copy_file(self, copy);
+  const ExecVerdict* copied = s.stage.on_binary(record_for(copy, "exe"));
+  REQUIRE(copied);
+  CHECK_FALSE(copied->allowed);
+  CHECK(captured.lines() == 1);
+}
+
 TEST_CASE("an UNEXPECTED exec whose verdict is gone is still counted", "[binaries]") {
   CapturedLog captured;
   Files files;
@@ -243,7 +263,8 @@ TEST_CASE("a file changed within the last 20 ms is judged, not cached", "[binari
   const auto fresh = record_for(files.make("fresh"));
   CHECK(s.stage.on_binary(fresh)->allowed);
   CHECK(s.cache.writes.empty());
-  CHECK(s.stage.verdicts().size() == s.loaders.loaders().size());  // only the seeded loaders
+  // Only what was seeded: the loaders and the daemon's own executable.
+  CHECK(s.stage.verdicts().size() == s.loaders.loaders().size() + 1);
 }
 
 TEST_CASE("deleted and memfd files have their reasons; a file named (deleted) does not",
