@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "binaries/content_policy.h"
 
+#include <algorithm>
+
 #include "config/content_entry.h"
 
 namespace execmond {

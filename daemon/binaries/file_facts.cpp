@@ -2,9 +2,7 @@
 #include "binaries/file_facts.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include <climits>
 
 #include "binaries/mount_table.h"
+#include "binaries/openat2.h"
 
 namespace execmond {
 

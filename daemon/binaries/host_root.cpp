@@ -2,14 +2,13 @@
 #include "binaries/host_root.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <variant>
 
+#include "binaries/openat2.h"
 #include "binaries/path_walker.h"
 
 namespace execmond {

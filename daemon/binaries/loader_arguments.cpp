@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "binaries/loader_arguments.h"
 
+#include <algorithm>
 #include <string>
 
 namespace execmond {

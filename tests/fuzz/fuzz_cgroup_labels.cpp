@@ -3,6 +3,7 @@
 // a delegated subtree names cgroups as they like, so the rules are checked, not only run:
 // a label is printable and decodes to a name the path really holds; a user's subtree
 // never yields a label without its manager's prefix.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

@@ -3,6 +3,7 @@
 // asked for, held gzip-compressed, read by each connection through its own cursor.
 #include <zlib.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
