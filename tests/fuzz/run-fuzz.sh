@@ -5,12 +5,12 @@
 # from that corpus with its dictionary. Any crash, leak, timeout, out-of-memory or
 # sanitizer report fails the run, naming the target and the input.
 #   run-fuzz.sh <directory of built fuzz_* targets> <tests/fuzz source directory> [name...]
-# EXECMOND_FUZZ_SECONDS: fuzzing time per target (default 30; 0: regressions only).
+# EXECMOND_FUZZ_SECONDS: fuzzing time per target (default 20; 0: regressions only).
 set -uo pipefail
 bin_dir=$1
 source_dir=$2
 shift 2
-seconds=${EXECMOND_FUZZ_SECONDS:-30}
+seconds=${EXECMOND_FUZZ_SECONDS:-20}
 # Per input: a parse that takes 5 s (under ASan) is a hang; 2 GiB is a runaway.
 limits=(-timeout=5 -rss_limit_mb=2048)
 
