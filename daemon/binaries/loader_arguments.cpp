@@ -74,9 +74,15 @@ LoaderRun parse_glibc(const std::vector<std::string_view>& argv) {
     } else if (option == "--version") {
       run.kind = LoaderRun::Kind::kNoProgram;
       return run;
+    } else if (option == "--") {
+      // The end of the options: the program follows. glibc 2.36 (Debian 12) refuses
+      // "--" (rtld.c tested argv[1][1] where it meant [2]) and runs nothing; 2.41
+      // (Debian 13) runs the program. Judged as the program either way: at worst an
+      // alert for an exec that did not happen, never a program run unseen.
+      ++at;
+      break;
     } else if (option.size() >= 2 && option[0] == '-' && option[1] == '-') {
-      // Unrecognized, "--" included (rtld.c tests argv[1][1] where it means [2]): the
-      // loader prints its usage and exits.
+      // Unrecognized: the loader prints its usage and exits.
       run.kind = LoaderRun::Kind::kNoProgram;
       return run;
     } else {

@@ -34,12 +34,12 @@ rc=0
     mkdir /root/execmond
     tar -C /src --exclude=./build --exclude=./.git -cf - . | tar -C /root/execmond -xf -
     cd /root/execmond
-    packaging/quickstart.sh test -R "^unit\$" --no-tests=error
+    EXECMOND_UNIT_TEST_SPEC="~[host-namespaces]" packaging/quickstart.sh test -R "^unit\$" --no-tests=error
   ' || rc=$?
 if ((rc)); then
   echo "FAIL: packaging/quickstart.sh test in a fresh $release root exited $rc"
   echo "quickstart-test: 0 passed, 1 failed"
   exit 1
 fi
-echo "PASS: packaging/quickstart.sh test in a fresh $release root: packages, -Werror build, unit tests ($((SECONDS - start)) s)"
+echo "PASS: packaging/quickstart.sh test in a fresh $release root: packages, -Werror build, unit tests but those tagged [host-namespaces] (they need the machine's initial namespaces, not a container's: the host's unit suite runs them) ($((SECONDS - start)) s)"
 echo "quickstart-test: 1 passed, 0 failed"

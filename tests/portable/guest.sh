@@ -57,13 +57,15 @@ check "install.sh: the binary" "$(stat -c %a /usr/local/sbin/execmond 2>&1)" 755
 check "install.sh: the configuration" "$(cmp -s "$dir/execmond.yaml" /etc/execmond/execmond.yaml && echo same)" same
 execmond=/usr/local/sbin/execmond
 
-# The workload: allowed where installed (the shipped allow-list has /usr/bin/*), a
-# stray copy outside it, and one that fails to exec.
-install -m 755 /t/execmond_workload /usr/bin/pt_probe
+# The workload: allowed where an administrator installs it (the shipped allow-list plus
+# the "/usr/local/bin/*" the README tells them to add), a stray copy outside it, and one
+# in /usr/bin that no package owns (unexpected: unpackaged) and that fails to exec.
+install -m 755 /t/execmond_workload /usr/local/bin/pt_probe
 install -m 755 /t/execmond_workload /usr/bin/pt_failer
 install -m 755 /t/execmond_workload /tmp/pt_stray
+sed 's|^  allow:$|  allow:\n    - "/usr/local/bin/*"|' "$dir/execmond.yaml" >/tmp/run.yaml
 
-"$execmond" --config "$dir/execmond.yaml" --listen 127.0.0.1:9717 >/tmp/execmond.log 2>&1 &
+"$execmond" --config /tmp/run.yaml --listen 127.0.0.1:9717 >/tmp/execmond.log 2>&1 &
 pid=$!
 waited=0
 until scrape; do
@@ -81,12 +83,12 @@ grep -m1 'attached' /tmp/execmond.log | sed 's/^/PORTABLE-LOG: /'
 
 i=0
 while [ "$i" -lt "$STORM" ]; do
-  /usr/bin/pt_probe || check "pt_probe exit status" "$?" 0
+  /usr/local/bin/pt_probe || check "pt_probe exit status" "$?" 0
   i=$((i + 1))
 done
-/usr/bin/pt_probe --exit 3
+/usr/local/bin/pt_probe --exit 3
 check "pt_probe --exit 3: exit status" "$?" 3
-/usr/bin/pt_probe --signal 9
+/usr/local/bin/pt_probe --signal 9
 check "pt_probe --signal 9: exit status" "$?" 137
 /tmp/pt_stray
 /usr/bin/pt_failer --exec /nonexistent 2>/dev/null
@@ -94,7 +96,9 @@ check "pt_failer --exec /nonexistent: exit status" "$?" 127
 
 want_exits=$((STORM + 2))
 waited=0
-while scrape && [ "$(metric execmond_exits_total 'comm="pt_probe"')" != "$want_exits" ] &&
+# (pt_failer's verdict waits for its file's digest and the package database.)
+while scrape && { [ "$(metric execmond_exits_total 'comm="pt_probe"')" != "$want_exits" ] ||
+  [ "$(metric execmond_unexpected_execs_total 'path="/usr/bin/pt_failer"')" = absent ]; } &&
   [ "$waited" -lt 30 ]; do
   sleep 1
   waited=$((waited + 1))
@@ -110,6 +114,8 @@ check "execmond_unexpected_execs_total{path=/tmp/pt_stray}" \
   "$(metric execmond_unexpected_execs_total 'path="/tmp/pt_stray"')" 1
 check "execmond_unexpected_execs_total{comm=pt_probe}" \
   "$(metric execmond_unexpected_execs_total 'comm="pt_probe"')" absent
+check "execmond_unexpected_execs_total{path=/usr/bin/pt_failer,reason=unpackaged}" \
+  "$(metric execmond_unexpected_execs_total 'path="/usr/bin/pt_failer"' 'reason="unpackaged"')" 1
 check "execmond_exec_failures_total{comm=pt_failer,errno=ENOENT}" \
   "$(metric execmond_exec_failures_total 'comm="pt_failer"' 'errno="ENOENT"')" 1
 check "execmond_events_lost_total" "$(metric execmond_events_lost_total)" 0

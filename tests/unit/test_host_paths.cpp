@@ -170,7 +170,7 @@ TEST_CASE("the exact-path open without openat2 finds the same files and refuses 
 TEST_CASE(
     "private mounts: the host does not see a user's tmpfs, and names a bind mount's "
     "file by where it really is",
-    "[hostpaths]") {
+    "[hostpaths][host-namespaces]") {
   TempTree tree;
   const std::string evil = tree.file("src/evil", "payload");
   const std::string allowed = tree.file("usr/bin/true", "allowed");

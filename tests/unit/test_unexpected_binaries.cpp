@@ -381,8 +381,10 @@ TEST_CASE("the host's loaders are taught to the kernel; a loader is judged by it
   CHECK(s.stage.on_binary(cut)->reason == UnexpectedReason::kLoader);
 }
 
+// [host-namespaces]: it reads its own process through /proc as the daemon reads an
+// exec's, which needs the machine's initial PID namespace (not a container's).
 TEST_CASE("a script's file is found as the kernel found it; its interpreter is judged too",
-          "[binaries][script]") {
+          "[binaries][script][host-namespaces]") {
   CapturedLog captured;
   Files files;
   const std::string sh = fs::canonical("/bin/sh");
