@@ -67,7 +67,8 @@ main() {
   pass "the watchdog is petted (WATCHDOG=1 moved WatchdogTimestampMonotonic)"
 
   in_container "/opt/$PROBE" || fail "/opt/$PROBE failed"
-  wait_for_metric "execmond_unexpected_execs_total{comm=\"$PROBE\",path=\"/opt/$PROBE\"}" 1
+  # No package owns it and no glob admits it: unpackaged (binaries: packaged: true).
+  wait_for_metric "execmond_unexpected_execs_total{comm=\"$PROBE\",path=\"/opt/$PROBE\",reason=\"unpackaged\"}" 1
   for ((i = 0; i < 75; i++)); do
     entry=$(in_container timeout 10 journalctl --no-pager -o verbose \
       EXECMOND_EVENT=unexpected_exec "EXECMOND_PATH=/opt/$PROBE" 2>/dev/null) || true
