@@ -107,6 +107,25 @@ std::vector<Fact> facts_of(const UnexpectedExec& exec) {
   return facts;
 }
 
+// One record: to the journal with a field per fact (EXECMOND_EVENT=event), or to stderr
+// as one logfmt line with the message `msg`.
+void emit(UnexpectedExecLog::Output output, const std::string& journal_message,
+          std::string_view event, std::string_view msg, const std::vector<Fact>& facts) {
+  if (output == UnexpectedExecLog::Output::kJournal) {
+    std::vector<std::string> fields = {"MESSAGE=" + journal_message, "PRIORITY=4",
+                                       "EXECMOND_EVENT=" + std::string(event)};
+    for (const Fact& fact : facts) fields.push_back(std::string(fact.journal) + "=" + fact.value);
+    std::vector<iovec> vectors;
+    for (std::string& field : fields) vectors.push_back({field.data(), field.size()});
+    LibSystemd::get().journal_sendv(vectors.data(), static_cast<int>(vectors.size()));
+    return;
+  }
+  std::vector<LogField> fields;
+  fields.reserve(facts.size());
+  for (const Fact& fact : facts) fields.push_back({fact.key, fact.value});
+  log_event(spdlog::level::warn, msg, fields);
+}
+
 }  // namespace
 
 // Without libsystemd the lines go to stderr, which journald then records without fields.
@@ -122,23 +141,11 @@ UnexpectedExecLine UnexpectedExecLog::line_of(const UnexpectedExec& exec) {
 void UnexpectedExecLog::write(const UnexpectedExecLine& line) const {
   if (output_ == Output::kNone) return;
   const std::vector<Fact>& facts = line.facts;
-  if (output_ == Output::kJournal) {
-    const std::string message = "unexpected exec of " + facts[0].value + " (" + facts[1].value +
-                                ") as " + facts[3].value + " (pid " + facts[4].value + ", uid " +
-                                facts[7].value + ", parent " + facts[6].value + " " +
-                                facts[5].value + ")";
-    std::vector<std::string> fields = {"MESSAGE=" + message, "PRIORITY=4",
-                                       "EXECMOND_EVENT=unexpected_exec"};
-    for (const Fact& fact : facts) fields.push_back(std::string(fact.journal) + "=" + fact.value);
-    std::vector<iovec> vectors;
-    for (std::string& field : fields) vectors.push_back({field.data(), field.size()});
-    LibSystemd::get().journal_sendv(vectors.data(), static_cast<int>(vectors.size()));
-    return;
-  }
-  std::vector<LogField> fields;
-  fields.reserve(facts.size());
-  for (const Fact& fact : facts) fields.push_back({fact.key, fact.value});
-  log_event(spdlog::level::warn, "unexpected exec", fields);
+  const std::string message = "unexpected exec of " + facts[0].value + " (" + facts[1].value +
+                              ") as " + facts[3].value + " (pid " + facts[4].value + ", uid " +
+                              facts[7].value + ", parent " + facts[6].value + " " + facts[5].value +
+                              ")";
+  emit(output_, message, "unexpected_exec", "unexpected exec", facts);
 }
 
 void UnexpectedExecLog::write_content(std::string_view path, UnexpectedReason reason,
@@ -153,19 +160,8 @@ void UnexpectedExecLog::write_content(std::string_view path, UnexpectedReason re
       {"EXECMOND_DEVICE", "device",
        std::to_string(kernel_major(binary.dev)) + ":" + std::to_string(kernel_minor(binary.dev))},
   };
-  if (output_ == Output::kJournal) {
-    std::vector<std::string> fields = {
-        "MESSAGE=content of unexpected " + facts[0].value + ": sha256 " + facts[2].value,
-        "PRIORITY=4", "EXECMOND_EVENT=unexpected_file_content"};
-    for (const Fact& fact : facts) fields.push_back(std::string(fact.journal) + "=" + fact.value);
-    std::vector<iovec> vectors;
-    for (std::string& field : fields) vectors.push_back({field.data(), field.size()});
-    LibSystemd::get().journal_sendv(vectors.data(), static_cast<int>(vectors.size()));
-    return;
-  }
-  std::vector<LogField> fields;
-  for (const Fact& fact : facts) fields.push_back({fact.key, fact.value});
-  log_event(spdlog::level::warn, "unexpected file content", fields);
+  emit(output_, "content of unexpected " + facts[0].value + ": sha256 " + facts[2].value,
+       "unexpected_file_content", "unexpected file content", facts);
 }
 
 void UnexpectedExecLog::write_summary(const LogBudget::Summary& summary) const {
