@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -262,4 +263,30 @@ def variant_env(request):
 def require_tool(name):
     path = shutil.which(name) or (os.path.join("/usr/sbin", name) if os.path.exists(os.path.join("/usr/sbin", name)) else None)
     assert path, f"{name} is not installed (CI installs it)"
+    return path
+
+
+@pytest.fixture
+def scratch():
+    """/tmp/<random>, readable by the unprivileged user (uid 1000): anything mounted at
+    its mnt/ unmounted, and it removed, at the end."""
+    path = tempfile.mkdtemp(prefix="xm", dir="/tmp")
+    os.chmod(path, 0o755)
+    yield path
+    subprocess.run(["umount", "-R", "-q", os.path.join(path, "mnt")], stderr=subprocess.DEVNULL)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def true_exit(request):
+    """The benchmark's static no-op, built next to the workload."""
+    path = os.path.join(os.path.dirname(os.path.abspath(request.config.getoption("--workload"))),
+                        "benchmark", "true_exit")
+    assert os.access(path, os.X_OK), f"no {path}: build the tests"
+    return path
+
+
+def copy_executable(source, path):
+    shutil.copyfile(source, path)
+    os.chmod(path, 0o755)
     return path

@@ -6,12 +6,10 @@ logfmt lines read back."""
 import os
 import random
 import re
-import shutil
 import subprocess
-import tempfile
 import uuid
 
-import pytest
+from conftest import copy_executable  # noqa: F401 (the tests import it from here)
 
 UID = 1000  # an unprivileged user; setpriv takes numbers, no passwd entry needed
 AS_USER = ["setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups"]
@@ -25,30 +23,6 @@ def binaries_config(allow=ALLOW, extra=""):
 
 def unique(tag=""):
     return ("x" + uuid.uuid4().hex[:9] + tag)[:15]
-
-
-@pytest.fixture
-def scratch():
-    """/tmp/<random>, readable by the unprivileged user, removed at the end."""
-    path = tempfile.mkdtemp(prefix="xi", dir="/tmp")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def true_exit(request):
-    """The benchmark's static no-op, built next to the workload."""
-    path = os.path.join(os.path.dirname(os.path.abspath(request.config.getoption("--workload"))),
-                        "benchmark", "true_exit")
-    assert os.access(path, os.X_OK), f"no {path}: build the tests"
-    return path
-
-
-def copy_executable(source, path):
-    shutil.copyfile(source, path)
-    os.chmod(path, 0o755)
-    return path
 
 
 def write_script(path, interpreter="/bin/sh", body="exit 0\n"):

@@ -8,16 +8,13 @@ unexpected paths it counts are its own whatever else runs on the host.
 import json
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
-import pytest
 
-from conftest import require_tool
+from conftest import copy_executable, require_tool
 from test_trace import Trace, matches, readers  # noqa: F401 (a fixture)
 
 TIMEOUT = 20
@@ -27,30 +24,6 @@ ALLOW = ["/usr/bin/*", "/usr/sbin/*", "/usr/lib/**", "/bin/*", "/sbin/*"]
 def binaries_config(allow=ALLOW):
     items = "".join(f'\n    - "{p}"' for p in allow)
     return f"binaries:\n  allow:{items}\n"
-
-
-@pytest.fixture
-def scratch():
-    """/tmp/<random>: removed, with anything mounted in it unmounted, at the end."""
-    path = tempfile.mkdtemp(prefix="xb", dir="/tmp")
-    yield path
-    subprocess.run(["umount", "-R", "-q", os.path.join(path, "mnt")], stderr=subprocess.DEVNULL)
-    shutil.rmtree(path)
-
-
-@pytest.fixture
-def true_exit(request):
-    """The benchmark's static no-op, built next to the workload."""
-    path = os.path.join(os.path.dirname(os.path.abspath(request.config.getoption("--workload"))),
-                        "benchmark", "true_exit")
-    assert os.access(path, os.X_OK), f"no {path}: build the tests"
-    return path
-
-
-def copy_executable(source, path):
-    shutil.copyfile(source, path)
-    os.chmod(path, 0o755)
-    return path
 
 
 def unexpected(metrics, path, comm, reason="not_allowed"):

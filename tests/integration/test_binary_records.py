@@ -18,14 +18,14 @@ import json
 import os
 import platform
 import queue
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
 
 import pytest
+
+from conftest import copy_executable
 
 TIMEOUT = 20
 UID = 1000  # an unprivileged user (no passwd entry needed: setpriv takes numbers)
@@ -123,31 +123,8 @@ def probe(request, tmp_path):
     p.stop()
 
 
-@pytest.fixture
-def scratch():
-    """/tmp/<random>, readable by uid 1000, removed at the end."""
-    path = tempfile.mkdtemp(prefix="xr", dir="/tmp")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def true_exit(request):
-    path = os.path.join(os.path.dirname(os.path.abspath(request.config.getoption("--workload"))),
-                        "benchmark", "true_exit")
-    assert os.access(path, os.X_OK), f"no {path}: build the tests"
-    return path
-
-
 def unique(tag=""):
     return ("x" + uuid.uuid4().hex[:9] + tag)[:15]
-
-
-def copy_executable(source, path):
-    shutil.copyfile(source, path)
-    os.chmod(path, 0o755)
-    return path
 
 
 def run(argv, **kwargs):

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -40,22 +39,6 @@ def content_config(allow=None, packaged=True, extra=()):
              f"  packaged: {'true' if packaged else 'false'}", "  allow:"]
     lines += [f'    - "{p}"' for p in allow]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def scratch():
-    path = tempfile.mkdtemp(prefix="xc", dir="/tmp")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def true_exit(request):
-    path = os.path.join(os.path.dirname(os.path.abspath(request.config.getoption("--workload"))),
-                        "benchmark", "true_exit")
-    assert os.access(path, os.X_OK), f"no {path}: build the tests"
-    return path
 
 
 def program(true_exit, marker):

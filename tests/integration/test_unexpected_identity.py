@@ -21,7 +21,7 @@ import pytest
 
 from conftest import require_tool
 from identity_helpers import (ALLOW, AS_USER, UID, FreshOwner, binaries_config, by_path,
-                              copy_executable, ours, run, scratch, series, true_exit,  # noqa: F401
+                              copy_executable, ours, run, series,
                               unexpected_lines, unique, write_script)
 from test_trace import Trace, matches, readers  # noqa: F401 (a fixture)
 
