@@ -46,7 +46,8 @@ static __always_inline struct pt_regs *syscall_regs(void)
 
 	/* The running kernel's sizeof(struct pt_regs), relocated at load: arm64's has grown
 	 * and shrunk across releases. */
-	return (struct pt_regs *)(stack + EXECMOND_THREAD_SIZE - bpf_core_type_size(struct pt_regs));
+	return (struct pt_regs *)(stack + EXECMOND_THREAD_SIZE -
+				  bpf_core_type_size(struct pt_regs));
 }
 
 static __always_inline void report_exec_failure(const char *path, long ret)

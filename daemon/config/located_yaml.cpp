@@ -19,6 +19,7 @@
 
 #include "config/parse_bound.h"
 #include "service/file_descriptor.h"
+#include "service/file_kind.h"
 
 namespace execmond {
 namespace {
@@ -54,15 +55,6 @@ bool looks_like_setting_name(std::string_view key) {
 // A configuration is a few KiB: anything larger is not one (a mistyped --config
 // /dev/zero would otherwise be read until memory runs out).
 constexpr std::size_t kMaxConfigFileSize = std::size_t{1} << 20;
-
-const char* file_kind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
 
 // Records where each document starts and nothing else.
 class DocumentStarts final : public YAML::EventHandler {

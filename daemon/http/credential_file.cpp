@@ -9,20 +9,12 @@
 
 #include "config/config_error.h"
 #include "service/file_descriptor.h"
+#include "service/file_kind.h"
 
 namespace execmond::http {
 namespace {
 
 constexpr off_t kMaxCredentialFileSize = off_t{1} << 20;
-
-const char* file_kind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
 
 long long nanoseconds(const timespec& time) {
   return static_cast<long long>(time.tv_sec) * 1000000000LL + time.tv_nsec;

@@ -89,7 +89,7 @@ TEST_CASE("host files open inside the host's root, with or without openat2", "[c
     };
     CHECK(exact("/usr/bin/tool") == 0);
     CHECK(exact("/bin/tool") == 1);
-    CHECK(exact("/usr/bin/absolute") == 2);  // the link itself (O_PATH | O_NOFOLLOW)
+    CHECK(exact("/usr/bin/absolute") == 2);     // the link itself (O_PATH | O_NOFOLLOW)
     CHECK(exact("/usr/../usr/bin/tool") == 1);  // "." and ".." are no part of an exact name
   }
 }

@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -227,8 +227,7 @@ TEST_CASE("a host file is judged by its host name; the verdict goes to the kerne
   CHECK(captured.text().find("cached=\"yes\"") != std::string::npos);
 }
 
-TEST_CASE("the daemon's own executable is expected wherever it lies; a copy is not",
-          "[binaries]") {
+TEST_CASE("the daemon's own executable is expected wherever it lies; a copy is not", "[binaries]") {
   // The YAML parse-bound child is /proc/self/exe: every start and reload runs it.
   CapturedLog captured;
   Files files;
