@@ -147,12 +147,7 @@ std::optional<ContentOutcome> ContentIdentity::judge(ContentQuery&& query) {
   const bool runtime = is_runtime_name(waiting.query.host_path);
   if (decision.kind == ContentDecision::Kind::allowed ||
       decision.kind == ContentDecision::Kind::unexpected) {
-    ContentOutcome answer;
-    answer.ticket = waiting.query.ticket;
-    answer.version = waiting.query.version;
-    answer.decision = decision;
-    answer.digest = waiting.digest;
-    answer.unknown = waiting.unknown;
+    ContentOutcome answer = outcome_of(waiting, decision);
     if (waiting.digest) {
       remember_runtime(waiting.query, decision, *waiting.digest);
     } else if (waiting.hash_pending) {
@@ -182,15 +177,20 @@ void ContentIdentity::remember_runtime(const ContentQuery& query, const ContentD
     runtimes_.remember(digest.sha256, query.host_path);
 }
 
-void ContentIdentity::finish(Waiting& waiting, const ContentDecision& decision) {
+ContentOutcome ContentIdentity::outcome_of(const Waiting& waiting,
+                                           const ContentDecision& decision) {
   ContentOutcome answer;
   answer.ticket = waiting.query.ticket;
   answer.version = waiting.query.version;
   answer.decision = decision;
   answer.digest = waiting.digest;
   answer.unknown = waiting.unknown;
+  return answer;
+}
+
+void ContentIdentity::finish(Waiting& waiting, const ContentDecision& decision) {
   if (waiting.digest) remember_runtime(waiting.query, decision, *waiting.digest);
-  answer_(std::move(answer));
+  answer_(outcome_of(waiting, decision));
 }
 
 void ContentIdentity::on_hash(HashResult&& result) {

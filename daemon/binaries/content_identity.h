@@ -145,6 +145,7 @@ class ContentIdentity {
                         const ContentDigest& digest);
   void submit(std::uint64_t key, ContentQuery& query, HashRequest::Lane lane);
   void finish(Waiting& waiting, const ContentDecision& decision);
+  static ContentOutcome outcome_of(const Waiting& waiting, const ContentDecision& decision);
 
   FileDescriptor root_;
   Post post_;
