@@ -38,6 +38,8 @@ import tempfile
 import time
 import warnings
 
+from daemon_start import start_daemon as start_execmond
+
 with warnings.catch_warnings():
     # Deprecated, but in Debian 12's Python and the simplest way to make a bcrypt hash.
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -51,22 +53,8 @@ def free_port():
 
 
 def start_daemon(binary, workdir, port, tag, names):
-    config = os.path.join(workdir, f"execmond{tag}.yaml")
-    with open(config, "w") as f:
-        f.write(f"max_comm_series: {max(1000, names)}\n")
-    log = open(os.path.join(workdir, f"execmond{tag}.log"), "w+")
-    proc = subprocess.Popen([binary, "--config", config, "--listen", f"127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log.seek(0)
-        if "ready:" in log.read():
-            return proc
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    log.seek(0)
-    sys.exit(f"execmond did not start:\n{log.read()}")
+    return start_execmond(binary, workdir, f"execmond{tag}",
+                          f"max_comm_series: {max(1000, names)}\n", port)
 
 
 def fill_names(program, workdir, count):

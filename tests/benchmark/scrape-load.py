@@ -47,6 +47,8 @@ import tempfile
 import threading
 import time
 
+from daemon_start import start_daemon as start_execmond
+
 SLOWLORIS_TIMEOUT = 10  # a scrape behind slowloris connections is given this long
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROTOBUF = ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
@@ -86,22 +88,9 @@ def cpu_seconds(pid):
 
 
 def start_daemon(binary, workdir, port, max_series, labels):
-    config = os.path.join(workdir, f"execmond-{port}.yaml")
-    with open(config, "w") as f:
-        f.write(f"max_comm_series: {max_series}\nlabels: [{', '.join(labels)}]\n")
-    log = open(os.path.join(workdir, f"execmond-{port}.log"), "w+")
-    proc = subprocess.Popen([binary, "--config", config, "--listen", f"127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log.seek(0)
-        if "ready:" in log.read():
-            return proc
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    log.seek(0)
-    sys.exit(f"execmond did not start:\n{log.read()}")
+    return start_execmond(binary, workdir, f"execmond-{port}",
+                          f"max_comm_series: {max_series}\nlabels: [{', '.join(labels)}]\n",
+                          port)
 
 
 def fill_names(program, workdir, count):
